@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// The movies-collector command line. Each command loads what it needs and returns an exit
+// code; errors a user can cause print one line (per problem) and exit with a defined code.
+import { createRequire } from 'node:module';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadConfig, redactedSettings, type LoadOptions } from './config.js';
+import { EXIT, UserError, errorMessage } from './errors.js';
+import { DEFAULT_MOCK_TOKEN, startMockProvider } from './mock/server.js';
+import { MOCK_PROVIDERS } from './mock/catalogue.js';
+import { ensureWritableDir } from './writable-dir.js';
+
+const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+interface ConfigFlags {
+  config?: string;
+  apikey?: string;
+  dataDir?: string;
+  logDir?: string;
+  logLevel?: string;
+  baseUrl?: string;
+}
+
+function withConfigFlags(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <path>', 'config file (default: $CONFIG_FILE, else ./config/config.json)')
+    .option('--apikey <header=token>', "access token in the prototype's form, e.g. x-access-token=<token> (prefer API_TOKEN or API_TOKEN_FILE: flags show in ps)")
+    .option('--data-dir <path>', 'store root (store.dir, $DATA_DIR)')
+    .option('--log-dir <path>', 'log folder (log.dir, $LOG_DIR)')
+    .option('--log-level <level>', 'log level (log.level, $LOG_LEVEL)')
+    .option('--base-url <url>', 'provider API base URL (api.baseUrl, $PROVIDER_BASE_URL)');
+}
+
+export function configOptions(flags: ConfigFlags, requireToken: boolean): LoadOptions {
+  return {
+    configFile: flags.config,
+    apikey: flags.apikey,
+    requireToken,
+    overrides: { 'store.dir': flags.dataDir, 'log.dir': flags.logDir, 'log.level': flags.logLevel, 'api.baseUrl': flags.baseUrl },
+  };
+}
+
+function number(min: number, max: number, integer: boolean) {
+  return (raw: string): number => {
+    const value = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+      throw new InvalidArgumentError(`expected ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}`);
+    }
+    return value;
+  };
+}
+const rate = number(0, 1, false);
+
+/** Runs a command's body and leaves with its exit code; a UserError is one clear message. */
+function action<A extends unknown[]>(body: (...args: A) => Promise<number | undefined>) {
+  return async (...args: A): Promise<void> => {
+    let code: number;
+    try {
+      code = (await body(...args)) ?? EXIT.ok;
+    } catch (err) {
+      if (err instanceof UserError) {
+        process.stderr.write(`${err.message}\n`);
+        code = err.exitCode;
+      } else {
+        process.stderr.write(`movies-collector: unexpected error: ${errorMessage(err)}\n`);
+        code = EXIT.failed;
+      }
+    }
+    // Explicit exit: open keep-alive sockets or native handles must not keep a finished command alive.
+    process.exit(code);
+  };
+}
+
+const program = new Command('movies-collector')
+  .description('Polls the cinemaworld and filmworld movie APIs into a date-partitioned Parquet store.')
+  .version(pkg.version);
+
+withConfigFlags(
+  program
+    .command('check-config')
+    .description('Validate the configuration and print it with the token redacted. Exit 0 valid, 78 invalid.'),
+).action(
+  action(async (flags: ConfigFlags) => {
+    const { settings, file } = loadConfig(configOptions(flags, true));
+    ensureWritableDir(settings.log.dir, 'log.dir', 'LOG_DIR');
+    process.stderr.write(`configuration is valid (config file: ${file ?? 'none, defaults and environment only'})\n`);
+    process.stdout.write(`${JSON.stringify(redactedSettings(settings), null, 2)}\n`);
+    return EXIT.ok;
+  }),
+);
+
+program
+  .command('mock-provider')
+  .description('Serve the simulated provider API (both providers, seeded faults, latency, price drift) until stopped.')
+  .option('--port <n>', 'port to listen on; 0 picks a free one and prints it', number(0, 65535, true), 8090)
+  .option('--host <address>', 'address to listen on', '127.0.0.1')
+  .option('--token <token>', 'access token clients must send in x-access-token', DEFAULT_MOCK_TOKEN)
+  .option('--movies <n>', 'serve a synthetic catalogue of N films per provider instead of the 13 Star Wars films', number(1, 10_000_000, true))
+  .option('--latency-ms <ms>', 'delay before every answer', number(0, 600_000, true), 0)
+  .option('--fail-rate <0..1>', 'share of requests answered 500/503', rate, 0)
+  .option('--hang-rate <0..1>', 'share of requests never answered', rate, 0)
+  .option('--malformed-rate <0..1>', 'share of detail answers with truncated JSON or wrong types', rate, 0)
+  .option('--seed <n>', 'seed of the catalogue, prices and faults', number(0, 2 ** 32 - 1, true), 1)
+  .addOption(new Option('--price-drift <0..1>', 'largest relative price move between polls').argParser(rate).default(0))
+  .action(
+    async (opts: { port: number; host: string; token: string; movies?: number; latencyMs: number; failRate: number; hangRate: number; malformedRate: number; seed: number; priceDrift: number }) => {
+      const mock = await startMockProvider(opts);
+      const counts = MOCK_PROVIDERS.map((p) => `${p} (${mock.catalogue.filmsOf(p).length} films)`).join(' and ');
+      process.stdout.write(`mock-provider: serving ${counts} at ${mock.url} (header x-access-token: ${mock.token})\n`);
+      const stop = () => void mock.close().then(() => process.exit(EXIT.ok));
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    },
+  );
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`movies-collector: ${errorMessage(err)}\n`);
+  process.exit(EXIT.failed);
+});

@@ -1,0 +1,275 @@
+// Every setting: its default, env name, validation. Precedence (lowest first):
+// defaults < config file (--config, else CONFIG_FILE, else ./config/config.json) < env < flags.
+// Any problem becomes a ConfigError (exit 78) with one line per problem.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import convict from 'convict';
+import { validateDetailed } from 'node-cron';
+import { ConfigError, errorMessage } from './errors.js';
+
+export type RunOnStart = 'missed' | 'always' | 'never';
+
+export interface Settings {
+  schedule: { cron: string; timezone: string; runOnStart: RunOnStart };
+  providers: string[];
+  api: { baseUrl: string; token: string | null; tokenFile: string | null; tokenHeader: string };
+  http: { timeoutMs: number; retries: number; concurrency: number; maxBodyBytes: number; maxRetryDelayMs: number };
+  poll: { deadlineMs: number };
+  store: { dir: string; retentionDays: number };
+  log: { dir: string; level: string; maxFiles: string; maxSize: string };
+  health: { port: number };
+}
+
+export const DEFAULT_CONFIG_FILE = path.join('config', 'config.json');
+const PROVIDER_NAME = /^[a-z0-9_-]+$/;
+const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'];
+
+function integerFormat(name: string, min: number, max: number, expected: string) {
+  return {
+    name,
+    validate(value: unknown) {
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+        throw new Error(`expected ${expected}`);
+      }
+    },
+    // Env values arrive as strings; Number() (unlike parseInt) turns '12abc' into NaN, which fails validation.
+    coerce: (value: string) => (value.trim() === '' ? NaN : Number(value)),
+  };
+}
+
+convict.addFormats({
+  'cron-expression': {
+    validate(value: unknown) {
+      if (typeof value !== 'string') throw new Error('expected a cron expression string such as "*/15 * * * *"');
+      const result = validateDetailed(value);
+      if (!result.valid) {
+        const why = result.errors.map((e) => e.message).join('; ');
+        throw new Error(`${why}; expected a cron expression of 5 fields (or 6 with leading seconds), e.g. "*/15 * * * *"`);
+      }
+    },
+  },
+  timezone: {
+    validate(value: unknown) {
+      try {
+        if (typeof value !== 'string' || value === '') throw new Error('empty');
+        new Intl.DateTimeFormat('en-US', { timeZone: value });
+      } catch {
+        throw new Error('expected an IANA time zone name such as "UTC" or "Australia/Sydney"');
+      }
+    },
+  },
+  'http-url': {
+    validate(value: unknown) {
+      let url: URL;
+      try {
+        url = new URL(String(value));
+      } catch {
+        throw new Error('expected an absolute http(s) URL such as "https://example.com/api/"');
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        throw new Error('expected an http: or https: URL');
+      }
+    },
+  },
+  'provider-names': {
+    validate(value: unknown) {
+      if (!Array.isArray(value) || value.length === 0) {
+        throw new Error('expected a non-empty list of provider names such as ["cinemaworld","filmworld"]');
+      }
+      for (const name of value) {
+        if (typeof name !== 'string' || !PROVIDER_NAME.test(name)) {
+          throw new Error(`provider name ${JSON.stringify(name)} is not safe for a path; expected ${PROVIDER_NAME}`);
+        }
+      }
+      if (new Set(value).size !== value.length) throw new Error('expected each provider name once');
+    },
+    coerce: (value: string) => value.split(',').map((s) => s.trim()),
+  },
+  'header-name': {
+    validate(value: unknown) {
+      if (typeof value !== 'string' || !/^[A-Za-z0-9-]+$/.test(value)) {
+        throw new Error('expected an HTTP header name such as "x-access-token"');
+      }
+    },
+  },
+  'log-max-files': {
+    validate(value: unknown) {
+      if (typeof value !== 'string' || !/^[1-9]\d*d?$/.test(value)) {
+        throw new Error('expected a file count such as "10" or an age in days such as "14d"');
+      }
+    },
+  },
+  'log-max-size': {
+    validate(value: unknown) {
+      // winston-daily-rotate-file silently ignores anything else (e.g. "20mb"): reject it here.
+      if (typeof value !== 'string' || !/^[1-9]\d*[kmg]$/.test(value)) {
+        throw new Error('expected a size such as "500k", "20m" or "1g"');
+      }
+    },
+  },
+  'non-empty-string': {
+    validate(value: unknown) {
+      if (typeof value !== 'string' || value.trim() === '') throw new Error('expected a non-empty string');
+    },
+  },
+  'positive-int': integerFormat('positive-int', 1, Number.MAX_SAFE_INTEGER, 'a whole number of at least 1'),
+  'non-negative-int': integerFormat('non-negative-int', 0, Number.MAX_SAFE_INTEGER, 'a whole number of at least 0'),
+  port: integerFormat('port', 0, 65535, 'a TCP port from 0 to 65535 (0 turns it off)'),
+});
+
+function schema() {
+  return {
+    schedule: {
+      cron: { doc: 'When to poll (node-cron; a leading seconds field is allowed).', format: 'cron-expression', default: '*/15 * * * *', env: 'SCHEDULE_CRON' },
+      timezone: { doc: 'Time zone the cron expression is read in.', format: 'timezone', default: 'UTC', env: 'SCHEDULE_TIMEZONE' },
+      runOnStart: { doc: 'Poll at start: missed (no poll yet, or a tick was missed), always, never.', format: ['missed', 'always', 'never'], default: 'missed', env: 'RUN_ON_START' },
+    },
+    providers: { doc: 'Provider names; paths <name>/movies and <name>/movie/{id} under api.baseUrl.', format: 'provider-names', default: ['cinemaworld', 'filmworld'] },
+    api: {
+      baseUrl: { doc: 'Base URL of the provider API.', format: 'http-url', default: 'https://webjetapitest.azurewebsites.net/api/', env: 'PROVIDER_BASE_URL' },
+      token: { doc: 'Access token sent in api.tokenHeader.', format: 'non-empty-string', default: null as string | null, nullable: true, sensitive: true, env: 'API_TOKEN' },
+      tokenFile: { doc: 'File holding the token (Docker secret); used when api.token is unset.', format: 'non-empty-string', default: null as string | null, nullable: true, env: 'API_TOKEN_FILE' },
+      tokenHeader: { doc: 'Header that carries the token.', format: 'header-name', default: 'x-access-token', env: 'API_TOKEN_HEADER' },
+    },
+    http: {
+      timeoutMs: { doc: 'Time limit of one HTTP attempt.', format: 'positive-int', default: 10000, env: 'HTTP_TIMEOUT_MS' },
+      retries: { doc: 'Retries of a transient failure.', format: 'non-negative-int', default: 5, env: 'HTTP_RETRIES' },
+      concurrency: { doc: 'Requests in flight per provider.', format: 'positive-int', default: 8, env: 'HTTP_CONCURRENCY' },
+      maxBodyBytes: { doc: 'Largest response body accepted.', format: 'positive-int', default: 10 * 1024 * 1024, env: 'HTTP_MAX_BODY_BYTES' },
+      maxRetryDelayMs: { doc: 'Cap on one retry delay, Retry-After included.', format: 'positive-int', default: 30000, env: 'HTTP_MAX_RETRY_DELAY_MS' },
+    },
+    poll: {
+      deadlineMs: { doc: 'A whole poll\'s time limit.', format: 'positive-int', default: 300000, env: 'POLL_DEADLINE_MS' },
+    },
+    store: {
+      dir: { doc: 'Root of the Parquet store.', format: 'non-empty-string', default: './data', env: 'DATA_DIR' },
+      retentionDays: { doc: 'Days of dt partitions to keep (0 keeps everything).', format: 'non-negative-int', default: 0, env: 'RETENTION_DAYS' },
+    },
+    log: {
+      dir: { doc: 'Folder of the rotated JSON log files.', format: 'non-empty-string', default: './logs', env: 'LOG_DIR' },
+      level: { doc: 'Lowest level logged.', format: LOG_LEVELS, default: 'info', env: 'LOG_LEVEL' },
+      maxFiles: { doc: 'Log files kept: a count or days ("14d").', format: 'log-max-files', default: '14d', env: 'LOG_MAX_FILES' },
+      maxSize: { doc: 'Size at which a log file rotates.', format: 'log-max-size', default: '20m', env: 'LOG_MAX_SIZE' },
+    },
+    health: {
+      port: { doc: 'Port of /healthz and /metrics (0 = off).', format: 'port', default: 8080, env: 'HEALTH_PORT' },
+    },
+  };
+}
+
+export interface LoadOptions {
+  /** --config PATH */
+  configFile?: string;
+  /** The prototype's `--apikey x-access-token=<token>` form. */
+  apikey?: string;
+  /** Values from command-line flags, by setting path (e.g. 'store.dir'). */
+  overrides?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** start and poll refuse to run without a token. */
+  requireToken?: boolean;
+}
+
+export interface LoadedConfig {
+  settings: Settings;
+  /** The config file that was read, if any (the daemon watches it). */
+  file: string | null;
+}
+
+/** Loads, validates and resolves the configuration; throws ConfigError listing every problem. */
+export function loadConfig(options: LoadOptions = {}): LoadedConfig {
+  const cwd = options.cwd ?? process.cwd();
+  // An empty variable (API_TOKEN= in an .env file) means unset, not "the empty string".
+  const env = Object.fromEntries(Object.entries(options.env ?? process.env).filter(([, v]) => v !== undefined && v !== ''));
+  const config = convict(schema(), { env, args: [] });
+  const problems: string[] = [];
+
+  const file = resolveConfigFile(options.configFile ?? env.CONFIG_FILE, cwd);
+  if (file) config.load(readConfigFile(file));
+
+  for (const [key, value] of Object.entries(options.overrides ?? {})) {
+    if (value !== undefined) config.set(key, value);
+  }
+  if (options.apikey !== undefined) {
+    const eq = options.apikey.indexOf('=');
+    if (eq <= 0 || eq === options.apikey.length - 1) {
+      problems.push('--apikey: expected HEADER=TOKEN, e.g. --apikey x-access-token=<token>');
+    } else {
+      config.set('api.tokenHeader', options.apikey.slice(0, eq));
+      config.set('api.token', options.apikey.slice(eq + 1));
+    }
+  }
+
+  try {
+    config.validate({ allowed: 'strict' });
+  } catch (err) {
+    problems.push(...convictProblems(errorMessage(err)));
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const settings = config.getProperties() as Settings;
+  settings.api.token = resolveToken(settings, cwd, options.requireToken ?? false);
+  return { settings, file };
+}
+
+function resolveConfigFile(explicit: string | undefined, cwd: string): string | null {
+  if (explicit !== undefined) {
+    const file = path.resolve(cwd, explicit);
+    if (!existsSync(file)) {
+      throw new ConfigError([`config file: "${explicit}" not found; expected an existing JSON file (--config or CONFIG_FILE)`]);
+    }
+    return file;
+  }
+  const fallback = path.resolve(cwd, DEFAULT_CONFIG_FILE);
+  return existsSync(fallback) ? fallback : null;
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError([`config file: "${file}" is not readable JSON (${errorMessage(err)}); expected a JSON object of settings`]);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError([`config file: "${file}" holds ${Array.isArray(parsed) ? 'an array' : JSON.stringify(parsed)}; expected a JSON object of settings`]);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** convict reports all problems in one message, a line each; make each line name the setting first. */
+function convictProblems(message: string): string[] {
+  return message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .map((line) => {
+      const undeclared = /^configuration param '(.+)' not declared in the schema$/.exec(line);
+      if (undeclared) return `${undeclared[1]}: unknown setting; remove it or check its spelling (see README, Settings)`;
+      // convict says "must be of type String" for a missing required value.
+      return line.replace(/: value was /, ', value was ');
+    });
+}
+
+function resolveToken(settings: Settings, cwd: string, required: boolean): string | null {
+  let token = settings.api.token;
+  if (token === null && settings.api.tokenFile !== null) {
+    const file = path.resolve(cwd, settings.api.tokenFile);
+    try {
+      token = readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? errorMessage(err);
+      throw new ConfigError([`api.tokenFile: cannot read "${settings.api.tokenFile}" (${code}); expected a readable file holding the token`]);
+    }
+    if (token === '') throw new ConfigError([`api.tokenFile: "${settings.api.tokenFile}" is empty; expected the token in it`]);
+  }
+  if (required && token === null) {
+    throw new ConfigError(['api.token: not set; expected a token in API_TOKEN, API_TOKEN_FILE, the config file or --apikey x-access-token=<token>']);
+  }
+  return token;
+}
+
+/** The settings as check-config shows them: the token's value replaced. */
+export function redactedSettings(settings: Settings): Settings {
+  return { ...settings, api: { ...settings.api, token: settings.api.token === null ? null : '[redacted]' } };
+}
