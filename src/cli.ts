@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 // The movies-collector command line. Each command loads what it needs and returns an exit
 // code; errors a user can cause print one line (per problem) and exit with a defined code.
-import { createRequire } from 'node:module';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, redactedSettings, type LoadOptions } from './config.js';
 import { EXIT, UserError, errorMessage } from './errors.js';
 import { DEFAULT_MOCK_TOKEN, startMockProvider } from './mock/server.js';
 import { MOCK_PROVIDERS } from './mock/catalogue.js';
+import { VERSION } from './version.js';
 import { ensureWritableDir } from './writable-dir.js';
+import { createLogger, type LogHandle } from './log.js';
+import { runPoll, type PollSummary } from './poll.js';
+import { progressBars, summaryTable } from './poll-report.js';
+import { recoverStaging, type CommitHooks } from './store/committer.js';
+import type { Settings } from './config.js';
 
-const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 interface ConfigFlags {
   config?: string;
@@ -70,9 +74,32 @@ function action<A extends unknown[]>(body: (...args: A) => Promise<number | unde
   };
 }
 
+/** Config, a writable store and a logger: what start and poll need before any work. */
+function openRuntime(flags: ConfigFlags): { settings: Settings; file: string | null; log: LogHandle } {
+  const { settings, file } = loadConfig(configOptions(flags, true));
+  ensureWritableDir(settings.store.dir, 'store.dir', 'DATA_DIR');
+  const log = createLogger({ ...settings.log, secrets: [settings.api.token] });
+  return { settings, file, log };
+}
+
+/** Test-only: MOVIES_COLLECTOR_TEST_KILL_AT=staged|renamed:movies|... SIGKILLs the process at that commit step. */
+function testHooks(): CommitHooks {
+  const killAt = process.env.MOVIES_COLLECTOR_TEST_KILL_AT;
+  return killAt ? { afterStep: (step) => void (step === killAt && process.kill(process.pid, 'SIGKILL')) } : {};
+}
+
+function failureLine(summary: PollSummary): string {
+  if (summary.authRejected) {
+    const providers = summary.runs.filter((r) => r.status === 'failed').map((r) => r.provider).join(', ');
+    return `poll failed: the provider API rejected the access token for ${providers}; check API_TOKEN or API_TOKEN_FILE (not retried)`;
+  }
+  const reasons = summary.runs.map((r) => `${r.provider}: ${r.error ?? r.status}`).join('; ');
+  return `poll failed: no provider could be polled (${reasons}); check PROVIDER_BASE_URL and the network`;
+}
+
 const program = new Command('movies-collector')
   .description('Polls the cinemaworld and filmworld movie APIs into a date-partitioned Parquet store.')
-  .version(pkg.version);
+  .version(VERSION);
 
 withConfigFlags(
   program
@@ -85,6 +112,37 @@ withConfigFlags(
     process.stderr.write(`configuration is valid (config file: ${file ?? 'none, defaults and environment only'})\n`);
     process.stdout.write(`${JSON.stringify(redactedSettings(settings), null, 2)}\n`);
     return EXIT.ok;
+  }),
+);
+
+withConfigFlags(
+  program
+    .command('poll')
+    .description('Recover the store, poll every provider once, commit, print a summary. Exit 0 complete, 2 partial (what was collected is committed), 1 failed.'),
+).action(
+  action(async (flags: ConfigFlags) => {
+    const { settings, log } = openRuntime(flags);
+    try {
+      await recoverStaging(settings.store.dir, log.logger);
+      const bars = progressBars(settings.providers);
+      let summary: PollSummary;
+      try {
+        summary = await runPoll({ settings, logger: log.logger, hooks: testHooks(), onProgress: bars?.update });
+      } finally {
+        bars?.stop();
+      }
+      process.stdout.write(`${summaryTable(summary)}\n`);
+      if (summary.status === 'failed') {
+        process.stderr.write(`${failureLine(summary)}\n`);
+        return EXIT.failed;
+      }
+      return summary.status === 'complete' ? EXIT.ok : EXIT.partial;
+    } catch (err) {
+      log.logger.error(errorMessage(err));
+      throw err;
+    } finally {
+      await log.close();
+    }
   }),
 );
 

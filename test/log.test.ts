@@ -28,6 +28,7 @@ function quietConsole(logger: Logger): void {
 test('JSON lines land in log.dir behind a current.log link, with the token redacted everywhere', async (t) => {
   const dir = tempDir(t);
   const { logger, close } = createLogger({ dir, level: 'info', maxFiles: '3', maxSize: '20m', secrets: [TOKEN, null], consoleFormat: 'json' });
+  quietConsole(logger);
   logger.info(`token in the message ${TOKEN}`);
   logger.warn('token in meta', { url: `http://h/api?t=${encodeURIComponent(TOKEN)}`, nested: { headers: { 'x-access-token': TOKEN } } });
   logger.error('request failed', new Error(`401 for token ${TOKEN}`));

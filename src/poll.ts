@@ -1,0 +1,150 @@
+// One poll: every provider in parallel (source) → typed records or rejects (transform) →
+// staged and committed Parquet (sink). Returns a summary; the caller decides the exit code.
+import type { Settings } from './config.js';
+import { EXIT, UserError, errorMessage } from './errors.js';
+import type { Logger } from './log.js';
+import { createProviderClient } from './providers/client.js';
+import { harvestProvider, type Harvest } from './providers/source.js';
+import { normalizeDetail } from './records/normalize.js';
+import type { MovieRecord, RejectRecord, RunRecord, RunStatus } from './records/types.js';
+import { commitRun, type CommitHooks, type TableFile } from './store/committer.js';
+import { dtOf, newRunId } from './store/layout.js';
+import { MOVIES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA, movieRow, rejectRow, runRow } from './store/schema.js';
+import { VERSION } from './version.js';
+
+export interface PollOptions {
+  settings: Settings;
+  logger: Logger;
+  /** Aborts the poll without committing anything (shutdown). The deadline is separate: it commits what was got. */
+  signal?: AbortSignal;
+  hooks?: CommitHooks;
+  onProgress?: (provider: string, done: number, total: number) => void;
+}
+
+export interface PollSummary {
+  runId: string;
+  dt: string;
+  status: RunStatus;
+  startedAt: Date;
+  finishedAt: Date;
+  runs: RunRecord[];
+  movies: number;
+  rejects: number;
+  writeMs: number;
+  /** Every failed provider failed because its token was rejected. */
+  authRejected: boolean;
+}
+
+export class PollAbortedError extends UserError {
+  constructor() {
+    super('poll aborted before commit: nothing of it was written', EXIT.failed);
+    this.name = 'PollAbortedError';
+  }
+}
+
+export async function runPoll(options: PollOptions): Promise<PollSummary> {
+  const { settings, logger } = options;
+  const startedAt = new Date();
+  const runId = newRunId(startedAt);
+  const dt = dtOf(startedAt);
+  const deadline = AbortSignal.timeout(settings.poll.deadlineMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+  logger.info('poll started', { run: runId, providers: settings.providers });
+
+  const harvests = await Promise.all(
+    settings.providers.map(async (provider) => {
+      const client = createProviderClient({ ...settings.http, baseUrl: settings.api.baseUrl, token: settings.api.token ?? '', tokenHeader: settings.api.tokenHeader });
+      try {
+        return await harvestProvider({ provider, client, polledAt: startedAt, signal, logger, onProgress: (done, total) => options.onProgress?.(provider, done, total) });
+      } finally {
+        client.close();
+      }
+    }),
+  );
+  if (options.signal?.aborted) throw new PollAbortedError();
+  if (deadline.aborted) logger.warn('poll deadline reached: committing what was collected', { run: runId, deadlineMs: settings.poll.deadlineMs });
+
+  const files: TableFile[] = [];
+  const runs: RunRecord[] = [];
+  let movieCount = 0;
+  let rejectCount = 0;
+  for (const harvest of harvests) {
+    const { movies, rejects } = transform(harvest);
+    movieCount += movies.length;
+    rejectCount += rejects.length;
+    if (movies.length > 0) files.push({ table: 'movies', provider: harvest.provider, schema: MOVIES_SCHEMA, rows: movies.map(movieRow) });
+    if (rejects.length > 0) files.push({ table: 'rejects', provider: harvest.provider, schema: REJECTS_SCHEMA, rows: rejects.map(rejectRow) });
+    runs.push(runRecord(harvest, rejects.length));
+  }
+  files.push({ table: 'runs', schema: RUNS_SCHEMA, rows: runs.map(runRow) });
+
+  let writeMs: number;
+  try {
+    ({ writeMs } = await commitRun(settings.store.dir, runId, dt, files, options.hooks));
+  } catch (err) {
+    throw storeError(settings.store.dir, err);
+  }
+
+  const status = overallStatus(runs.map((r) => r.status));
+  const summary: PollSummary = {
+    runId, dt, status, startedAt, finishedAt: new Date(), runs, movies: movieCount, rejects: rejectCount, writeMs,
+    authRejected: harvests.every((h) => h.error === null || h.authRejected) && harvests.some((h) => h.authRejected),
+  };
+  for (const run of runs) {
+    const fields = { run: runId, provider: run.provider, status: run.status, listed: run.listed, fetched: run.fetched, failed: run.failed, rejected: run.rejected, retries: run.retries, error: run.error };
+    if (run.status === 'complete') logger.info('provider polled', fields);
+    else logger.warn('provider poll incomplete', fields);
+  }
+  logger.info('poll committed', { run: runId, status, movies: movieCount, rejects: rejectCount, durationMs: summary.finishedAt.getTime() - startedAt.getTime() });
+  return summary;
+}
+
+function transform(harvest: Harvest): { movies: MovieRecord[]; rejects: RejectRecord[] } {
+  const movies: MovieRecord[] = [];
+  const rejects: RejectRecord[] = [...harvest.listRejects];
+  for (const detail of harvest.details) {
+    const result = normalizeDetail(detail);
+    if (result.ok) movies.push(result.movie);
+    else rejects.push(result.reject);
+  }
+  return { movies, rejects };
+}
+
+function runRecord(h: Harvest, rejected: number): RunRecord {
+  const status: RunStatus = h.error !== null ? 'failed' : h.failed > 0 ? 'partial' : 'complete';
+  return {
+    provider: h.provider,
+    status,
+    started_at: h.startedAt,
+    finished_at: h.finishedAt,
+    duration_ms: BigInt(h.finishedAt.getTime() - h.startedAt.getTime()),
+    listed: h.listed,
+    fetched: h.details.length,
+    failed: h.failed,
+    rejected,
+    retries: h.stats.retries,
+    responses: JSON.stringify(h.stats.responses),
+    error: h.error,
+    collector_version: VERSION,
+  };
+}
+
+export function overallStatus(statuses: RunStatus[]): RunStatus {
+  if (statuses.every((s) => s === 'complete')) return 'complete';
+  if (statuses.every((s) => s === 'failed')) return 'failed';
+  return 'partial';
+}
+
+const STORE_HINTS: Record<string, string> = {
+  ENOSPC: 'the disk is full: free space under DATA_DIR',
+  EDQUOT: 'the disk quota is used up: free space under DATA_DIR',
+  EACCES: 'permission denied: make DATA_DIR writable by this user',
+  EPERM: 'permission denied: make DATA_DIR writable by this user',
+  EROFS: 'the filesystem is read-only: mount DATA_DIR read-write',
+};
+
+function storeError(root: string, err: unknown): UserError {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  const hint = STORE_HINTS[code] ?? errorMessage(err);
+  return new UserError(`poll failed: cannot write the store at ${root} (${code || 'error'}): ${hint}; this poll was not committed`, EXIT.failed);
+}

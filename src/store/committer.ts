@@ -1,0 +1,109 @@
+// The output committer (in the spirit of Spark's): every file of a poll is written under
+// _staging/<run_id>/ and fsynced; a _READY marker makes the run committable; then each
+// table's run=<run_id> folder is renamed into place (atomic on one filesystem), `runs` last.
+// A poll is committed once its runs rows exist. Recovery rolls a _READY run forward and
+// discards anything else a crash left in _staging.
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type parquet from '@dsnp/parquetjs';
+import type { Logger } from '../log.js';
+import { fsync, writeParquetFile } from './parquet-file.js';
+import { PART_FILE, READY_MARKER, RUN_ID, STAGING_DIR, TABLES, runPartition, type Table } from './layout.js';
+
+export interface TableFile {
+  table: Table;
+  /** The provider partition (movies, rejects); none for runs. */
+  provider?: string;
+  schema: parquet.ParquetSchema;
+  rows: Array<Record<string, unknown>>;
+}
+
+export type CommitStep = 'file-written' | 'staged' | `renamed:${Table}`;
+
+export interface CommitHooks {
+  /** Called after each step; tests use it to kill the process at a chosen point. */
+  afterStep?: (step: CommitStep) => void;
+}
+
+interface ReadyMarker {
+  runId: string;
+  dt: string;
+  tables: Table[];
+}
+
+export interface CommitResult {
+  tables: Table[];
+  writeMs: number;
+  rows: number;
+}
+
+export async function commitRun(root: string, runId: string, dt: string, files: TableFile[], hooks: CommitHooks = {}): Promise<CommitResult> {
+  const staging = path.join(root, STAGING_DIR, runId);
+  const started = performance.now();
+  const tables = TABLES.filter((t) => files.some((f) => f.table === t));
+  try {
+    for (const file of files) {
+      const dir = path.join(staging, runPartition(file.table, dt, runId), file.provider ? `provider=${file.provider}` : '');
+      await mkdir(dir, { recursive: true });
+      await writeParquetFile(path.join(dir, PART_FILE), file.schema, file.rows);
+      hooks.afterStep?.('file-written');
+    }
+    const marker: ReadyMarker = { runId, dt, tables };
+    await writeFile(path.join(staging, READY_MARKER), JSON.stringify(marker));
+    await fsync(path.join(staging, READY_MARKER));
+    await fsync(staging);
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+    throw err;
+  }
+  const writeMs = performance.now() - started;
+  hooks.afterStep?.('staged');
+  await rollForward(root, staging, { runId, dt, tables }, hooks);
+  return { tables, writeMs, rows: files.reduce((n, f) => n + f.rows.length, 0) };
+}
+
+/** Renames what is still staged into place, runs last, then removes the staging folder. */
+async function rollForward(root: string, staging: string, marker: ReadyMarker, hooks: CommitHooks): Promise<void> {
+  for (const table of TABLES.filter((t) => marker.tables.includes(t))) {
+    const from = path.join(staging, runPartition(table, marker.dt, marker.runId));
+    if (!existsSync(from)) continue; // renamed before a crash
+    const to = path.join(root, runPartition(table, marker.dt, marker.runId));
+    if (existsSync(to)) throw new Error(`cannot commit ${marker.runId}: ${to} exists already`);
+    await mkdir(path.dirname(to), { recursive: true });
+    await rename(from, to);
+    await fsync(path.dirname(to));
+    hooks.afterStep?.(`renamed:${table}`);
+  }
+  await rm(staging, { recursive: true, force: true });
+  await fsync(path.dirname(staging));
+}
+
+export interface Recovery {
+  /** Runs whose commit a crash interrupted after _READY: now committed. */
+  finished: string[];
+  /** Unfinished staging folders (and stray files): removed. */
+  discarded: string[];
+}
+
+/** Finishes or discards what a crash left in _staging; logs each action. */
+export async function recoverStaging(root: string, logger: Logger): Promise<Recovery> {
+  const stagingRoot = path.join(root, STAGING_DIR);
+  const result: Recovery = { finished: [], discarded: [] };
+  if (!existsSync(stagingRoot)) return result;
+  for (const entry of await readdir(stagingRoot, { withFileTypes: true })) {
+    const staging = path.join(stagingRoot, entry.name);
+    const markerFile = path.join(staging, READY_MARKER);
+    if (entry.isDirectory() && RUN_ID.test(entry.name) && existsSync(markerFile)) {
+      const marker = JSON.parse(await readFile(markerFile, 'utf8')) as ReadyMarker;
+      await rollForward(root, staging, marker, {});
+      result.finished.push(entry.name);
+      logger.warn('recovery: finished committing a poll a crash interrupted after staging', { run: entry.name, tables: marker.tables });
+    } else {
+      await rm(staging, { recursive: true, force: true });
+      result.discarded.push(entry.name);
+      logger.warn('recovery: discarded an unfinished poll left in staging (it was never committed)', { run: entry.name });
+    }
+  }
+  return result;
+}

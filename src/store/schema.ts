@@ -1,0 +1,88 @@
+// Parquet schemas of the three tables, and record → row conversion. Every leaf column is
+// Snappy-compressed per field: @dsnp/parquetjs ignores a writer-level compression option.
+// Prices are INT64 cents (its DECIMAL corrupts values); timestamps are UTC millis.
+import parquet from '@dsnp/parquetjs';
+import type { MovieRecord, RejectRecord, RunRecord } from '../records/types.js';
+
+type FieldDef = { type?: string; optional?: boolean; repeated?: boolean; compression?: string; fields?: Record<string, FieldDef> };
+
+function withSnappy(fields: Record<string, FieldDef>): Record<string, FieldDef> {
+  return Object.fromEntries(
+    Object.entries(fields).map(([name, def]) => [name, def.fields ? { ...def, fields: withSnappy(def.fields) } : { ...def, compression: 'SNAPPY' }]),
+  );
+}
+
+const text = { type: 'UTF8' };
+const optText = { type: 'UTF8', optional: true };
+const int32 = { type: 'INT32' };
+const optInt32 = { type: 'INT32', optional: true };
+const timestamp = { type: 'TIMESTAMP_MILLIS' };
+/** A nullable list<string> that DuckDB reads as VARCHAR[] (NULL and [] kept apart). */
+const stringList = { type: 'LIST', optional: true, fields: { list: { repeated: true, fields: { element: { type: 'UTF8' } } } } };
+
+function schema(fields: Record<string, FieldDef>): parquet.ParquetSchema {
+  // The field definitions match parquetjs's SchemaDefinition; its exported type is too strict for this builder.
+  return new parquet.ParquetSchema(withSnappy(fields) as ConstructorParameters<typeof parquet.ParquetSchema>[0]);
+}
+
+export const MOVIES_SCHEMA = schema({
+  film_key: text,
+  provider_movie_id: text,
+  title: text,
+  year: optInt32,
+  rated: optText,
+  released: { type: 'DATE', optional: true },
+  runtime_minutes: optInt32,
+  genres: stringList,
+  director: optText,
+  writers: stringList,
+  actors: stringList,
+  plot: optText,
+  language: optText,
+  country: optText,
+  awards: optText,
+  poster: optText,
+  metascore: optInt32,
+  rating: { type: 'DOUBLE', optional: true },
+  votes: { type: 'INT64', optional: true },
+  type: optText,
+  price_cents: { type: 'INT64' },
+  warnings: stringList,
+  polled_at: timestamp,
+  fetched_at: timestamp,
+  raw: text,
+});
+
+export const REJECTS_SCHEMA = schema({
+  provider_movie_id: optText,
+  reason: text,
+  http_status: optInt32,
+  polled_at: timestamp,
+  fetched_at: timestamp,
+  raw: text,
+});
+
+export const RUNS_SCHEMA = schema({
+  provider: text,
+  status: text,
+  started_at: timestamp,
+  finished_at: timestamp,
+  duration_ms: { type: 'INT64' },
+  listed: int32,
+  fetched: int32,
+  failed: int32,
+  rejected: int32,
+  retries: int32,
+  responses: text,
+  error: optText,
+  collector_version: text,
+});
+
+const list = (items: string[] | null) => (items === null ? null : { list: items.map((element) => ({ element })) });
+
+export function movieRow(m: MovieRecord): Record<string, unknown> {
+  return { ...m, genres: list(m.genres), writers: list(m.writers), actors: list(m.actors), warnings: list(m.warnings) };
+}
+
+export const rejectRow = (r: RejectRecord): Record<string, unknown> => ({ ...r });
+export const runRow = (r: RunRecord): Record<string, unknown> => ({ ...r });
