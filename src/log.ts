@@ -3,7 +3,6 @@
 // Every secret's value is replaced before any transport sees a line.
 import { once } from 'node:events';
 import path from 'node:path';
-import type { Writable } from 'node:stream';
 import winston from 'winston';
 import DailyRotateFile from 'winston-daily-rotate-file';
 import { ensureWritableDir } from './writable-dir.js';
@@ -97,16 +96,16 @@ export function createLogger(options: LogOptions): LogHandle {
   return {
     logger,
     close() {
-      // Order matters (PITFALLS §5): the logger's 'finish' fires before the file stream is flushed.
+      // Order matters (PITFALLS §5): the logger's 'finish' fires before the file is flushed. The
+      // transport's next 'finish' comes from its file stream's end() callback, i.e. once flushed;
+      // the stream's own 'finish' event never fires when nothing was written.
       closed ??= (async () => {
         const loggerDone = once(logger, 'finish');
         logger.end();
         await loggerDone;
-        // logStream is the transport's file stream; its type is not exported by the package.
-        const stream = (file as unknown as { logStream: Writable }).logStream;
-        const streamDone = once(stream, 'finish');
+        const fileDone = once(file, 'finish');
         file.close?.();
-        await streamDone;
+        await fileDone;
       })();
       return closed;
     },

@@ -1,5 +1,6 @@
 // One poll: every provider in parallel (source) → typed records or rejects (transform) →
 // staged and committed Parquet (sink). Returns a summary; the caller decides the exit code.
+import { setMaxListeners } from 'node:events';
 import type { Settings } from './config.js';
 import { EXIT, UserError, errorMessage } from './errors.js';
 import type { Logger } from './log.js';
@@ -49,6 +50,7 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
   const dt = dtOf(startedAt);
   const deadline = AbortSignal.timeout(settings.poll.deadlineMs);
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+  setMaxListeners(0, signal); // every request in flight listens to it
   logger.info('poll started', { run: runId, providers: settings.providers });
 
   const harvests = await Promise.all(
@@ -72,8 +74,8 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
     const { movies, rejects } = transform(harvest);
     movieCount += movies.length;
     rejectCount += rejects.length;
-    if (movies.length > 0) files.push({ table: 'movies', provider: harvest.provider, schema: MOVIES_SCHEMA, rows: movies.map(movieRow) });
-    if (rejects.length > 0) files.push({ table: 'rejects', provider: harvest.provider, schema: REJECTS_SCHEMA, rows: rejects.map(rejectRow) });
+    if (movies.length > 0) files.push({ table: 'movies', provider: harvest.provider, schema: MOVIES_SCHEMA, rows: lazyMap(movies, movieRow) });
+    if (rejects.length > 0) files.push({ table: 'rejects', provider: harvest.provider, schema: REJECTS_SCHEMA, rows: lazyMap(rejects, rejectRow) });
     runs.push(runRecord(harvest, rejects.length));
   }
   files.push({ table: 'runs', schema: RUNS_SCHEMA, rows: runs.map(runRow) });
@@ -97,6 +99,10 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
   }
   logger.info('poll committed', { run: runId, status, movies: movieCount, rejects: rejectCount, durationMs: summary.finishedAt.getTime() - startedAt.getTime() });
   return summary;
+}
+
+function* lazyMap<T, U>(items: readonly T[], fn: (item: T) => U): Generator<U> {
+  for (const item of items) yield fn(item);
 }
 
 function transform(harvest: Harvest): { movies: MovieRecord[]; rejects: RejectRecord[] } {

@@ -69,3 +69,12 @@ test('close() flushes every line before it resolves', async (t) => {
   assert.equal(lines.length, 5000);
   assert.equal(lines.at(-1)?.i, 4999);
 });
+
+test('close() resolves when nothing was ever written (a quiet level)', async (t) => {
+  const dir = tempDir(t);
+  const { logger, close } = createLogger({ dir, level: 'error', maxFiles: '3', maxSize: '20m', secrets: [], consoleFormat: 'json' });
+  logger.info('filtered out');
+  await new Promise((resolve) => setTimeout(resolve, 100)); // let the file stream open
+  const outcome = await Promise.race([close().then(() => 'closed'), new Promise((resolve) => setTimeout(resolve, 5000, 'hung'))]);
+  assert.equal(outcome, 'closed');
+});

@@ -2,6 +2,8 @@
 // capped bodies, no redirects (the token must never travel to another origin), and
 // axios-retry for transient failures. The concurrency bound wraps axios's adapter, so it
 // counts HTTP attempts in flight: a request waiting out a retry backoff holds no slot.
+// A second, looser bound admits requests into axios, so a list of 50,000 films does not
+// become 50,000 live requests.
 import http from 'node:http';
 import https from 'node:https';
 import axios, { AxiosError, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
@@ -38,11 +40,15 @@ export interface ProviderClient {
 }
 
 const RETRY_BASE_DELAY_MS = 100;
+/** Requests admitted at once (in flight or waiting out a backoff) per HTTP slot: enough to keep the
+ * slots busy while some requests back off, few enough that memory and abort listeners stay bounded. */
+const ADMITTED_PER_SLOT = 4;
 
 export function createProviderClient(options: ClientOptions): ProviderClient {
   const stats: ClientStats = { retries: 0, responses: {} };
   const count = (key: string) => (stats.responses[key] = (stats.responses[key] ?? 0) + 1);
   const limit = pLimit(options.concurrency);
+  const admit = pLimit(options.concurrency * ADMITTED_PER_SLOT);
   const agentOptions = { keepAlive: true, maxSockets: options.concurrency };
   const httpAgent = new http.Agent(agentOptions);
   const httpsAgent = new https.Agent(agentOptions);
@@ -89,14 +95,15 @@ export function createProviderClient(options: ClientOptions): ProviderClient {
 
   return {
     stats,
-    async get(path, signal) {
-      try {
-        const res = await instance.get<string>(path, { signal });
-        return { ok: true, status: res.status, body: res.data };
-      } catch (err) {
-        return describeFailure(err, signal);
-      }
-    },
+    get: (path, signal) =>
+      admit(async (): Promise<FetchOutcome> => {
+        try {
+          const res = await instance.get<string>(path, { signal });
+          return { ok: true, status: res.status, body: res.data };
+        } catch (err) {
+          return describeFailure(err, signal);
+        }
+      }),
     close() {
       httpAgent.destroy();
       httpsAgent.destroy();

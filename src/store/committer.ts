@@ -16,7 +16,8 @@ export interface TableFile {
   /** The provider partition (movies, rejects); none for runs. */
   provider?: string;
   schema: parquet.ParquetSchema;
-  rows: Array<Record<string, unknown>>;
+  /** Consumed once, as the file is written: a lazy iterable keeps a large poll's rows out of memory. */
+  rows: Iterable<Record<string, unknown>>;
 }
 
 export type CommitStep = 'file-written' | 'staged' | `renamed:${Table}`;
@@ -34,8 +35,8 @@ interface ReadyMarker {
 
 export interface CommitResult {
   tables: Table[];
+  /** Time to write and fsync every staged file. */
   writeMs: number;
-  rows: number;
 }
 
 export async function commitRun(root: string, runId: string, dt: string, files: TableFile[], hooks: CommitHooks = {}): Promise<CommitResult> {
@@ -60,7 +61,7 @@ export async function commitRun(root: string, runId: string, dt: string, files: 
   const writeMs = performance.now() - started;
   hooks.afterStep?.('staged');
   await rollForward(root, staging, { runId, dt, tables }, hooks);
-  return { tables, writeMs, rows: files.reduce((n, f) => n + f.rows.length, 0) };
+  return { tables, writeMs };
 }
 
 /** Renames what is still staged into place, runs last, then removes the staging folder. */

@@ -6,7 +6,7 @@ import parquet from '@dsnp/parquetjs';
 /** Rows per row group: large groups read faster; a poll of 10,000 films is a few groups. */
 const ROW_GROUP_SIZE = 4096;
 
-export async function writeParquetFile(file: string, schema: parquet.ParquetSchema, rows: Array<Record<string, unknown>>): Promise<void> {
+export async function writeParquetFile(file: string, schema: parquet.ParquetSchema, rows: Iterable<Record<string, unknown>>): Promise<void> {
   let writer: parquet.ParquetWriter | null = null;
   try {
     writer = await parquet.ParquetWriter.openFile(schema, file, { rowGroupSize: ROW_GROUP_SIZE });
