@@ -2,18 +2,16 @@
 // The movies-collector command line. Each command loads what it needs and returns an exit
 // code; errors a user can cause print one line (per problem) and exit with a defined code.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig, redactedSettings, type LoadOptions } from './config.js';
+import { loadConfig, redactedSettings, type LoadOptions, type Settings } from './config.js';
 import { EXIT, UserError, errorMessage } from './errors.js';
-import { DEFAULT_MOCK_TOKEN, startMockProvider } from './mock/server.js';
-import { MOCK_PROVIDERS } from './mock/catalogue.js';
-import { VERSION } from './version.js';
-import { ensureWritableDir } from './writable-dir.js';
 import { createLogger, type LogHandle } from './log.js';
+import { MOCK_PROVIDERS } from './mock/catalogue.js';
+import { DEFAULT_MOCK_TOKEN, startMockProvider } from './mock/server.js';
 import { runPoll, type PollSummary } from './poll.js';
 import { progressBars, summaryTable } from './poll-report.js';
 import { recoverStaging, type CommitHooks } from './store/committer.js';
-import type { Settings } from './config.js';
-
+import { VERSION } from './version.js';
+import { ensureWritableDir } from './writable-dir.js';
 
 interface ConfigFlags {
   config?: string;
@@ -34,7 +32,7 @@ function withConfigFlags(cmd: Command): Command {
     .option('--base-url <url>', 'provider API base URL (api.baseUrl, $PROVIDER_BASE_URL)');
 }
 
-export function configOptions(flags: ConfigFlags, requireToken: boolean): LoadOptions {
+function configOptions(flags: ConfigFlags, requireToken: boolean): LoadOptions {
   return {
     configFile: flags.config,
     apikey: flags.apikey,
