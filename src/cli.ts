@@ -7,8 +7,9 @@ import { EXIT, UserError, errorMessage } from './errors.js';
 import { createLogger, type LogHandle } from './log.js';
 import { MOCK_PROVIDERS } from './mock/catalogue.js';
 import { DEFAULT_MOCK_TOKEN, startMockProvider } from './mock/server.js';
-import { runPoll, type PollSummary } from './poll.js';
+import { logPollSummary, runPoll, type PollSummary } from './poll.js';
 import { progressBars, summaryTable } from './poll-report.js';
+import { Daemon } from './scheduler.js';
 import { recoverStaging, type CommitHooks } from './store/committer.js';
 import { VERSION } from './version.js';
 import { ensureWritableDir } from './writable-dir.js';
@@ -73,11 +74,12 @@ function action<A extends unknown[]>(body: (...args: A) => Promise<number | unde
 }
 
 /** Config, a writable store and a logger: what start and poll need before any work. */
-function openRuntime(flags: ConfigFlags): { settings: Settings; file: string | null; log: LogHandle } {
-  const { settings, file } = loadConfig(configOptions(flags, true));
+function openRuntime(flags: ConfigFlags): { settings: Settings; file: string | null; log: LogHandle; loadOptions: LoadOptions } {
+  const loadOptions = configOptions(flags, true);
+  const { settings, file } = loadConfig(loadOptions);
   ensureWritableDir(settings.store.dir, 'store.dir', 'DATA_DIR');
   const log = createLogger({ ...settings.log, secrets: [settings.api.token] });
-  return { settings, file, log };
+  return { settings, file, log, loadOptions };
 }
 
 /** Test-only: MOVIES_COLLECTOR_TEST_KILL_AT=staged|renamed:movies|... SIGKILLs the process at that commit step. */
@@ -115,6 +117,25 @@ withConfigFlags(
 
 withConfigFlags(
   program
+    .command('start')
+    .description('Run the daemon: poll on schedule.cron until SIGTERM/SIGINT; edits of the config file (or SIGHUP) reload it live. Exit 0 after a clean stop.'),
+).action(
+  action(async (flags: ConfigFlags) => {
+    const { settings, file, log, loadOptions } = openRuntime(flags);
+    try {
+      await new Daemon({ settings, loadOptions, configFile: file, log }).run();
+      return EXIT.ok;
+    } catch (err) {
+      log.logger.error(errorMessage(err));
+      throw err;
+    } finally {
+      await log.close();
+    }
+  }),
+);
+
+withConfigFlags(
+  program
     .command('poll')
     .description('Recover the store, poll every provider once, commit, print a summary. Exit 0 complete, 2 partial (what was collected is committed), 1 failed.'),
 ).action(
@@ -129,6 +150,7 @@ withConfigFlags(
       } finally {
         bars?.stop();
       }
+      logPollSummary(log.logger, summary);
       process.stdout.write(`${summaryTable(summary)}\n`);
       if (summary.status === 'failed') {
         process.stderr.write(`${failureLine(summary)}\n`);

@@ -17,7 +17,8 @@ export interface Settings {
   poll: { deadlineMs: number };
   store: { dir: string; retentionDays: number };
   log: { dir: string; level: string; maxFiles: string; maxSize: string };
-  health: { port: number };
+  health: { port: number; host: string; maxConsecutiveFailures: number };
+  shutdown: { graceMs: number };
 }
 
 export const DEFAULT_CONFIG_FILE = path.join('config', 'config.json');
@@ -153,6 +154,11 @@ function schema() {
     },
     health: {
       port: { doc: 'Port of /healthz and /metrics (0 = off).', format: 'port', default: 8080, env: 'HEALTH_PORT' },
+      host: { doc: 'Address of /healthz and /metrics.', format: 'non-empty-string', default: '0.0.0.0', env: 'HEALTH_HOST' },
+      maxConsecutiveFailures: { doc: '/healthz answers 503 once more polls than this have failed in a row.', format: 'non-negative-int', default: 3, env: 'HEALTH_MAX_CONSECUTIVE_FAILURES' },
+    },
+    shutdown: {
+      graceMs: { doc: 'On SIGTERM/SIGINT, how long a running poll may go on before it is aborted (nothing of it committed).', format: 'non-negative-int', default: 20000, env: 'SHUTDOWN_GRACE_MS' },
     },
   };
 }

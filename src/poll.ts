@@ -51,7 +51,7 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
   const deadline = AbortSignal.timeout(settings.poll.deadlineMs);
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   setMaxListeners(0, signal); // every request in flight listens to it
-  logger.info('poll started', { run: runId, providers: settings.providers });
+  logger.debug('poll started', { run: runId, providers: settings.providers });
 
   const harvests = await Promise.all(
     settings.providers.map(async (provider) => {
@@ -94,11 +94,19 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
   };
   for (const run of runs) {
     const fields = { run: runId, provider: run.provider, status: run.status, listed: run.listed, fetched: run.fetched, failed: run.failed, rejected: run.rejected, retries: run.retries, error: run.error };
-    if (run.status === 'complete') logger.info('provider polled', fields);
+    if (run.status === 'complete') logger.debug('provider polled', fields);
     else logger.warn('provider poll incomplete', fields);
   }
-  logger.info('poll committed', { run: runId, status, movies: movieCount, rejects: rejectCount, durationMs: summary.finishedAt.getTime() - startedAt.getTime() });
   return summary;
+}
+
+/** The one info line a poll leaves in the log; `extra` adds e.g. the daemon's next run. */
+export function logPollSummary(logger: Logger, summary: PollSummary, extra: Record<string, unknown> = {}): void {
+  const providers = summary.runs.map((r) => `${r.provider} ${r.status} ${r.fetched - r.rejected}/${r.listed}`).join(', ');
+  logger.info(`poll ${summary.status}: ${providers}`, {
+    run: summary.runId, status: summary.status, movies: summary.movies, rejects: summary.rejects,
+    durationMs: summary.finishedAt.getTime() - summary.startedAt.getTime(), ...extra,
+  });
 }
 
 function* lazyMap<T, U>(items: readonly T[], fn: (item: T) => U): Generator<U> {

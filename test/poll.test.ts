@@ -204,7 +204,7 @@ for (const killAt of ['file-written', 'staged', 'renamed:movies', 'renamed:rejec
     const [totals] = await query(`SELECT sum(fetched)::INT AS fetched FROM ${table(first.data, 'runs')}`);
     const [rows] = await query(`SELECT count(*)::INT AS n FROM ${table(first.data, 'movies')}`);
     assert.equal(rows?.n, Number(totals?.fetched) - (await rejectedTotal(first.data)), 'every committed poll has all its movie rows');
-    assert.match(next.stderr, rolledForward ? /recovery: finished committing/ : /recovery: discarded an unfinished poll/);
+    assert.match(next.stderr, rolledForward ? /recovery: finished committing/ : /recovery: discarded what a crash left in staging/);
   });
 }
 

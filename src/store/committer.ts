@@ -103,7 +103,7 @@ export async function recoverStaging(root: string, logger: Logger): Promise<Reco
     } else {
       await rm(staging, { recursive: true, force: true });
       result.discarded.push(entry.name);
-      logger.warn('recovery: discarded an unfinished poll left in staging (it was never committed)', { run: entry.name });
+      logger.warn('recovery: discarded what a crash left in staging (an unfinished poll was never committed)', { entry: entry.name });
     }
   }
   return result;

@@ -1,0 +1,92 @@
+// Health and metrics on health.port: GET /healthz (JSON; 503 once polls have failed more than
+// health.maxConsecutiveFailures times in a row) and GET /metrics (Prometheus, prom-client).
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import client from 'prom-client';
+import { ConfigError } from './errors.js';
+import type { PollSummary } from './poll.js';
+
+export interface HealthState {
+  lastPoll: { run: string; status: string; finishedAt: string } | null;
+  nextRun: string | null;
+  consecutiveFailures: number;
+  polling: boolean;
+}
+
+export class Metrics {
+  readonly registry = new client.Registry();
+  private readonly polls = new client.Counter({ name: 'collector_polls_total', help: 'Polls by status (complete, partial, failed).', labelNames: ['status'], registers: [this.registry] });
+  private readonly fetched = new client.Counter({ name: 'collector_records_fetched_total', help: 'Detail answers received (HTTP 200), by provider.', labelNames: ['provider'], registers: [this.registry] });
+  private readonly rejected = new client.Counter({ name: 'collector_records_rejected_total', help: 'Answers that failed validation, by provider.', labelNames: ['provider'], registers: [this.registry] });
+  private readonly responses = new client.Counter({ name: 'collector_http_responses_total', help: 'HTTP attempts by provider and status (or error code).', labelNames: ['provider', 'status'], registers: [this.registry] });
+  private readonly retries = new client.Counter({ name: 'collector_http_retries_total', help: 'HTTP retries, by provider.', labelNames: ['provider'], registers: [this.registry] });
+  private readonly skipped = new client.Counter({ name: 'collector_ticks_skipped_total', help: 'Schedule ticks skipped because a poll was still running.', registers: [this.registry] });
+  private readonly duration = new client.Histogram({ name: 'collector_poll_duration_seconds', help: 'Duration of polls.', buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600], registers: [this.registry] });
+  private readonly lastSuccess = new client.Gauge({ name: 'collector_last_success_timestamp_seconds', help: 'End of the last poll that committed data (complete or partial), as a Unix time.', registers: [this.registry] });
+
+  constructor() {
+    client.collectDefaultMetrics({ register: this.registry }); // RSS, open fds, event loop lag
+  }
+
+  recordPoll(summary: PollSummary): void {
+    this.polls.inc({ status: summary.status });
+    this.duration.observe((summary.finishedAt.getTime() - summary.startedAt.getTime()) / 1000);
+    if (summary.status !== 'failed') this.lastSuccess.set(summary.finishedAt.getTime() / 1000);
+    for (const run of summary.runs) {
+      this.fetched.inc({ provider: run.provider }, run.fetched);
+      this.rejected.inc({ provider: run.provider }, run.rejected);
+      this.retries.inc({ provider: run.provider }, run.retries);
+      for (const [status, n] of Object.entries(JSON.parse(run.responses) as Record<string, number>)) {
+        this.responses.inc({ provider: run.provider, status }, n);
+      }
+    }
+  }
+
+  /** A poll that threw (e.g. the store could not be written) has no summary. */
+  recordFailedPoll(durationSeconds: number): void {
+    this.polls.inc({ status: 'failed' });
+    this.duration.observe(durationSeconds);
+  }
+
+  recordSkippedTick(): void {
+    this.skipped.inc();
+  }
+}
+
+export interface HealthServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startHealthServer(port: number, host: string, maxConsecutiveFailures: () => number, state: () => HealthState, metrics: Metrics): Promise<HealthServer> {
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      if (req.method === 'GET' && req.url === '/healthz') {
+        const s = state();
+        const healthy = s.consecutiveFailures <= maxConsecutiveFailures();
+        const body = JSON.stringify({ status: healthy ? 'ok' : 'failing', ...s });
+        res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' }).end(body);
+      } else if (req.method === 'GET' && req.url === '/metrics') {
+        res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
+      } else {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz or /metrics\n');
+      }
+    })().catch(() => res.destroy());
+  });
+  server.listen(port, host);
+  try {
+    await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err as Error))]);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new ConfigError([`health.port: cannot listen on ${port} (${code}); expected a free port, or 0 to turn the endpoint off (HEALTH_PORT)`]);
+  }
+  return {
+    port: (server.address() as AddressInfo).port,
+    async close() {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}

@@ -1,0 +1,231 @@
+// The daemon: node-cron on schedule.cron, one poll at a time (a tick that comes while one runs
+// is skipped and counted), a poll at start when one was missed, live config reloads (file
+// change or SIGHUP), retention after each poll, health/metrics, and a graceful stop.
+import { unwatchFile, watchFile } from 'node:fs';
+import path from 'node:path';
+import { createTask, setLogger, type ScheduledTask } from 'node-cron';
+import { DEFAULT_CONFIG_FILE, loadConfig, type LoadOptions, type Settings } from './config.js';
+import { ConfigError, EXIT, errorMessage } from './errors.js';
+import { Metrics, startHealthServer, type HealthServer, type HealthState } from './health.js';
+import type { LogHandle } from './log.js';
+import { PollAbortedError, logPollSummary, runPoll } from './poll.js';
+import { recoverStaging } from './store/committer.js';
+import { lastCommittedPollStart } from './store/history.js';
+import { applyRetention } from './store/retention.js';
+
+/** Settings that cannot change under a running daemon: it says so and keeps the old value. */
+const RESTART_ONLY = ['store.dir', 'log.dir', 'log.maxFiles', 'log.maxSize', 'health.port', 'health.host', 'api.token', 'api.tokenFile', 'api.tokenHeader'] as const;
+/** How far back the missed-tick check scans, in steps of the cron's resolution; beyond it a tick counts as missed. */
+const MAX_SCAN_STEPS = 1_000_000;
+
+export interface DaemonOptions {
+  settings: Settings;
+  /** How the settings were loaded, to load them again on a change. */
+  loadOptions: LoadOptions;
+  configFile: string | null;
+  log: LogHandle;
+}
+
+export class Daemon {
+  private settings: Settings;
+  private task: ScheduledTask | null = null;
+  private running: Promise<void> | null = null;
+  private readonly abort = new AbortController();
+  private stopping = false;
+  private health: HealthServer | null = null;
+  readonly metrics = new Metrics();
+  private readonly state: HealthState = { lastPoll: null, nextRun: null, consecutiveFailures: 0, polling: false };
+  private readonly watchedFile: string;
+  private stopped: (() => void) | null = null;
+
+  constructor(private readonly options: DaemonOptions) {
+    this.settings = options.settings;
+    this.watchedFile = options.configFile ?? path.resolve(options.loadOptions.cwd ?? process.cwd(), DEFAULT_CONFIG_FILE);
+  }
+
+  private get logger() {
+    return this.options.log.logger;
+  }
+
+  /** Runs until stopped by a signal; resolves when the daemon has stopped cleanly. */
+  async run(): Promise<void> {
+    const done = new Promise<void>((resolve) => (this.stopped = resolve));
+    setLogger({
+      info: (m) => this.logger.info(`node-cron: ${m}`),
+      warn: (m) => this.logger.warn(`node-cron: ${m}`),
+      error: (m, e) => this.logger.error(`node-cron: ${String(m)}`, e),
+      debug: (m) => this.logger.debug(`node-cron: ${String(m)}`),
+    });
+    await recoverStaging(this.settings.store.dir, this.logger);
+    if (this.settings.health.port !== 0) {
+      this.health = await startHealthServer(this.settings.health.port, this.settings.health.host, () => this.settings.health.maxConsecutiveFailures, () => this.healthState(), this.metrics);
+      this.logger.info('health endpoint listening', { port: this.health.port, paths: ['/healthz', '/metrics'] });
+    }
+    this.schedule();
+    watchFile(this.watchedFile, { interval: 1000 }, (curr, prev) => {
+      if (curr.mtimeMs !== prev.mtimeMs) this.reload('config file changed');
+    });
+    // Nothing kills the daemon silently: a stray rejection is logged and the daemon goes on;
+    // an uncaught exception leaves state unknown, so it is logged, flushed, and the process exits 1.
+    process.on('unhandledRejection', (reason) => this.logger.error(`unhandled rejection: ${errorMessage(reason)}`));
+    process.on('uncaughtException', (err) => {
+      this.logger.error(`uncaught exception, exiting: ${errorMessage(err)}`, err);
+      void this.options.log.close().finally(() => process.exit(EXIT.failed));
+    });
+    process.on('SIGHUP', this.onHangup);
+    process.on('SIGTERM', this.onStop);
+    process.on('SIGINT', this.onStop);
+    this.logger.info('daemon started', { cron: this.settings.schedule.cron, timezone: this.settings.schedule.timezone, config: this.watchedFile, nextRun: this.nextRun() });
+    const reason = this.startupPollReason();
+    if (reason) {
+      this.logger.info(`polling at start: ${reason}`);
+      this.tick('start');
+    }
+    await done;
+  }
+
+  private readonly onHangup = () => this.reload('SIGHUP');
+  private readonly onStop = (signal: NodeJS.Signals) => void this.stop(signal);
+
+  private schedule(): void {
+    const { cron, timezone } = this.settings.schedule;
+    // createTask() returns a stopped task; a bad expression was rejected by config validation already.
+    const task = createTask(cron, () => this.tick('schedule'), { timezone, name: 'poll' });
+    void task.start();
+    this.task = task;
+    this.state.nextRun = this.nextRun();
+  }
+
+  private nextRun(): string | null {
+    return this.task?.getNextRun()?.toISOString() ?? null;
+  }
+
+  private healthState(): HealthState {
+    return { ...this.state, nextRun: this.nextRun() };
+  }
+
+  /** Why to poll at once at start (schedule.runOnStart), or null. */
+  private startupPollReason(): string | null {
+    const mode = this.settings.schedule.runOnStart;
+    if (mode === 'always') return 'schedule.runOnStart is "always"';
+    if (mode === 'never') return null;
+    const last = lastCommittedPollStart(this.settings.store.dir);
+    if (last === null) return 'the store has no committed poll yet';
+    const missed = this.missedTickSince(last, new Date());
+    return missed ? `a scheduled poll was missed while the daemon was down (last poll started ${last.toISOString()}, missed tick ${missed.toISOString()})` : null;
+  }
+
+  /** The first tick of the schedule after `since` and before `now`, if any. node-cron keeps no state, so we scan. */
+  private missedTickSince(since: Date, now: Date): Date | null {
+    const task = this.task;
+    if (!task) return null;
+    const hasSeconds = this.settings.schedule.cron.trim().split(/\s+/).length === 6;
+    const step = hasSeconds ? 1000 : 60_000;
+    let t = Math.floor(since.getTime() / step) * step + step;
+    for (let i = 0; t < now.getTime(); i++, t += step) {
+      if (i >= MAX_SCAN_STEPS) return new Date(t); // down for longer than we scan: treat it as missed
+      if (task.match(new Date(t))) return new Date(t);
+    }
+    return null;
+  }
+
+  private tick(trigger: 'schedule' | 'start'): void {
+    if (this.stopping) return;
+    if (this.running) {
+      this.metrics.recordSkippedTick();
+      this.logger.warn('tick skipped: the previous poll is still running', { trigger });
+      return;
+    }
+    this.running = this.pollOnce().finally(() => {
+      this.running = null;
+    });
+  }
+
+  /** One poll; never throws: a failed poll is logged and counted, and the daemon goes on. */
+  private async pollOnce(): Promise<void> {
+    const started = Date.now();
+    this.state.polling = true;
+    try {
+      const summary = await runPoll({ settings: this.settings, logger: this.logger, signal: this.abort.signal });
+      this.metrics.recordPoll(summary);
+      logPollSummary(this.logger, summary, { nextRun: this.nextRun() });
+      this.state.lastPoll = { run: summary.runId, status: summary.status, finishedAt: summary.finishedAt.toISOString() };
+      this.state.consecutiveFailures = summary.status === 'failed' ? this.state.consecutiveFailures + 1 : 0;
+      await applyRetention(this.settings.store.dir, this.settings.store.retentionDays, new Date(), this.logger);
+    } catch (err) {
+      if (err instanceof PollAbortedError) {
+        this.logger.warn('poll aborted at shutdown: nothing of it was committed');
+        return;
+      }
+      this.metrics.recordFailedPoll((Date.now() - started) / 1000);
+      this.state.consecutiveFailures++;
+      this.state.lastPoll = { run: '', status: 'failed', finishedAt: new Date().toISOString() };
+      this.logger.error(`poll failed: ${errorMessage(err)}`, { consecutiveFailures: this.state.consecutiveFailures, nextRun: this.nextRun() });
+    } finally {
+      this.state.polling = false;
+      this.logger.debug('next poll', { at: this.nextRun() });
+    }
+  }
+
+  /** Re-reads the config file; a valid schedule change takes effect at once, an invalid file changes nothing. */
+  private reload(why: string): void {
+    let next: Settings;
+    try {
+      next = loadConfig(this.options.loadOptions).settings;
+    } catch (err) {
+      const problems = err instanceof ConfigError ? err.problems : [errorMessage(err)];
+      this.logger.error(`config reload rejected (${why}); keeping the current configuration: ${problems.join('; ')}`, { problems });
+      return;
+    }
+    const old = this.settings;
+    for (const key of RESTART_ONLY) {
+      const [group, name] = key.split('.') as [keyof Settings, string];
+      const before = (old[group] as unknown as Record<string, unknown>)[name];
+      const after = (next[group] as unknown as Record<string, unknown>)[name];
+      if (before !== after) {
+        // No values in this line: the token is among these settings.
+        this.logger.warn(`config reload: ${key} changed but needs a restart to take effect; keeping the current value`, { setting: key });
+        (next[group] as unknown as Record<string, unknown>)[name] = before;
+      }
+    }
+    if (next.log.level !== old.log.level) {
+      this.logger.level = next.log.level;
+      this.logger.info('config reload: log level changed', { from: old.log.level, to: next.log.level });
+    }
+    this.settings = next;
+    if (next.schedule.cron !== old.schedule.cron || next.schedule.timezone !== old.schedule.timezone) {
+      void this.task?.destroy();
+      this.schedule();
+      this.logger.info('config reload: schedule changed', {
+        from: `${old.schedule.cron} (${old.schedule.timezone})`, to: `${next.schedule.cron} (${next.schedule.timezone})`, nextRun: this.nextRun(),
+      });
+    } else {
+      this.logger.info(`config reloaded (${why})`);
+    }
+  }
+
+  /** Stops scheduling, lets a running poll finish within shutdown.graceMs, then aborts it. A second signal exits at once. */
+  async stop(signal: NodeJS.Signals): Promise<void> {
+    if (this.stopping) {
+      this.logger.warn(`${signal} again: exiting now; anything staged is recovered at the next start`);
+      await this.options.log.close();
+      process.exit(EXIT.failed);
+    }
+    this.stopping = true;
+    this.logger.info(`${signal}: stopping`, { pollRunning: this.running !== null, graceMs: this.settings.shutdown.graceMs });
+    void this.task?.destroy();
+    unwatchFile(this.watchedFile);
+    process.off('SIGHUP', this.onHangup);
+    if (this.running) {
+      const timer = setTimeout(() => {
+        this.logger.warn('shutdown grace period over: aborting the running poll');
+        this.abort.abort();
+      }, this.settings.shutdown.graceMs);
+      await this.running;
+      clearTimeout(timer);
+    }
+    await this.health?.close();
+    this.logger.info('daemon stopped');
+    this.stopped?.();
+  }
+}
