@@ -11,6 +11,7 @@ import { logPollSummary, runPoll, type PollSummary } from './poll.js';
 import { progressBars, summaryTable } from './poll-report.js';
 import { Daemon } from './scheduler.js';
 import { recoverStaging, type CommitHooks } from './store/committer.js';
+import { applyRetention } from './store/retention.js';
 import { VERSION } from './version.js';
 import { ensureWritableDir } from './writable-dir.js';
 
@@ -151,6 +152,7 @@ withConfigFlags(
         bars?.stop();
       }
       logPollSummary(log.logger, summary);
+      await applyRetention(settings.store.dir, settings.store.retentionDays, new Date(), log.logger);
       process.stdout.write(`${summaryTable(summary)}\n`);
       if (summary.status === 'failed') {
         process.stderr.write(`${failureLine(summary)}\n`);

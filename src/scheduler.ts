@@ -1,11 +1,11 @@
 // The daemon: node-cron on schedule.cron, one poll at a time (a tick that comes while one runs
 // is skipped and counted), a poll at start when one was missed, live config reloads (file
 // change or SIGHUP), retention after each poll, health/metrics, and a graceful stop.
-import { unwatchFile, watchFile } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { createTask, setLogger, type ScheduledTask } from 'node-cron';
 import { DEFAULT_CONFIG_FILE, loadConfig, type LoadOptions, type Settings } from './config.js';
-import { ConfigError, EXIT, errorMessage } from './errors.js';
+import { ConfigError, EXIT, UserError, errorMessage } from './errors.js';
 import { Metrics, startHealthServer, type HealthServer, type HealthState } from './health.js';
 import type { LogHandle } from './log.js';
 import { PollAbortedError, logPollSummary, runPoll } from './poll.js';
@@ -15,6 +15,8 @@ import { applyRetention } from './store/retention.js';
 
 /** Settings that cannot change under a running daemon: it says so and keeps the old value. */
 const RESTART_ONLY = ['store.dir', 'log.dir', 'log.maxFiles', 'log.maxSize', 'health.port', 'health.host', 'api.token', 'api.tokenFile', 'api.tokenHeader'] as const;
+/** How often the config file is checked for edits (a stat; works on bind mounts, where inotify may not). */
+const CONFIG_CHECK_MS = 1000;
 /** How far back the missed-tick check scans, in steps of the cron's resolution; beyond it a tick counts as missed. */
 const MAX_SCAN_STEPS = 1_000_000;
 
@@ -36,11 +38,24 @@ export class Daemon {
   readonly metrics = new Metrics();
   private readonly state: HealthState = { lastPoll: null, nextRun: null, consecutiveFailures: 0, polling: false };
   private readonly watchedFile: string;
+  private configStamp: string;
+  private configCheck: NodeJS.Timeout | null = null;
   private stopped: (() => void) | null = null;
 
   constructor(private readonly options: DaemonOptions) {
     this.settings = options.settings;
     this.watchedFile = options.configFile ?? path.resolve(options.loadOptions.cwd ?? process.cwd(), DEFAULT_CONFIG_FILE);
+    this.configStamp = this.stampOfConfig();
+  }
+
+  /** What identifies the config file's version: an edit, a replacement or a removal changes it. */
+  private stampOfConfig(): string {
+    try {
+      const s = statSync(this.watchedFile);
+      return `${s.ino}:${s.size}:${s.mtimeMs}`;
+    } catch {
+      return 'absent';
+    }
   }
 
   private get logger() {
@@ -62,9 +77,15 @@ export class Daemon {
       this.logger.info('health endpoint listening', { port: this.health.port, paths: ['/healthz', '/metrics'] });
     }
     this.schedule();
-    watchFile(this.watchedFile, { interval: 1000 }, (curr, prev) => {
-      if (curr.mtimeMs !== prev.mtimeMs) this.reload('config file changed');
-    });
+    // Polled against a stamp taken when the settings were read: fs.watchFile would miss an edit
+    // made before its own first stat.
+    this.configCheck = setInterval(() => {
+      const stamp = this.stampOfConfig();
+      if (stamp !== this.configStamp) {
+        this.configStamp = stamp;
+        this.reload('config file changed');
+      }
+    }, CONFIG_CHECK_MS);
     // Nothing kills the daemon silently: a stray rejection is logged and the daemon goes on;
     // an uncaught exception leaves state unknown, so it is logged, flushed, and the process exits 1.
     process.on('unhandledRejection', (reason) => this.logger.error(`unhandled rejection: ${errorMessage(reason)}`));
@@ -160,7 +181,8 @@ export class Daemon {
       this.metrics.recordFailedPoll((Date.now() - started) / 1000);
       this.state.consecutiveFailures++;
       this.state.lastPoll = { run: '', status: 'failed', finishedAt: new Date().toISOString() };
-      this.logger.error(`poll failed: ${errorMessage(err)}`, { consecutiveFailures: this.state.consecutiveFailures, nextRun: this.nextRun() });
+      const message = err instanceof UserError ? err.message : `poll failed: ${errorMessage(err)}`;
+      this.logger.error(message, { consecutiveFailures: this.state.consecutiveFailures, nextRun: this.nextRun() });
     } finally {
       this.state.polling = false;
       this.logger.debug('next poll', { at: this.nextRun() });
@@ -214,7 +236,7 @@ export class Daemon {
     this.stopping = true;
     this.logger.info(`${signal}: stopping`, { pollRunning: this.running !== null, graceMs: this.settings.shutdown.graceMs });
     void this.task?.destroy();
-    unwatchFile(this.watchedFile);
+    if (this.configCheck) clearInterval(this.configCheck);
     process.off('SIGHUP', this.onHangup);
     if (this.running) {
       const timer = setTimeout(() => {
