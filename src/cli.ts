@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The movies-collector command line. Each command loads what it needs and returns an exit
 // code; errors a user can cause print one line (per problem) and exit with a defined code.
+import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, redactedSettings, type LoadOptions, type Settings } from './config.js';
 import { EXIT, UserError, errorMessage } from './errors.js';
@@ -9,6 +10,9 @@ import { MOCK_PROVIDERS } from './mock/catalogue.js';
 import { DEFAULT_MOCK_TOKEN, startMockProvider } from './mock/server.js';
 import { logPollSummary, runPoll, type PollSummary } from './poll.js';
 import { progressBars, summaryTable } from './poll-report.js';
+import { chartData, renderHtml } from './report/html.js';
+import { StoreReader } from './report/queries.js';
+import { SECTIONS, buildReport, pickSection, renderCsv, renderTables, type Section } from './report/report.js';
 import { Daemon } from './scheduler.js';
 import { recoverStaging, type CommitHooks } from './store/committer.js';
 import { applyRetention } from './store/retention.js';
@@ -167,6 +171,51 @@ withConfigFlags(
     }
   }),
 );
+
+/** --since: "7d", "24h", or a date/time such as 2026-11-01. */
+function since(raw: string): Date {
+  const relative = /^(\d+)([dh])$/.exec(raw);
+  if (relative) return new Date(Date.now() - Number(relative[1]) * (relative[2] === 'd' ? 86_400_000 : 3_600_000));
+  const date = new Date(raw);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(raw) || Number.isNaN(date.getTime())) throw new InvalidArgumentError('expected a duration like 7d or 24h, or a date like 2026-11-01');
+  return date;
+}
+
+withConfigFlags(
+  program
+    .command('report')
+    .description('Answer the price questions from the store (committed polls only): best price per film, cheapest provider and film, price history, data health.'),
+)
+  .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'))
+  .addOption(new Option('--section <name>', 'only this section (csv prints one section: best-prices unless set)').choices([...SECTIONS]))
+  .option('--since <when>', 'history and health since: 7d, 24h or a date', since, since('7d'))
+  .option('--provider <name>', 'only this provider')
+  .option('--film <text>', 'only films whose title contains TEXT (or whose film_key is TEXT)')
+  .option('--html <file>', 'also write a self-contained HTML page with the tables and a price chart per film')
+  .action(
+    action(async (opts: ConfigFlags & { format: 'table' | 'json' | 'csv'; section?: Section; since: Date; provider?: string; film?: string; html?: string }) => {
+      const { settings } = loadConfig(configOptions(opts, false));
+      const reader = await StoreReader.open(settings.store.dir);
+      if (!reader) {
+        process.stderr.write(`no committed poll in the store at ${settings.store.dir} yet: run \`movies-collector poll\` or start the daemon\n`);
+        return EXIT.ok;
+      }
+      try {
+        const filters = { since: opts.since, provider: opts.provider, film: opts.film };
+        const report = await buildReport(reader, settings.store.dir, filters);
+        if (opts.format === 'json') process.stdout.write(`${JSON.stringify(opts.section ? pickSection(report, opts.section) : report, null, 2)}\n`);
+        else if (opts.format === 'csv') process.stdout.write(renderCsv(report, opts.section ?? 'best-prices'));
+        else process.stdout.write(renderTables(report, opts.section ? [opts.section] : SECTIONS));
+        if (opts.html) {
+          writeFileSync(opts.html, renderHtml(report, chartData(report, await reader.series(filters))));
+          process.stderr.write(`report page written to ${opts.html}\n`);
+        }
+      } finally {
+        reader.close();
+      }
+      return EXIT.ok;
+    }),
+  );
 
 program
   .command('mock-provider')

@@ -27,7 +27,12 @@ export interface MockOptions {
   seed?: number;
   /** Largest relative price move per generation (each successful list call starts one). */
   priceDrift?: number;
+  /** Movie IDs whose detail calls always answer 503 (a deterministic partial poll). */
+  failIds?: string[];
 }
+
+/** What can change while the simulator runs. */
+export type MockFaults = Pick<MockOptions, 'latencyMs' | 'failRate' | 'hangRate' | 'malformedRate' | 'failIds'>;
 
 export interface MockStats {
   requests: number;
@@ -46,13 +51,16 @@ export interface MockProvider {
   token: string;
   catalogue: Catalogue;
   stats(): MockStats;
+  /** Changes faults and latency from the next request on. */
+  configure(faults: MockFaults): void;
   close(): Promise<void>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const DENIED = { Message: 'Authorization has been denied for this request.' };
 
-export async function startMockProvider(options: MockOptions = {}): Promise<MockProvider> {
+export async function startMockProvider(initial: MockOptions = {}): Promise<MockProvider> {
+  const options: MockOptions = { ...initial };
   const token = options.token ?? DEFAULT_MOCK_TOKEN;
   const seed = options.seed ?? 1;
   const catalogue = new Catalogue(seed, options.movies, options.priceDrift ?? 0);
@@ -97,6 +105,7 @@ export async function startMockProvider(options: MockOptions = {}): Promise<Mock
       return send(res, 200, body);
     }
     const id = decodeURIComponent(match[3] ?? '');
+    if (options.failIds?.includes(id)) return send(res, 503, { Message: 'An error has occurred.' });
     const film = catalogue.find(provider, id);
     if (!film) return send(res, 404, { Message: `Movie ${id} not found.` });
     const body = catalogue.detailBody(provider, film, stats.generation[provider] ?? 0);
@@ -137,6 +146,7 @@ export async function startMockProvider(options: MockOptions = {}): Promise<Mock
     token,
     catalogue,
     stats: () => structuredClone(stats),
+    configure: (faults) => void Object.assign(options, faults),
     async close() {
       server.closeAllConnections(); // hung requests included
       server.close();

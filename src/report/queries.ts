@@ -1,0 +1,222 @@
+// The report's questions, answered by DuckDB over the store's tables read from their roots.
+// Only committed polls count (those with runs rows). Current prices come from the latest poll in
+// which the provider was `complete`, so a partial poll never makes a film look single-provider;
+// history and health count every committed poll.
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+
+export interface ReportFilters {
+  since: Date;
+  provider?: string;
+  /** Matches titles (case-insensitive substring) or an exact film_key. */
+  film?: string;
+}
+
+export interface FilmPrice {
+  film_key: string;
+  title: string;
+  year: number | null;
+  /** Price in cents by provider, from each provider's latest complete poll that has the film. */
+  prices: Record<string, number>;
+  cheapest: string;
+  /** Cents saved against the next cheapest provider; null when only one provider sells it. */
+  saving: number | null;
+  only_on: string | null;
+}
+
+export interface HistoryRow {
+  film_key: string;
+  title: string;
+  provider: string;
+  first: number;
+  last: number;
+  min: number;
+  max: number;
+  polls: number;
+  changes: number;
+}
+
+export interface SeriesPoint {
+  film_key: string;
+  provider: string;
+  polled_at: Date;
+  price: number;
+}
+
+export interface HealthReport {
+  polls_per_day: Array<{ dt: string; complete: number; partial: number; failed: number }>;
+  completeness: Array<{ provider: string; polls: number; complete_polls: number; listed: number; fetched: number; failed: number; rejected: number; completeness: number }>;
+  rejects_by_reason: Array<{ provider: string; reason: string; count: number }>;
+  last_complete_poll: Date | null;
+}
+
+const quote = (s: string) => `'${s.replaceAll("'", "''")}'`;
+
+/** The store's parquet files under a table, matched at the layout's exact depth (never _staging). */
+function hasFiles(root: string, table: string): boolean {
+  const dir = path.join(root, table);
+  return existsSync(dir) && readdirSync(dir).some((d) => d.startsWith('dt='));
+}
+
+export class StoreReader {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly con: DuckDBConnection,
+  ) {}
+
+  /** Opens the store; returns null when it holds no committed poll. */
+  static async open(root: string): Promise<StoreReader | null> {
+    if (!hasFiles(root, 'runs')) return null;
+    const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+    const con = await instance.connect();
+    const glob = (table: string, depth: string) => quote(path.join(root, table, depth, 'part-0.parquet'));
+    const read = (table: string, depth: string) => `read_parquet(${glob(table, depth)}, hive_partitioning = true, union_by_name = true)`;
+    await con.run(`CREATE VIEW runs AS SELECT * FROM ${read('runs', 'dt=*/run=*')}`);
+    await con.run(
+      hasFiles(root, 'movies')
+        ? `CREATE VIEW movies AS SELECT film_key, title, year, provider, price_cents, polled_at, run FROM ${read('movies', 'dt=*/run=*/provider=*')}`
+        : `CREATE VIEW movies AS SELECT ''::VARCHAR film_key, ''::VARCHAR title, 0::INT year, ''::VARCHAR provider, 0::BIGINT price_cents, now()::TIMESTAMP polled_at, ''::VARCHAR run WHERE false`,
+    );
+    await con.run(
+      hasFiles(root, 'rejects')
+        ? `CREATE VIEW rejects AS SELECT reason, provider, run, polled_at FROM ${read('rejects', 'dt=*/run=*/provider=*')}`
+        : `CREATE VIEW rejects AS SELECT ''::VARCHAR reason, ''::VARCHAR provider, ''::VARCHAR run, now()::TIMESTAMP polled_at WHERE false`,
+    );
+    const reader = new StoreReader(instance, con);
+    const [row] = await reader.rows<{ n: number }>('SELECT count(*)::INT AS n FROM runs');
+    if (!row || row.n === 0) {
+      reader.close();
+      return null;
+    }
+    return reader;
+  }
+
+  private async rows<T>(sql: string, params: Record<string, string | number> = {}): Promise<T[]> {
+    const reader = await this.con.runAndReadAll(sql, params);
+    return reader.getRowObjectsJS() as T[];
+  }
+
+  /** Committed price observations with the provider's run status, filtered. */
+  private observations(filters: ReportFilters): { sql: string; params: Record<string, string> } {
+    const where: string[] = [];
+    const params: Record<string, string> = {};
+    if (filters.provider) {
+      where.push('m.provider = $provider');
+      params.provider = filters.provider;
+    }
+    if (filters.film) {
+      where.push('(m.title ILIKE $film_like OR m.film_key = $film)');
+      params.film = filters.film;
+      params.film_like = `%${filters.film.replace(/[\\%_]/g, '\\$&')}%`;
+    }
+    return {
+      sql: `SELECT m.film_key, m.title, m.year, m.provider, m.price_cents, m.polled_at, m.run, r.status
+              FROM movies m JOIN runs r ON r.run = m.run AND r.provider = m.provider
+             ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}`,
+      params,
+    };
+  }
+
+  async bestPrices(filters: ReportFilters): Promise<FilmPrice[]> {
+    const obs = this.observations(filters);
+    const rows = await this.rows<{ film_key: string; title: string; year: number | null; provider: string; price: bigint }>(
+      `WITH obs AS (${obs.sql})
+       SELECT film_key, provider, arg_max(title, polled_at) AS title, arg_max(year, polled_at) AS year, arg_max(price_cents, polled_at) AS price
+         FROM obs WHERE status = 'complete' GROUP BY film_key, provider ORDER BY film_key, provider`,
+      obs.params,
+    );
+    const films = new Map<string, FilmPrice>();
+    for (const r of rows) {
+      const film = films.get(r.film_key) ?? { film_key: r.film_key, title: r.title, year: r.year, prices: {}, cheapest: '', saving: null, only_on: null };
+      film.prices[r.provider] = Number(r.price);
+      films.set(r.film_key, film);
+    }
+    for (const film of films.values()) {
+      const ranked = Object.entries(film.prices).sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]));
+      film.cheapest = ranked[0]?.[0] ?? '';
+      film.saving = ranked.length > 1 ? (ranked[1]?.[1] ?? 0) - (ranked[0]?.[1] ?? 0) : null;
+      film.only_on = ranked.length === 1 ? film.cheapest : null;
+    }
+    return [...films.values()].sort((a, b) => a.title.localeCompare(b.title) || a.film_key.localeCompare(b.film_key));
+  }
+
+  async history(filters: ReportFilters): Promise<HistoryRow[]> {
+    const obs = this.observations(filters);
+    const rows = await this.rows<Record<string, bigint | string | number>>(
+      `WITH obs AS (${obs.sql}),
+            h AS (SELECT *, lag(price_cents) OVER (PARTITION BY film_key, provider ORDER BY polled_at) AS prev
+                    FROM obs WHERE polled_at >= $since::TIMESTAMP)
+       SELECT film_key, provider, arg_max(title, polled_at) AS title,
+              arg_min(price_cents, polled_at) AS first, arg_max(price_cents, polled_at) AS last,
+              min(price_cents) AS min, max(price_cents) AS max, count(*)::INT AS polls,
+              count(*) FILTER (WHERE prev IS NOT NULL AND prev <> price_cents)::INT AS changes
+         FROM h GROUP BY film_key, provider ORDER BY title, film_key, provider`,
+      { ...obs.params, since: sqlTimestamp(filters.since) },
+    );
+    return rows.map((r) => ({
+      film_key: String(r.film_key), title: String(r.title), provider: String(r.provider),
+      first: Number(r.first), last: Number(r.last), min: Number(r.min), max: Number(r.max), polls: Number(r.polls), changes: Number(r.changes),
+    }));
+  }
+
+  /** Every committed price observation since, for charts. */
+  async series(filters: ReportFilters): Promise<SeriesPoint[]> {
+    const obs = this.observations(filters);
+    const rows = await this.rows<{ film_key: string; provider: string; polled_at: Date; price: bigint }>(
+      `WITH obs AS (${obs.sql}) SELECT film_key, provider, polled_at, price_cents AS price FROM obs
+        WHERE polled_at >= $since::TIMESTAMP ORDER BY film_key, provider, polled_at`,
+      { ...obs.params, since: sqlTimestamp(filters.since) },
+    );
+    return rows.map((r) => ({ ...r, price: Number(r.price) }));
+  }
+
+  async health(filters: ReportFilters): Promise<HealthReport> {
+    const providerWhere = filters.provider ? 'AND provider = $provider' : '';
+    const params: Record<string, string> = { since: sqlTimestamp(filters.since), ...(filters.provider ? { provider: filters.provider } : {}) };
+    const polls = await this.rows<{ dt: Date; complete: number; partial: number; failed: number }>(
+      `WITH polls AS (
+         SELECT run, any_value(dt) AS dt, min(started_at) AS started,
+                CASE WHEN bool_and(status = 'complete') THEN 'complete' WHEN bool_and(status = 'failed') THEN 'failed' ELSE 'partial' END AS status
+           FROM runs WHERE true ${providerWhere} GROUP BY run)
+       SELECT dt, count(*) FILTER (WHERE status = 'complete')::INT AS complete, count(*) FILTER (WHERE status = 'partial')::INT AS partial,
+              count(*) FILTER (WHERE status = 'failed')::INT AS failed
+         FROM polls WHERE started >= $since::TIMESTAMP GROUP BY dt ORDER BY dt`,
+      params,
+    );
+    const completeness = await this.rows<HealthReport['completeness'][number]>(
+      `SELECT provider, count(*)::INT AS polls, count(*) FILTER (WHERE status = 'complete')::INT AS complete_polls,
+              sum(listed)::INT AS listed, sum(fetched)::INT AS fetched, sum(failed)::INT AS failed, sum(rejected)::INT AS rejected,
+              round(CASE WHEN sum(listed) = 0 THEN 0 ELSE sum(fetched)::DOUBLE / sum(listed) END, 4) AS completeness
+         FROM runs WHERE started_at >= $since::TIMESTAMP ${providerWhere} GROUP BY provider ORDER BY provider`,
+      params,
+    );
+    const rejects = await this.rows<{ provider: string; reason: string; count: number }>(
+      `SELECT j.provider, split_part(j.reason, ':', 1) AS reason, count(*)::INT AS count
+         FROM rejects j SEMI JOIN runs r ON r.run = j.run
+        WHERE j.polled_at >= $since::TIMESTAMP ${providerWhere.replace('provider', 'j.provider')}
+        GROUP BY 1, 2 ORDER BY count DESC, 1, 2`,
+      params,
+    );
+    const [last] = await this.rows<{ at: Date | null }>(
+      `SELECT max(started) AS at FROM (SELECT run, min(started_at) AS started FROM runs WHERE true ${providerWhere} GROUP BY run HAVING bool_and(status = 'complete'))`,
+      filters.provider ? { provider: filters.provider } : {},
+    );
+    return {
+      polls_per_day: polls.map((p) => ({ ...p, dt: p.dt.toISOString().slice(0, 10) })),
+      completeness,
+      rejects_by_reason: rejects,
+      last_complete_poll: last?.at ?? null,
+    };
+  }
+
+  close(): void {
+    this.con.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+/** DuckDB TIMESTAMP literal of a UTC instant (the store's timestamps are naive UTC). */
+function sqlTimestamp(date: Date): string {
+  return date.toISOString().replace('T', ' ').replace('Z', '');
+}

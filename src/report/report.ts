@@ -1,0 +1,176 @@
+// The report: the store's answers assembled into one documented JSON shape, and rendered as
+// 80-column tables or CSV. Prices are in currency units (cents / 100) in every output.
+import type { FilmPrice, HealthReport, HistoryRow, ReportFilters, StoreReader } from './queries.js';
+
+export const SECTIONS = ['best-prices', 'cheapest', 'history', 'health'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export interface Report {
+  generated_at: string;
+  store: string;
+  filters: { since: string; provider: string | null; film: string | null };
+  best_prices: Array<Omit<FilmPrice, 'prices' | 'saving'> & { prices: Record<string, number>; saving: number | null }>;
+  cheapest_provider: {
+    /** Films every provider sells (in their latest complete polls): the only fair basis for totals. */
+    films_compared: number;
+    totals: Record<string, number>;
+    cheapest: string | null;
+    /** How many films each provider is cheapest for (ties counted under "tie"). */
+    cheapest_for: Record<string, number>;
+  };
+  cheapest_film: { film_key: string; title: string; provider: string; price: number } | null;
+  price_history: Array<Omit<HistoryRow, 'first' | 'last' | 'min' | 'max'> & { first: number; last: number; min: number; max: number }>;
+  health: Omit<HealthReport, 'last_complete_poll'> & { last_complete_poll: string | null };
+}
+
+const units = (cents: number) => Math.round(cents) / 100;
+
+export async function buildReport(reader: StoreReader, store: string, filters: ReportFilters): Promise<Report> {
+  const films = await reader.bestPrices(filters);
+  const providers = [...new Set(films.flatMap((f) => Object.keys(f.prices)))].sort();
+  const everywhere = films.filter((f) => providers.length > 1 && providers.every((p) => f.prices[p] !== undefined));
+  const totals: Record<string, number> = {};
+  const cheapestFor: Record<string, number> = {};
+  for (const p of providers) {
+    totals[p] = units(everywhere.reduce((sum, f) => sum + (f.prices[p] ?? 0), 0));
+    cheapestFor[p] = 0;
+  }
+  for (const f of everywhere) {
+    const low = Math.min(...Object.values(f.prices));
+    const winners = Object.keys(f.prices).filter((p) => f.prices[p] === low);
+    const key = winners.length > 1 ? 'tie' : (winners[0] ?? 'tie');
+    cheapestFor[key] = (cheapestFor[key] ?? 0) + 1;
+  }
+  const ranked = Object.entries(totals).sort((a, b) => a[1] - b[1]);
+  const cheapestProvider = everywhere.length > 0 && ranked.length > 0 && ranked[0]?.[1] !== ranked[1]?.[1] ? (ranked[0]?.[0] ?? null) : null;
+
+  let cheapestFilm: Report['cheapest_film'] = null;
+  for (const f of films) {
+    const price = f.prices[f.cheapest];
+    if (price !== undefined && (cheapestFilm === null || units(price) < cheapestFilm.price)) {
+      cheapestFilm = { film_key: f.film_key, title: f.title, provider: f.cheapest, price: units(price) };
+    }
+  }
+
+  const health = await reader.health(filters);
+  return {
+    generated_at: new Date().toISOString(),
+    store,
+    filters: { since: filters.since.toISOString(), provider: filters.provider ?? null, film: filters.film ?? null },
+    best_prices: films.map((f) => ({
+      ...f,
+      prices: Object.fromEntries(Object.entries(f.prices).map(([p, c]) => [p, units(c)])),
+      saving: f.saving === null ? null : units(f.saving),
+    })),
+    cheapest_provider: { films_compared: everywhere.length, totals, cheapest: cheapestProvider, cheapest_for: cheapestFor },
+    cheapest_film: cheapestFilm,
+    price_history: (await reader.history(filters)).map((h) => ({ ...h, first: units(h.first), last: units(h.last), min: units(h.min), max: units(h.max) })),
+    health: { ...health, last_complete_poll: health.last_complete_poll?.toISOString() ?? null },
+  };
+}
+
+/** The JSON keys that make up each section. */
+const SECTION_KEYS: Record<Section, Array<keyof Report>> = {
+  'best-prices': ['best_prices'],
+  cheapest: ['cheapest_provider', 'cheapest_film'],
+  history: ['price_history'],
+  health: ['health'],
+};
+
+/** The report's header fields plus one section's keys. */
+export function pickSection(report: Report, section: Section): Partial<Report> {
+  const picked: Partial<Report> = { generated_at: report.generated_at, store: report.store, filters: report.filters };
+  for (const key of SECTION_KEYS[section]) Object.assign(picked, { [key]: report[key] });
+  return picked;
+}
+
+// ---- rendering -------------------------------------------------------------------------
+
+const WIDTH = 80;
+const money = (n: number | null | undefined) => (n === null || n === undefined ? '-' : n.toFixed(2));
+
+/** Fixed-width table; the first column shrinks (with an ellipsis) so the whole fits in 80 columns. */
+export function formatTable(headers: string[], rows: string[][], numeric: boolean[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const rest = widths.slice(1).reduce((a, b) => a + b + 2, 0);
+  widths[0] = Math.max(8, Math.min(widths[0] ?? 0, WIDTH - rest));
+  const cell = (text: string, i: number) => {
+    const w = widths[i] ?? 0;
+    const t = text.length > w ? `${text.slice(0, w - 1)}…` : text;
+    return numeric[i] ? t.padStart(w) : t.padEnd(w);
+  };
+  return [headers, ...rows].map((r) => r.map(cell).join('  ').trimEnd()).join('\n');
+}
+
+export function sectionRows(report: Report, section: Section): { title: string; headers: string[]; rows: string[][]; numeric: boolean[] }[] {
+  const providers = [...new Set(report.best_prices.flatMap((f) => Object.keys(f.prices)))].sort();
+  switch (section) {
+    case 'best-prices':
+      return [{
+        title: 'Best price per film (each provider\'s latest complete poll)',
+        headers: ['film', ...providers, 'cheapest', 'saving'],
+        numeric: [false, ...providers.map(() => true), false, true],
+        rows: report.best_prices.map((f) => [
+          f.year ? `${f.title} (${f.year})` : f.title,
+          ...providers.map((p) => money(f.prices[p])),
+          f.only_on ? `${f.only_on} only` : f.cheapest,
+          money(f.saving),
+        ]),
+      }];
+    case 'cheapest': {
+      const c = report.cheapest_provider;
+      return [{
+        title: `Cheapest provider over the ${c.films_compared} films every provider sells: ${c.cheapest ?? 'none (tie or nothing to compare)'}`,
+        headers: ['provider', 'total', 'cheapest for (films)'],
+        numeric: [false, true, true],
+        rows: [...Object.keys(c.totals).map((p) => [p, money(c.totals[p]), String(c.cheapest_for[p] ?? 0)]), ...(c.cheapest_for.tie ? [['tie', '', String(c.cheapest_for.tie)]] : [])],
+      }, {
+        title: 'Cheapest film (lowest best price across providers)',
+        headers: ['film', 'provider', 'price'],
+        numeric: [false, false, true],
+        rows: report.cheapest_film ? [[report.cheapest_film.title, report.cheapest_film.provider, money(report.cheapest_film.price)]] : [],
+      }];
+    }
+    case 'history':
+      return [{
+        title: `Price history since ${report.filters.since.slice(0, 10)}`,
+        headers: ['film', 'provider', 'first', 'last', 'min', 'max', 'changes'],
+        numeric: [false, false, true, true, true, true, true],
+        rows: report.price_history.map((h) => [h.title, h.provider, money(h.first), money(h.last), money(h.min), money(h.max), String(h.changes)]),
+      }];
+    case 'health': {
+      const h = report.health;
+      return [{
+        title: 'Polls per day by status',
+        headers: ['dt', 'complete', 'partial', 'failed'],
+        numeric: [false, true, true, true],
+        rows: h.polls_per_day.map((d) => [d.dt, String(d.complete), String(d.partial), String(d.failed)]),
+      }, {
+        title: 'Completeness per provider (fetched / listed)',
+        headers: ['provider', 'polls', 'complete', 'listed', 'fetched', 'failed', 'rejected', 'completeness'],
+        numeric: [false, true, true, true, true, true, true, true],
+        rows: h.completeness.map((c) => [c.provider, String(c.polls), String(c.complete_polls), String(c.listed), String(c.fetched), String(c.failed), String(c.rejected), `${(100 * c.completeness).toFixed(1)}%`]),
+      }, {
+        title: `Rejects by reason; last complete poll: ${h.last_complete_poll ?? 'none'}`,
+        headers: ['reason', 'provider', 'count'],
+        numeric: [false, false, true],
+        rows: h.rejects_by_reason.map((r) => [r.reason, r.provider, String(r.count)]),
+      }];
+    }
+  }
+}
+
+export function renderTables(report: Report, sections: readonly Section[]): string {
+  return sections
+    .flatMap((s) => sectionRows(report, s))
+    .map((t) => `${t.title}\n${t.rows.length > 0 ? formatTable(t.headers, t.rows, t.numeric) : '(nothing)'}\n`)
+    .join('\n');
+}
+
+/** CSV of one section's first table (RFC 4180 quoting). */
+export function renderCsv(report: Report, section: Section): string {
+  const table = sectionRows(report, section)[0];
+  if (!table) return '';
+  const q = (v: string) => (/[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+  return [table.headers, ...table.rows].map((r) => r.map(q).join(',')).join('\n') + '\n';
+}
