@@ -1,21 +1,17 @@
 #!/usr/bin/env node
 // The movies-collector command line. Each command loads what it needs and returns an exit
 // code; errors a user can cause print one line (per problem) and exit with a defined code.
+// Each command imports its modules when it runs: `report` need not load axios or parquetjs.
 import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, redactedSettings, type LoadOptions, type Settings } from './config.js';
 import { EXIT, UserError, errorMessage } from './errors.js';
-import { createLogger, type LogHandle } from './log.js';
-import { MOCK_PROVIDERS } from './mock/catalogue.js';
-import { DEFAULT_MOCK_TOKEN, startMockProvider } from './mock/server.js';
-import { logPollSummary, runPoll, type PollSummary } from './poll.js';
-import { progressBars, summaryTable } from './poll-report.js';
-import { chartData, renderHtml } from './report/html.js';
-import { StoreReader } from './report/queries.js';
-import { SECTIONS, buildReport, pickSection, renderCsv, renderTables, type Section } from './report/report.js';
-import { Daemon } from './scheduler.js';
-import { recoverStaging, type CommitHooks } from './store/committer.js';
-import { applyRetention } from './store/retention.js';
+import type { LogHandle } from './log.js';
+import type { PollSummary } from './poll.js';
+import type { Section } from './report/report.js';
+import type { CommitHooks } from './store/committer.js';
+import { DEFAULT_MOCK_TOKEN } from './mock/server.js'; // light: node:http and the catalogue
+import { SECTIONS } from './report/sections.js';
 import { VERSION } from './version.js';
 import { ensureWritableDir } from './writable-dir.js';
 
@@ -79,10 +75,11 @@ function action<A extends unknown[]>(body: (...args: A) => Promise<number | unde
 }
 
 /** Config, a writable store and a logger: what start and poll need before any work. */
-function openRuntime(flags: ConfigFlags): { settings: Settings; file: string | null; log: LogHandle; loadOptions: LoadOptions } {
+async function openRuntime(flags: ConfigFlags): Promise<{ settings: Settings; file: string | null; log: LogHandle; loadOptions: LoadOptions }> {
   const loadOptions = configOptions(flags, true);
   const { settings, file } = loadConfig(loadOptions);
   ensureWritableDir(settings.store.dir, 'store.dir', 'DATA_DIR');
+  const { createLogger } = await import('./log.js');
   const log = createLogger({ ...settings.log, secrets: [settings.api.token] });
   return { settings, file, log, loadOptions };
 }
@@ -126,7 +123,8 @@ withConfigFlags(
     .description('Run the daemon: poll on schedule.cron until SIGTERM/SIGINT; edits of the config file (or SIGHUP) reload it live. Exit 0 after a clean stop.'),
 ).action(
   action(async (flags: ConfigFlags) => {
-    const { settings, file, log, loadOptions } = openRuntime(flags);
+    const { settings, file, log, loadOptions } = await openRuntime(flags);
+    const { Daemon } = await import('./scheduler.js');
     try {
       await new Daemon({ settings, loadOptions, configFile: file, log }).run();
       return EXIT.ok;
@@ -145,7 +143,11 @@ withConfigFlags(
     .description('Recover the store, poll every provider once, commit, print a summary. Exit 0 complete, 2 partial (what was collected is committed), 1 failed.'),
 ).action(
   action(async (flags: ConfigFlags) => {
-    const { settings, log } = openRuntime(flags);
+    const { settings, log } = await openRuntime(flags);
+    const { recoverStaging } = await import('./store/committer.js');
+    const { applyRetention } = await import('./store/retention.js');
+    const { logPollSummary, runPoll } = await import('./poll.js');
+    const { progressBars, summaryTable } = await import('./poll-report.js');
     try {
       await recoverStaging(settings.store.dir, log.logger);
       const bars = progressBars(settings.providers);
@@ -195,6 +197,8 @@ withConfigFlags(
   .action(
     action(async (opts: ConfigFlags & { format: 'table' | 'json' | 'csv'; section?: Section; since: Date; provider?: string; film?: string; html?: string }) => {
       const { settings } = loadConfig(configOptions(opts, false));
+      const { StoreReader } = await import('./report/queries.js');
+      const { buildReport, pickSection, renderCsv, renderTables } = await import('./report/report.js');
       const reader = await StoreReader.open(settings.store.dir);
       if (!reader) {
         process.stderr.write(`no committed poll in the store at ${settings.store.dir} yet: run \`movies-collector poll\` or start the daemon\n`);
@@ -207,6 +211,7 @@ withConfigFlags(
         else if (opts.format === 'csv') process.stdout.write(renderCsv(report, opts.section ?? 'best-prices'));
         else process.stdout.write(renderTables(report, opts.section ? [opts.section] : SECTIONS));
         if (opts.html) {
+          const { chartData, renderHtml } = await import('./report/html.js');
           writeFileSync(opts.html, renderHtml(report, chartData(report, await reader.series(filters))));
           process.stderr.write(`report page written to ${opts.html}\n`);
         }
@@ -232,6 +237,8 @@ program
   .addOption(new Option('--price-drift <0..1>', 'largest relative price move between polls').argParser(rate).default(0))
   .action(
     async (opts: { port: number; host: string; token: string; movies?: number; latencyMs: number; failRate: number; hangRate: number; malformedRate: number; seed: number; priceDrift: number }) => {
+      const { startMockProvider } = await import('./mock/server.js');
+      const { MOCK_PROVIDERS } = await import('./mock/catalogue.js');
       const mock = await startMockProvider(opts);
       const counts = MOCK_PROVIDERS.map((p) => `${p} (${mock.catalogue.filmsOf(p).length} films)`).join(' and ');
       process.stdout.write(`mock-provider: serving ${counts} at ${mock.url} (header x-access-token: ${mock.token})\n`);

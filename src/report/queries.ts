@@ -60,6 +60,9 @@ function hasFiles(root: string, table: string): boolean {
 }
 
 export class StoreReader {
+  /** The filters the `obs` temp table was built for. */
+  private obsKey: string | null = null;
+
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly con: DuckDBConnection,
@@ -92,13 +95,22 @@ export class StoreReader {
     return reader;
   }
 
-  private async rows<T>(sql: string, params: Record<string, string | number> = {}): Promise<T[]> {
+  private async rows<T>(sql: string, params?: Record<string, string | number>): Promise<T[]> {
     const reader = await this.con.runAndReadAll(sql, params);
     return reader.getRowObjectsJS() as T[];
   }
 
-  /** Committed price observations with the provider's run status, filtered. */
-  private observations(filters: ReportFilters): { sql: string; params: Record<string, string> } {
+  /** Committed price observations with the provider's run status, filtered, read from Parquet once
+   * into a temp table `obs` that every section then queries. */
+  private async observations(filters: ReportFilters): Promise<void> {
+    const key = JSON.stringify([filters.provider, filters.film]);
+    if (this.obsKey === key) return;
+    const { sql, params } = this.observationsQuery(filters);
+    await this.con.run(`CREATE OR REPLACE TEMP TABLE obs AS ${sql}`, params);
+    this.obsKey = key;
+  }
+
+  private observationsQuery(filters: ReportFilters): { sql: string; params: Record<string, string> } {
     const where: string[] = [];
     const params: Record<string, string> = {};
     if (filters.provider) {
@@ -119,12 +131,10 @@ export class StoreReader {
   }
 
   async bestPrices(filters: ReportFilters): Promise<FilmPrice[]> {
-    const obs = this.observations(filters);
+    await this.observations(filters);
     const rows = await this.rows<{ film_key: string; title: string; year: number | null; provider: string; price: bigint }>(
-      `WITH obs AS (${obs.sql})
-       SELECT film_key, provider, arg_max(title, polled_at) AS title, arg_max(year, polled_at) AS year, arg_max(price_cents, polled_at) AS price
+      `SELECT film_key, provider, arg_max(title, polled_at) AS title, arg_max(year, polled_at) AS year, arg_max(price_cents, polled_at) AS price
          FROM obs WHERE status = 'complete' GROUP BY film_key, provider ORDER BY film_key, provider`,
-      obs.params,
     );
     const films = new Map<string, FilmPrice>();
     for (const r of rows) {
@@ -142,17 +152,16 @@ export class StoreReader {
   }
 
   async history(filters: ReportFilters): Promise<HistoryRow[]> {
-    const obs = this.observations(filters);
+    await this.observations(filters);
     const rows = await this.rows<Record<string, bigint | string | number>>(
-      `WITH obs AS (${obs.sql}),
-            h AS (SELECT *, lag(price_cents) OVER (PARTITION BY film_key, provider ORDER BY polled_at) AS prev
+      `WITH h AS (SELECT *, lag(price_cents) OVER (PARTITION BY film_key, provider ORDER BY polled_at) AS prev
                     FROM obs WHERE polled_at >= $since::TIMESTAMP)
        SELECT film_key, provider, arg_max(title, polled_at) AS title,
               arg_min(price_cents, polled_at) AS first, arg_max(price_cents, polled_at) AS last,
               min(price_cents) AS min, max(price_cents) AS max, count(*)::INT AS polls,
               count(*) FILTER (WHERE prev IS NOT NULL AND prev <> price_cents)::INT AS changes
          FROM h GROUP BY film_key, provider ORDER BY title, film_key, provider`,
-      { ...obs.params, since: sqlTimestamp(filters.since) },
+      { since: sqlTimestamp(filters.since) },
     );
     return rows.map((r) => ({
       film_key: String(r.film_key), title: String(r.title), provider: String(r.provider),
@@ -162,11 +171,11 @@ export class StoreReader {
 
   /** Every committed price observation since, for charts. */
   async series(filters: ReportFilters): Promise<SeriesPoint[]> {
-    const obs = this.observations(filters);
+    await this.observations(filters);
     const rows = await this.rows<{ film_key: string; provider: string; polled_at: Date; price: bigint }>(
-      `WITH obs AS (${obs.sql}) SELECT film_key, provider, polled_at, price_cents AS price FROM obs
+      `SELECT film_key, provider, polled_at, price_cents AS price FROM obs
         WHERE polled_at >= $since::TIMESTAMP ORDER BY film_key, provider, polled_at`,
-      { ...obs.params, since: sqlTimestamp(filters.since) },
+      { since: sqlTimestamp(filters.since) },
     );
     return rows.map((r) => ({ ...r, price: Number(r.price) }));
   }

@@ -2,8 +2,9 @@
 // 80-column tables or CSV. Prices are in currency units (cents / 100) in every output.
 import type { FilmPrice, HealthReport, HistoryRow, ReportFilters, StoreReader } from './queries.js';
 
-export const SECTIONS = ['best-prices', 'cheapest', 'history', 'health'] as const;
-export type Section = (typeof SECTIONS)[number];
+import { SECTIONS, type Section } from './sections.js';
+
+export { SECTIONS, type Section };
 
 export interface Report {
   generated_at: string;

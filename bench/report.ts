@@ -1,0 +1,87 @@
+// Report benchmark (figures, not a test): a synthetic store of 100 polls x 10,000 films
+// (1,000,000 movie rows) written with the collector's own store code, then each report section
+// timed, and the whole `report` command (table format) timed as a user runs it.
+// Usage: npm run bench:report [-- --polls 100 --films 5000]   (films per provider)
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Catalogue, MOCK_PROVIDERS } from '../src/mock/catalogue.js';
+import { normalizeDetail } from '../src/records/normalize.js';
+import type { MovieRecord, RunRecord } from '../src/records/types.js';
+import { buildReport } from '../src/report/report.js';
+import { StoreReader } from '../src/report/queries.js';
+import { commitRun } from '../src/store/committer.js';
+import { dtOf, newRunId } from '../src/store/layout.js';
+import { MOVIES_SCHEMA, RUNS_SCHEMA, movieRow, runRow } from '../src/store/schema.js';
+
+const { values } = parseArgs({ options: { polls: { type: 'string', default: '100' }, films: { type: 'string', default: '5000' }, keep: { type: 'string' } } });
+const pollCount = Number(values.polls);
+const catalogue = new Catalogue(3, Number(values.films), 0.05);
+const root = values.keep ?? mkdtempSync(path.join(os.tmpdir(), 'mc-bench-report-'));
+const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli.js');
+const hours = 3_600_000;
+
+function* lazy<T, U>(items: readonly T[], fn: (t: T) => U): Generator<U> {
+  for (const item of items) yield fn(item);
+}
+
+let rows = 0;
+const writeStarted = performance.now();
+if (!existsSync(path.join(root, 'runs'))) {
+  for (let i = 0; i < pollCount; i++) {
+    const polledAt = new Date(Date.now() - (pollCount - i) * hours);
+    const runId = newRunId(polledAt);
+    const files = [];
+    const runs: RunRecord[] = [];
+    for (const provider of MOCK_PROVIDERS) {
+      const movies: MovieRecord[] = [];
+      for (const film of catalogue.filmsOf(provider)) {
+        const body = JSON.stringify(catalogue.detailBody(provider, film, i));
+        const n = normalizeDetail({ provider, requestedId: Catalogue.id(provider, film), body, httpStatus: 200, polledAt, fetchedAt: polledAt });
+        if (n.ok) movies.push(n.movie);
+      }
+      rows += movies.length;
+      files.push({ table: 'movies' as const, provider, schema: MOVIES_SCHEMA, rows: lazy(movies, movieRow) });
+      runs.push({
+        provider, status: 'complete', started_at: polledAt, finished_at: polledAt, duration_ms: 1000n, listed: movies.length, fetched: movies.length,
+        failed: 0, rejected: 0, retries: 0, responses: '{}', error: null, collector_version: 'bench',
+      });
+    }
+    files.push({ table: 'runs' as const, schema: RUNS_SCHEMA, rows: lazy(runs, runRow) });
+    await commitRun(root, runId, dtOf(polledAt), files);
+    if ((i + 1) % 10 === 0) process.stderr.write(`  wrote ${i + 1}/${pollCount} polls (${rows} rows)\n`);
+  }
+}
+const writeSeconds = (performance.now() - writeStarted) / 1000;
+
+const reader = await StoreReader.open(root);
+if (!reader) throw new Error('no store');
+const filters = { since: new Date(Date.now() - 30 * 24 * hours) };
+const timings: Array<[string, number]> = [];
+const time = async (name: string, fn: () => Promise<unknown>) => {
+  const started = performance.now();
+  await fn();
+  timings.push([name, (performance.now() - started) / 1000]);
+};
+await time('best price (+ reading rows once)', () => reader.bestPrices(filters));
+await time('price history', () => reader.history(filters));
+await time('data health', () => reader.health(filters));
+await time('chart series (--html only)', () => reader.series(filters));
+await time('whole report (in process)', () => buildReport(reader, root, filters));
+const total = (await reader.history(filters)).reduce((n, h) => n + h.polls, 0);
+reader.close();
+
+const started = performance.now();
+const cmd = spawnSync(process.execPath, [cli, 'report', '--since', '30d'], { env: { PATH: process.env.PATH, DATA_DIR: root }, encoding: 'utf8' });
+const cliSeconds = (performance.now() - started) / 1000;
+if (cmd.status !== 0) throw new Error(cmd.stderr);
+
+process.stdout.write(`store: ${total} movie rows in ${pollCount} polls${rows > 0 ? ` (written in ${writeSeconds.toFixed(0)} s, ${Math.round(rows / writeSeconds)} rows/s)` : ''}\n`);
+for (const [name, seconds] of timings) {
+  process.stdout.write(`${name.padEnd(30)} ${seconds.toFixed(3)} s  ${Math.round(total / seconds).toLocaleString('en-US').padStart(12)} rows/s\n`);
+}
+process.stdout.write(`${'`report` command, table'.padEnd(30)} ${cliSeconds.toFixed(3)} s  (target < 2 s; process start, DuckDB load and all sections)\n`);
+if (!values.keep) rmSync(root, { recursive: true, force: true });
