@@ -141,7 +141,11 @@ test('image emulation: the entry command with the image\'s env, as uid 1000, wri
   const dirs = { data: path.join(root, 'data'), logs: path.join(root, 'logs'), config: path.join(root, 'app', 'config') };
   for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
   cpSync(path.join(ROOT, 'config', 'config.json'), path.join(dirs.config, 'config.json'));
-  const asUser = process.getuid?.() === 0 ? { uid: 1000, gid: 1000 } : {};
+  const cli = path.join(ROOT, 'dist', 'src', 'cli.js');
+  // As the image's uid 1000 where this machine lets that user reach Node and the checkout.
+  const canRunAs1000 = process.getuid?.() === 0 && spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(cli)})`], { uid: 1000, gid: 1000 }).status === 0;
+  const asUser = canRunAs1000 ? { uid: 1000, gid: 1000 } : {};
+  if (!canRunAs1000) t.diagnostic('uid 1000 cannot reach node or the checkout here: running as the current user');
   if (asUser.uid !== undefined) for (const dir of [root, dirs.data, dirs.logs]) chownSync(dir, 1000, 1000);
 
   const healthPort = await freePort();
@@ -161,7 +165,6 @@ test('image emulation: the entry command with the image\'s env, as uid 1000, wri
   const entry = [...jsonArgs('ENTRYPOINT'), ...jsonArgs('CMD')];
   assert.deepEqual(entry, ['movies-collector', 'start']);
   // The image links movies-collector to dist/src/cli.js; run that file with the same arguments.
-  const cli = path.join(ROOT, 'dist', 'src', 'cli.js');
   const child = spawn(process.execPath, [cli, ...entry.slice(1)], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'], ...asUser });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
