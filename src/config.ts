@@ -191,7 +191,13 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const problems: string[] = [];
 
   const file = resolveConfigFile(options.configFile ?? env.CONFIG_FILE, cwd);
-  if (file) config.load(readConfigFile(file));
+  if (file) {
+    const values = readConfigFile(file);
+    // convict throws a TypeError on some shapes (an object where a value belongs): check first.
+    const shape = shapeProblems(values, schema());
+    if (shape.length > 0) throw new ConfigError(shape);
+    config.load(values);
+  }
 
   for (const [key, value] of Object.entries(options.overrides ?? {})) {
     if (value !== undefined) config.set(key, value);
@@ -241,6 +247,27 @@ function readConfigFile(file: string): Record<string, unknown> {
     throw new ConfigError([`config file: "${file}" holds ${Array.isArray(parsed) ? 'an array' : JSON.stringify(parsed)}; expected a JSON object of settings`]);
   }
   return parsed as Record<string, unknown>;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Where the file's nesting disagrees with the schema's: unknown keys, groups that are not objects, values that are. */
+function shapeProblems(values: Record<string, unknown>, node: object, prefix = ''): string[] {
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(values)) {
+    const setting = `${prefix}${key}`;
+    const child = (node as Record<string, unknown>)[key];
+    if (!isPlainObject(child)) {
+      problems.push(`${setting}: unknown setting; remove it or check its spelling (see README, Settings)`);
+    } else if ('default' in child) {
+      if (isPlainObject(value)) problems.push(`${setting}: expected a single value (${String(child.doc ?? '')}), got an object`);
+    } else if (!isPlainObject(value)) {
+      problems.push(`${setting}: expected an object of settings, got ${JSON.stringify(value)}`);
+    } else {
+      problems.push(...shapeProblems(value, child, `${setting}.`));
+    }
+  }
+  return problems;
 }
 
 /** convict reports all problems in one message, a line each; make each line name the setting first. */

@@ -91,6 +91,16 @@ export function createLogger(options: LogOptions): LogHandle {
       : winston.format.json(),
   });
   const logger = winston.createLogger({ level: options.level, format: base, transports: [console, file] });
+  // A full or broken log.dir must not stop the collector: say so once on stderr, keep the console.
+  let fileFailed = false;
+  const onFileError = (err: unknown) => {
+    if (fileFailed) return;
+    fileFailed = true;
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    process.stderr.write(`log.dir: cannot write log files in ${dir} (${code}); logging to the console only until restart\n`);
+  };
+  file.on('error', onFileError);
+  logger.on('error', onFileError);
 
   let closed: Promise<void> | null = null;
   return {
@@ -103,6 +113,7 @@ export function createLogger(options: LogOptions): LogHandle {
         const loggerDone = once(logger, 'finish');
         logger.end();
         await loggerDone;
+        if (fileFailed) return; // its stream is destroyed: nothing will finish
         const fileDone = once(file, 'finish');
         file.close?.();
         await fileDone;

@@ -55,14 +55,18 @@ export function createProviderClient(options: ClientOptions): ProviderClient {
   const send = axios.getAdapter(axios.defaults.adapter);
   const boundedAdapter: AxiosAdapter = (config: InternalAxiosRequestConfig) =>
     limit(async (): Promise<AxiosResponse> => {
+      // axios's own timeout is a socket-idle timer: an answer dripped a byte at a time never trips
+      // it. This one bounds the whole attempt, and surfaces as a (retryable) timeout.
+      const attempt = AbortSignal.timeout(options.timeoutMs);
+      const outer = config.signal as AbortSignal | undefined;
       try {
-        const response = await send(config);
+        const response = await send({ ...config, signal: outer ? AbortSignal.any([outer, attempt]) : attempt });
         count(String(response.status));
         return response;
       } catch (err) {
-        const e = err as AxiosError;
+        const e = attempt.aborted && !outer?.aborted ? new AxiosError(`timeout of ${options.timeoutMs}ms exceeded`, 'ECONNABORTED', config) : (err as AxiosError);
         count(e.response ? String(e.response.status) : (e.code ?? 'ERROR'));
-        throw err;
+        throw e;
       }
     });
 
