@@ -101,6 +101,9 @@ export function createLogger(options: LogOptions): LogHandle {
   };
   file.on('error', onFileError);
   logger.on('error', onFileError);
+  // file-stream-rotator re-emits its file stream's errors on this proxy, which has no listener of its
+  // own: an ENOSPC there would be an uncaught exception. (logStream is not in the package's types.)
+  (file as unknown as { logStream: NodeJS.EventEmitter }).logStream.on('error', onFileError);
 
   let closed: Promise<void> | null = null;
   return {

@@ -1,6 +1,8 @@
 // One poll: every provider in parallel (source) → typed records or rejects (transform) →
 // staged and committed Parquet (sink). Returns a summary; the caller decides the exit code.
 import { setMaxListeners } from 'node:events';
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Settings } from './config.js';
 import { EXIT, UserError, errorMessage } from './errors.js';
 import type { Logger } from './log.js';
@@ -158,7 +160,17 @@ const STORE_HINTS: Record<string, string> = {
 };
 
 function storeError(root: string, err: unknown): UserError {
-  const code = (err as NodeJS.ErrnoException).code ?? '';
+  let code = (err as NodeJS.ErrnoException).code ?? '';
+  if (!(code in STORE_HINTS)) {
+    // A recursive mkdir on a read-only or full filesystem can report ENOENT: a plain write names the real cause.
+    const probe = path.join(root, `.write-probe-${process.pid}`);
+    try {
+      writeFileSync(probe, '');
+      rmSync(probe);
+    } catch (probeErr) {
+      code = (probeErr as NodeJS.ErrnoException).code ?? code;
+    }
+  }
   const hint = STORE_HINTS[code] ?? errorMessage(err);
   return new UserError(`poll failed: cannot write the store at ${root} (${code || 'error'}): ${hint}; this poll was not committed`, EXIT.failed);
 }
