@@ -12,6 +12,8 @@ import { normalizeDetail } from '../src/records/normalize.js';
 import { hasStackTrace, runCli, tempDir } from './helpers.js';
 
 const at = new Date('2026-11-24T00:00:00Z');
+/** npm run torture runs ten times as many cases. */
+const SCALE = process.env.TORTURE ? 10 : 1;
 const FIELDS = ['Title', 'Year', 'Rated', 'Released', 'Runtime', 'Genre', 'Director', 'Writer', 'Actors', 'Plot', 'Language', 'Country', 'Awards', 'Poster', 'Metascore', 'Rating', 'Votes', 'ID', 'Type', 'Price'];
 /** Detail-like objects: the real keys with strings that look almost right, or anything at all. */
 const value = fc.oneof(fc.string(), fc.constantFrom('N/A', '', '121 min', '915,459', '25 May 1977', '19.99', '1,234.5', '8.7', 'cw0076759'), fc.jsonValue());
@@ -37,7 +39,7 @@ test('normalization never throws: a typed record or a reject with a reason and t
         assert.equal(result.reject.raw, raw);
       }
     }),
-    { numRuns: 2000, seed: 42 },
+    { numRuns: 2000 * SCALE, seed: 42 },
   );
 });
 
@@ -55,13 +57,13 @@ test('any config file loads or is a ConfigError listing problems (never another 
         assert.ok(err.problems.length > 0 && err.problems.every((p) => p.length > 0));
       }
     }),
-    { numRuns: 1000, seed: 7 },
+    { numRuns: 1000 * SCALE, seed: 7 },
   );
 });
 
 test('through the CLI, random config files give exit 0 or 78 and never a stack trace', async (t) => {
   const dir = tempDir(t);
-  const samples = fc.sample(fc.oneof(fc.jsonValue(), fc.record({ schedule: fc.record({ cron: fc.oneof(fc.string(), fc.constant('*/5 * * * *')) }), log: fc.record({ level: fc.string() }) }, { requiredKeys: [] })), { numRuns: 25, seed: 3 });
+  const samples = fc.sample(fc.oneof(fc.jsonValue(), fc.record({ schedule: fc.record({ cron: fc.oneof(fc.string(), fc.constant('*/5 * * * *')) }), log: fc.record({ level: fc.string() }) }, { requiredKeys: [] })), { numRuns: 25 * SCALE, seed: 3 });
   for (const [i, json] of samples.entries()) {
     const file = path.join(dir, `c${i}.json`);
     writeFileSync(file, JSON.stringify(json) ?? 'null');
