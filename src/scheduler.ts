@@ -114,7 +114,6 @@ export class Daemon {
     const task = createTask(cron, () => this.tick('schedule'), { timezone, name: 'poll' });
     void task.start();
     this.task = task;
-    this.state.nextRun = this.nextRun();
   }
 
   private nextRun(): string | null {
