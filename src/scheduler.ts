@@ -210,8 +210,9 @@ export class Daemon {
       }
     }
     if (next.log.level !== old.log.level) {
+      // Said at the old level first, so that turning logging down is still recorded.
+      this.logger.warn('config reload: log level changed', { from: old.log.level, to: next.log.level, why });
       this.logger.level = next.log.level;
-      this.logger.info('config reload: log level changed', { from: old.log.level, to: next.log.level });
     }
     this.settings = next;
     if (next.schedule.cron !== old.schedule.cron || next.schedule.timezone !== old.schedule.timezone) {

@@ -179,3 +179,22 @@ test('a poll that throws (store unwritable) does not stop the daemon; /healthz t
   assert.equal((await getJson(d.healthPort, '/healthz')).status, 200);
   assert.equal(await d.stop(), 0);
 });
+
+test('SIGHUP reloads the config file; a lower log level is itself logged before it applies', async (t) => {
+  const mock = await mockFor(t);
+  const cwd = tempDir(t);
+  const file = path.join(cwd, 'config.json');
+  writeFileSync(file, JSON.stringify({ schedule: { cron: YEARLY }, log: { level: 'info' } }));
+  const d = await startDaemon(t, mock, cwd, { CONFIG_FILE: file, RUN_ON_START: 'never', LOG_LEVEL: '' });
+  await d.waitFor(isMessage(/^daemon started/));
+  // The file is unchanged: only the signal can cause this reload.
+  d.child.kill('SIGHUP');
+  await d.waitFor(isMessage(/^config reloaded \(SIGHUP\)$/));
+
+  writeFileSync(file, JSON.stringify({ schedule: { cron: YEARLY }, log: { level: 'warn' } }));
+  const changed = await d.waitFor(isMessage(/^config reload: log level changed$/));
+  assert.deepEqual([changed.from, changed.to], ['info', 'warn']);
+  assert.equal(await d.stop(), 0);
+  // At warn, the info line of the stop is no longer written.
+  assert.equal(d.count(isMessage(/^daemon stopped$/)), 0);
+});
