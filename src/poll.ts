@@ -31,7 +31,9 @@ export interface PollSummary {
   startedAt: Date;
   finishedAt: Date;
   runs: RunRecord[];
+  /** Movie rows committed, in all and per provider. */
   movies: number;
+  moviesByProvider: Record<string, number>;
   rejects: number;
   writeMs: number;
   /** Every failed provider failed because its token was rejected. */
@@ -72,8 +74,10 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
   const runs: RunRecord[] = [];
   let movieCount = 0;
   let rejectCount = 0;
+  const moviesByProvider: Record<string, number> = {};
   for (const harvest of harvests) {
     const { movies, rejects } = transform(harvest);
+    moviesByProvider[harvest.provider] = movies.length;
     movieCount += movies.length;
     rejectCount += rejects.length;
     if (movies.length > 0) files.push({ table: 'movies', provider: harvest.provider, schema: MOVIES_SCHEMA, rows: lazyMap(movies, movieRow) });
@@ -91,7 +95,7 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
 
   const status = overallStatus(runs.map((r) => r.status));
   const summary: PollSummary = {
-    runId, dt, status, startedAt, finishedAt: new Date(), runs, movies: movieCount, rejects: rejectCount, writeMs,
+    runId, dt, status, startedAt, finishedAt: new Date(), runs, movies: movieCount, moviesByProvider, rejects: rejectCount, writeMs,
     authRejected: harvests.every((h) => h.error === null || h.authRejected) && harvests.some((h) => h.authRejected),
   };
   for (const run of runs) {
@@ -104,7 +108,7 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
 
 /** The one info line a poll leaves in the log; `extra` adds e.g. the daemon's next run. */
 export function logPollSummary(logger: Logger, summary: PollSummary, extra: Record<string, unknown> = {}): void {
-  const providers = summary.runs.map((r) => `${r.provider} ${r.status} ${r.fetched - r.rejected}/${r.listed}`).join(', ');
+  const providers = summary.runs.map((r) => `${r.provider} ${r.status} ${summary.moviesByProvider[r.provider] ?? 0}/${r.listed}`).join(', ');
   logger.info(`poll ${summary.status}: ${providers}`, {
     run: summary.runId, status: summary.status, movies: summary.movies, rejects: summary.rejects,
     durationMs: summary.finishedAt.getTime() - summary.startedAt.getTime(), ...extra,

@@ -1,6 +1,7 @@
 // The provider source: one provider's list call, then one detail call per listed film, all
 // through the provider's client (retries, timeout, concurrency). Returns what was fetched and
 // the counts; normalization happens downstream.
+import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { parseList, type DetailInput } from '../records/normalize.js';
 import type { RejectRecord } from '../records/types.js';
@@ -55,7 +56,7 @@ export async function harvestProvider(options: HarvestOptions): Promise<Harvest>
     harvest.listRejects = parsed.rejects;
     if (parsed.duplicates > 0) logger.warn('list has duplicate IDs; each film is fetched once', { provider, duplicates: parsed.duplicates });
   } catch (err) {
-    harvest.error = err instanceof Error ? err.message : String(err);
+    harvest.error = errorMessage(err);
     return finish();
   }
   harvest.listed = ids.length;

@@ -2,6 +2,7 @@
 // A detail body becomes a MovieRecord, or a RejectRecord with the reason when it cannot be
 // made valid (malformed JSON, no ID or title, unparseable price). Optional fields that are
 // present but unparseable become null, with a warning on the record; `raw` keeps the whole body.
+import { errorMessage } from '../errors.js';
 import type { MovieRecord, Normalized, RejectRecord } from './types.js';
 
 export interface DetailInput {
@@ -37,7 +38,7 @@ export function normalizeDetail(input: DetailInput): Normalized {
   try {
     parsed = JSON.parse(input.body);
   } catch (err) {
-    return reject(`malformed JSON: ${err instanceof Error ? err.message : String(err)}`);
+    return reject(`malformed JSON: ${errorMessage(err)}`);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return reject('body is not a JSON object');
   const body = parsed as Body;
@@ -186,7 +187,7 @@ export function parseList(body: string, polledAt: Date, fetchedAt: Date, httpSta
   try {
     parsed = JSON.parse(body);
   } catch (err) {
-    throw new Error(`malformed list JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`malformed list JSON: ${errorMessage(err)}`);
   }
   const movies = (parsed as { Movies?: unknown } | null)?.Movies;
   if (!Array.isArray(movies)) throw new Error('list body has no "Movies" array');
