@@ -2,11 +2,12 @@
 // full torture run (npm run torture). Faults are real: SIGKILL, a full tmpfs, a read-only mount.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import winston from 'winston';
 import { generator } from '../src/mock/random.js';
+import { CURRENT_LOG } from '../src/log.js';
 import { recoverStaging } from '../src/store/committer.js';
 import { STAGING_DIR, TABLES } from '../src/store/layout.js';
 import { CLI, cleanEnv } from './helpers.js';
@@ -273,7 +274,7 @@ export function storeBrokenWhileRunning(target: Target, cwd: string, how: 'full'
   });
 }
 
-/** LOG_DIR fills up under a running daemon: it keeps collecting. */
+/** LOG_DIR fills up under a running daemon: it keeps collecting, and its log files resume once space is freed. */
 export function logDirFull(target: Target, cwd: string): Promise<FaultResult> {
   return scenario('LOG_DIR full (daemon)', async (notes) => {
     const logs = path.join(cwd, 'logs');
@@ -282,11 +283,19 @@ export function logDirFull(target: Target, cwd: string): Promise<FaultResult> {
     const daemon = spawnCli(['start'], cliEnv(target, cwd, { SCHEDULE_CRON: '* * * * * *', RUN_ON_START: 'always', LOG_LEVEL: 'debug' }), cwd);
     try {
       await until(async () => (await inspectStore(data)).committed.size >= 1, 20_000, 'a first commit');
-      fill(logs);
+      const filler = fill(logs);
       const before = await inspectStore(data);
       await until(async () => (await inspectStore(data)).committed.size >= before.committed.size + 3, 30_000, 'three commits with the log folder full');
       expect(notes, /log\.dir: cannot write log files .*ENOSPC/.test(daemon.output()), 'no line saying the log folder is full');
       expect(notes, alive(daemon), 'the daemon died');
+      rmSync(filler);
+      const resumed = /log\.dir: writing log files in .* again/;
+      await until(() => resumed.test(daemon.output()), 20_000, 'a line saying the log files resumed');
+      // The files themselves take lines again: the resume line, then polls committed after it.
+      const onDisk = () => readFileSync(path.join(logs, CURRENT_LOG), 'utf8');
+      await until(() => resumed.test(onDisk()) && /"message":"poll (complete|partial)/.test(onDisk().slice(onDisk().search(resumed))), 20_000, 'poll lines in current.log after space was freed');
+      const torn = onDisk().split('\n').filter((line) => line !== '' && !parsesAsJson(line));
+      expect(notes, torn.length === 0, `current.log has ${torn.length} lines that are not JSON: ${torn.join(' | ').slice(0, 300)}`);
       daemon.kill('SIGTERM');
       await exited(daemon);
       expect(notes, daemon.exitCode === 0, `SIGTERM exit ${daemon.exitCode}`);
@@ -297,6 +306,15 @@ export function logDirFull(target: Target, cwd: string): Promise<FaultResult> {
       unmount();
     }
   });
+}
+
+function parsesAsJson(line: string): boolean {
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A read-only DATA_DIR or LOG_DIR at start: exit 78 with a line naming the setting. */

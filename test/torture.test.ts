@@ -35,7 +35,7 @@ test('DATA_DIR turned read-only under the daemon: polls fail, no crash, then suc
   assertSurvived(await storeBrokenWhileRunning(await simulator(t), tempDir(t), 'read-only'));
 });
 
-test('LOG_DIR full under the daemon: it keeps collecting', async (t) => {
+test('LOG_DIR full under the daemon: it keeps collecting, and log files resume once space is freed', async (t) => {
   assertSurvived(await logDirFull(await simulator(t), tempDir(t)));
 });
 
