@@ -185,6 +185,20 @@ test('the HTML page renders offline in Chromium: one chart per film, one line pe
     assert.equal(c.lines, Object.keys(film.basePriceCents).length, `${c.film}: one line per provider`);
     assert.equal(c.canvas, 1);
   }
+  // Each line keeps the points it needs (first, last, both ends of every flat stretch): derived
+  // here from the simulator's prices at each poll, as in the history test.
+  const data = (await tab.evaluate('CHARTS')) as Array<{ film_key: string; providers: string[]; data: Array<Array<number | null>> }>;
+  for (const film of catalogue().films) {
+    const chart = data.find((c) => c.film_key === `tt${film.digits}`);
+    for (const p of MOCK_PROVIDERS) {
+      if (film.basePriceCents[p] === undefined) continue;
+      const id = Catalogue.id(p, film);
+      const seen = polls.filter((x) => !(id === PARTIAL_ID && x.status[p] === 'partial')).map((x) => price(p, film.digits, x.generation[p]));
+      const needed = seen.filter((v, i) => i === 0 || i === seen.length - 1 || v !== seen[i - 1] || v !== seen[i + 1]);
+      const line = chart?.data[1 + chart.providers.indexOf(p)]?.filter((v) => v !== null);
+      assert.deepEqual(line, needed, `${id}: chart points`);
+    }
+  }
   mkdirSync(ARTIFACTS, { recursive: true });
   writeFileSync(path.join(ARTIFACTS, 'report.png'), await tab.screenshot({ fullPage: true }));
 });
