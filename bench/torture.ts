@@ -56,6 +56,7 @@ const rows = results.map((r) => [r.fault, String(r.injected), String(r.survived)
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
 const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ');
 process.stdout.write(`${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('-|-')}\n${rows.map(line).join('\n')}\n`);
+for (const r of results) if (r.details) process.stdout.write(`${r.fault}: ${r.details}\n`);
 for (const r of results) for (const note of r.notes) process.stdout.write(`\n${r.fault}: ${note}\n`);
 const bad = results.some((r) => r.survived !== r.injected || r.committedPollsLost > 0 || r.partialFilesSeen > 0);
 process.exit(bad ? 1 : 0);

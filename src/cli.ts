@@ -101,7 +101,11 @@ function failureLine(summary: PollSummary): string {
 
 const program = new Command('movies-collector')
   .description('Polls the cinemaworld and filmworld movie APIs into a date-partitioned Parquet store.')
-  .version(VERSION);
+  .version(VERSION)
+  // Flags are settings too: a flag commander rejects (unknown, missing or invalid value) is a
+  // configuration error, exit 78, not 1, which for `poll` means a failed poll. Commander has
+  // printed its one line already. Set before the commands, which inherit it.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.config));
 
 withConfigFlags(
   program

@@ -131,3 +131,21 @@ test('an unwritable log folder exits 78 naming log.dir', async (t) => {
   const result = await checkConfig(t, { API_TOKEN: TOKEN, LOG_DIR: path.join(dir, 'a-file', 'logs') });
   assertConfigError(result, 'log.dir', 'LOG_DIR');
 });
+
+test('a flag the CLI rejects is a configuration error: exit 78 with one line, not 1 (a failed poll)', async (t) => {
+  const cwd = tempDir(t);
+  const cases: Array<[string[], RegExp]> = [
+    [['poll', '--format', 'json'], /^error: unknown option '--format'\n$/],
+    [['mock-provider', '--port', 'x'], /^error: option '--port <n>' argument 'x' is invalid\. expected a whole number from 0 to 65535\n$/],
+    [['bogus'], /^error: unknown command 'bogus'\n$/],
+  ];
+  for (const [args, message] of cases) {
+    const result = await runCli(args, { cwd });
+    assert.equal(result.code, 78, `${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, message);
+    assert.equal(hasStackTrace(result.stderr), false);
+  }
+  const help = await runCli(['poll', '--help'], { cwd });
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^Usage: movies-collector poll/);
+});

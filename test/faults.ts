@@ -5,10 +5,8 @@ import { once } from 'node:events';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import winston from 'winston';
 import { generator } from '../src/mock/random.js';
 import { CURRENT_LOG } from '../src/log.js';
-import { recoverStaging } from '../src/store/committer.js';
 import { STAGING_DIR, TABLES } from '../src/store/layout.js';
 import { CLI, cleanEnv } from './helpers.js';
 
@@ -19,6 +17,8 @@ export interface FaultResult {
   committedPollsLost: number;
   partialFilesSeen: number;
   notes: string[];
+  /** What the injections hit, printed under the table. */
+  details?: string;
 }
 
 export interface StoreState {
@@ -33,8 +33,6 @@ export interface StoreState {
   /** Committed polls whose rows disagree with their runs rows. */
   problems: string[];
 }
-
-const silentLogger = winston.createLogger({ silent: true });
 
 function partFiles(data: string): string[] {
   const files: string[] = [];
@@ -122,35 +120,88 @@ export function spawnCli(args: string[], env: Record<string, string>, cwd: strin
 
 const exited = (child: ChildProcess) => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, 'exit').then(() => undefined));
 
-/** SIGKILL a poll or the daemon at a random moment, n times (seeded); recover; check the invariants. */
+/**
+ * SIGKILL a poll or the daemon at a random moment, n times (seeded); restart the same command,
+ * which recovers the staging itself; check the invariants. A restarted daemon must schedule a poll
+ * (runOnStart off, so the commit comes from a tick) and stop cleanly.
+ */
 export async function killLoop(target: Target, cwd: string, iterations: number, seed: number): Promise<FaultResult> {
   const rand = generator(seed);
   const result: FaultResult = { fault: 'SIGKILL at a random moment (poll or daemon)', injected: 0, survived: 0, committedPollsLost: 0, partialFilesSeen: 0, notes: [] };
   const data = path.join(cwd, 'data');
   let before = await inspectStore(data);
+  const hit = { inCommit: 0, rolledForward: 0, discarded: 0, daemons: 0 };
   for (let i = 0; i < iterations; i++) {
     const daemon = rand() < 0.4;
     const args = daemon ? ['start'] : ['poll'];
     const child = spawnCli(args, cliEnv(target, cwd, daemon ? { SCHEDULE_CRON: '* * * * * *', RUN_ON_START: 'always' } : {}), cwd);
-    const delay = 100 + Math.floor(rand() * (daemon ? 3000 : 1500));
-    await Promise.race([new Promise((resolve) => setTimeout(resolve, delay)), exited(child)]);
-    const killedAlive = child.exitCode === null && child.signalCode === null;
+    // Half the kills land anywhere; the other half inside a commit (once _staging holds the poll's
+    // files), a window too short for uniformly random kills to hit often.
+    const inCommit = rand() < 0.5;
+    const delay = inCommit ? Math.floor(rand() * 120) : 100 + Math.floor(rand() * (daemon ? 3000 : 1500));
+    if (inCommit) await Promise.race([stagingAppears(data, 20_000), exited(child)]);
+    await Promise.race([sleep(delay), exited(child)]);
+    const killedAlive = alive(child);
     child.kill('SIGKILL');
     await exited(child);
     result.injected++;
     const atKill = await inspectStore(data); // before any recovery: still no partial file in a table
-    await recoverStaging(data, silentLogger);
+    const { complaints, output } = await restartAfterKill(target, cwd, daemon, atKill);
+    if (atKill.staging.length > 0) hit.inCommit++;
+    if (/recovery: finished committing/.test(output)) hit.rolledForward++;
+    if (/recovery: discarded/.test(output)) hit.discarded++;
+    if (daemon) hit.daemons++;
     const after = await inspectStore(data);
     const lost = lostPolls(before, after);
     const partial = atKill.partialFiles.length + after.partialFiles.length;
     result.committedPollsLost += lost.length;
     result.partialFilesSeen += partial;
-    const ok = lost.length === 0 && partial === 0 && after.orphans.length === 0 && after.staging.length === 0 && after.problems.length === 0;
-    if (ok) result.survived++;
-    else result.notes.push(`#${i} ${args[0]} killed at ${delay} ms${killedAlive ? '' : ' (had exited)'}: lost ${lost.join(',')} partial ${[...atKill.partialFiles, ...after.partialFiles].join(',')} orphans ${after.orphans.join(',')} staging ${after.staging.join(',')} ${after.problems.join('; ')}`);
+    if (after.orphans.length > 0) complaints.push(`orphans ${after.orphans.join(',')}`);
+    if (after.staging.length > 0) complaints.push(`staging ${after.staging.join(',')}`);
+    complaints.push(...after.problems);
+    if (lost.length === 0 && partial === 0 && complaints.length === 0) result.survived++;
+    else result.notes.push(`#${i} ${args[0]} killed ${inCommit ? 'in a commit, after' : 'at'} ${delay} ms${killedAlive ? '' : ' (had exited)'}: lost ${lost.join(',')} partial ${[...atKill.partialFiles, ...after.partialFiles].join(',')} ${complaints.join('; ')}`);
     before = after;
   }
+  result.details = `${hit.daemons} of ${iterations} kills hit the daemon (each restarted daemon scheduled a poll and stopped cleanly); ` +
+    `${hit.inCommit} hit a commit with files in _staging: the restart rolled ${hit.rolledForward} forward and discarded ${hit.discarded}`;
   return result;
+}
+
+/** Resolves once a poll has started staging its files (checked every 2 ms). */
+async function stagingAppears(data: string, timeoutMs: number): Promise<void> {
+  const staging = path.join(data, STAGING_DIR);
+  const deadline = Date.now() + timeoutMs;
+  while (!(existsSync(staging) && readdirSync(staging).length > 0) && Date.now() < deadline) await sleep(2);
+}
+
+/** Runs the killed command again; returns what went wrong (nothing, if it recovered and went on) and its output. */
+async function restartAfterKill(target: Target, cwd: string, daemon: boolean, atKill: StoreState): Promise<{ complaints: string[]; output: string }> {
+  const complaints: string[] = [];
+  const data = path.join(cwd, 'data');
+  let output: string;
+  if (daemon) {
+    const restarted = spawnCli(['start'], cliEnv(target, cwd, { SCHEDULE_CRON: '* * * * * *', RUN_ON_START: 'never' }), cwd);
+    try {
+      await until(async () => (await inspectStore(data)).committed.size > atKill.committed.size || !alive(restarted), 30_000, 'a scheduled poll after the restart');
+      if (!alive(restarted)) complaints.push(`the restarted daemon exited ${restarted.exitCode}`);
+      restarted.kill('SIGTERM');
+      await exited(restarted);
+      if (restarted.exitCode !== 0) complaints.push(`the restarted daemon exited ${restarted.exitCode} on SIGTERM`);
+    } finally {
+      if (alive(restarted)) restarted.kill('SIGKILL');
+    }
+    output = restarted.output();
+  } else {
+    const rerun = await runToEnd(['poll'], cliEnv(target, cwd), cwd);
+    if (rerun.code !== 0 && rerun.code !== 2) complaints.push(`the poll run after the kill exited ${rerun.code}`);
+    output = rerun.output;
+  }
+  // The log says what recovery did with each leftover.
+  if (atKill.staging.length > 0 && !/recovery: (finished committing|discarded)/.test(output)) {
+    complaints.push(`staging held ${atKill.staging.join(',')} but the restart logged no recovery`);
+  }
+  return { complaints, output };
 }
 
 // ---- filesystems ----------------------------------------------------------------------
@@ -263,7 +314,7 @@ export function storeBrokenWhileRunning(target: Target, cwd: string, how: 'full'
       daemon.kill('SIGTERM');
       await exited(daemon);
       expect(notes, daemon.exitCode === 0, `SIGTERM exit ${daemon.exitCode}`);
-      await recoverStaging(data, silentLogger);
+      // No recovery here: after a clean stop the failed polls must have cleaned their own staging.
       const after = await inspectStore(data);
       expect(notes, after.staging.length === 0 && after.orphans.length === 0 && after.problems.length === 0, `store: ${JSON.stringify({ ...after, committed: after.committed.size })}`);
       return { lost: lostPolls(before, after).length, partial: after.partialFiles.length };
