@@ -3,7 +3,7 @@
 // change or SIGHUP), retention after each poll, health/metrics, and a graceful stop.
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { createTask, setLogger, type ScheduledTask } from 'node-cron';
+import { createTask, setLogger, type ScheduledTask, type TaskContext } from 'node-cron';
 import { DEFAULT_CONFIG_FILE, loadConfig, type LoadOptions, type Settings } from './config.js';
 import { ConfigError, EXIT, UserError, errorMessage } from './errors.js';
 import { Metrics, startHealthServer, type HealthServer, type HealthState } from './health.js';
@@ -19,6 +19,12 @@ const RESTART_ONLY = ['store.dir', 'log.dir', 'log.maxFiles', 'log.maxSize', 'he
 const CONFIG_CHECK_MS = 1000;
 /** How far back the missed-tick check scans, in steps of the cron's resolution; beyond it a tick counts as missed. */
 const MAX_SCAN_STEPS = 1_000_000;
+/**
+ * How late a tick may fire and still run. node-cron's default (1 s) drops a tick whose timer fires
+ * later than that (a paused container, a suspended VM, a stalled event loop) as "missed"; a poll
+ * a few seconds late is better than none. node-cron never runs a tick later than the next one.
+ */
+const LATE_TICK_TOLERANCE_MS = 30_000;
 
 export interface DaemonOptions {
   settings: Settings;
@@ -111,7 +117,7 @@ export class Daemon {
   private schedule(): void {
     const { cron, timezone } = this.settings.schedule;
     // createTask() returns a stopped task; a bad expression was rejected by config validation already.
-    const task = createTask(cron, () => this.tick('schedule'), { timezone, name: 'poll' });
+    const task = createTask(cron, (ctx) => this.tick('schedule', ctx), { timezone, name: 'poll', missedExecutionTolerance: LATE_TICK_TOLERANCE_MS });
     void task.start();
     this.task = task;
   }
@@ -149,8 +155,10 @@ export class Daemon {
     return null;
   }
 
-  private tick(trigger: 'schedule' | 'start'): void {
+  private tick(trigger: 'schedule' | 'start', ctx?: TaskContext): void {
     if (this.stopping) return;
+    const lateMs = ctx ? ctx.triggeredAt.getTime() - ctx.date.getTime() : 0;
+    if (lateMs > 1000) this.logger.warn(`tick ran ${(lateMs / 1000).toFixed(1)} s late (the process was paused or busy)`, { tick: ctx?.date.toISOString() });
     if (this.running) {
       this.metrics.recordSkippedTick();
       this.logger.warn('tick skipped: the previous poll is still running', { trigger });

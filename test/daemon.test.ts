@@ -11,6 +11,7 @@ import { query, table } from './duckdb.js';
 import { runCli, tempDir } from './helpers.js';
 
 const YEARLY = '0 0 1 1 *';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 async function mockFor(t: { after(fn: () => unknown): void }, options: MockOptions = {}) {
   const mock = await startMockProvider(options);
@@ -139,6 +140,23 @@ test('a restart after a missed tick polls at once; a restart with nothing missed
   await new Promise((resolve) => setTimeout(resolve, 1000));
   assert.equal(again.count(isMessage(/^polling at start/)), 0);
   assert.equal(await again.stop(), 0);
+});
+
+test('a tick that fires late (the process was paused across it) still polls, and says how late', async (t) => {
+  const mock = await mockFor(t);
+  const d = await startDaemon(t, mock, tempDir(t), { SCHEDULE_CRON: '*/5 * * * * *', RUN_ON_START: 'never' });
+  const started = await d.waitFor(isMessage(/^daemon started/));
+  let tick = new Date(String(started.nextRun)).getTime();
+  if (tick - Date.now() < 1500) tick += 5000; // room to pause before it
+  await sleep(tick - Date.now() - 500);
+  d.child.kill('SIGSTOP'); // as `docker pause` or a suspended VM would
+  await sleep(tick + 2500 - Date.now());
+  d.child.kill('SIGCONT');
+  const late = await d.waitFor(isMessage(/^tick ran \d+\.\d s late/), 4000);
+  assert.equal(late.tick, new Date(tick).toISOString(), 'the tick the pause delayed');
+  await d.waitForCount(pollDone, 1, 4000);
+  assert.equal(d.count(isMessage(/missed/)), 0, 'not dropped as missed');
+  assert.equal(await d.stop(), 0);
 });
 
 test('retention removes old dt partitions and keeps recent ones', async (t) => {
