@@ -6,6 +6,8 @@ import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, rmS
 import path from 'node:path';
 import winston from 'winston';
 import DailyRotateFile from 'winston-daily-rotate-file';
+import { errorMessage } from './errors.js';
+import { removePrunedArchives, repairLogAudit } from './log-audit.js';
 import { ensureWritableDir } from './writable-dir.js';
 
 export type Logger = winston.Logger;
@@ -28,6 +30,8 @@ export interface LogHandle {
 }
 
 export const REDACTED = '[redacted]';
+/** The file transport's names: collector-YYYY-MM-DD.log, rotated by size to .log.1, .log.2, gzipped to .gz. */
+const LOG_FILE = /^collector-\d{4}-\d{2}-\d{2}\.log(\.\d+)?(\.gz)?$/;
 export const CURRENT_LOG = 'current.log';
 
 /** Replaces each secret anywhere in a string, array or plain object (messages, stacks, URLs, meta). */
@@ -96,7 +100,14 @@ export function createLogger(options: LogOptions): LogHandle {
     process.stderr.write(`log.dir: cannot write log files in ${dir} (${code}); logging to the console only, retrying every ${FILE_RETRY_MS / 1000} s\n`);
     if (!closing) retry = setTimeout(reopen, FILE_RETRY_MS).unref();
   };
+  const auditFile = path.join(dir, '.audit.json');
   const attachFile = () => {
+    let repaired: string | null;
+    try {
+      repaired = repairLogAudit(auditFile, LOG_FILE, options.maxFiles);
+    } catch (err) {
+      repaired = `log.dir: cannot rebuild the unreadable log audit ${auditFile} (${errorMessage(err)}); old log files may not be pruned`;
+    }
     const transport = new DailyRotateFile({
       dirname: dir,
       filename: 'collector-%DATE%.log',
@@ -108,7 +119,7 @@ export function createLogger(options: LogOptions): LogHandle {
       createSymlink: true,
       symlinkName: CURRENT_LOG,
       // A fixed audit file name: the default one hashes the options, so any change would orphan old logs from pruning.
-      auditFile: path.join(dir, '.audit.json'),
+      auditFile,
       format: winston.format.json(),
     });
     file = transport;
@@ -117,6 +128,13 @@ export function createLogger(options: LogOptions): LogHandle {
     // own: an ENOSPC there would be an uncaught exception. (logStream is not in the package's types.)
     (transport as unknown as { logStream: NodeJS.EventEmitter }).logStream.on('error', onFileError(transport));
     logger.add(transport);
+    if (repaired) logger.warn(repaired);
+    try {
+      const pruned = removePrunedArchives(auditFile, LOG_FILE);
+      if (pruned.length > 0) logger.info(`log.dir: removed ${pruned.length} old log files beyond log.maxFiles`, { files: pruned });
+    } catch (err) {
+      logger.warn(`log.dir: cannot remove old log files (${errorMessage(err)})`);
+    }
   };
   const reopen = () => {
     retry = null;
@@ -162,7 +180,7 @@ export function createLogger(options: LogOptions): LogHandle {
 const DROPPED = 'movies-collector:dropped';
 
 /** How often a failed log.dir is tried again. */
-export const FILE_RETRY_MS = 10_000;
+const FILE_RETRY_MS = 10_000;
 
 /**
  * A write cut short by the full disk leaves half a line at the end of the file: cut it off, so every

@@ -1,10 +1,11 @@
 // Logging: JSON lines on disk behind current.log, the token never written, rotation by size,
 // every line flushed by close().
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import winston from 'winston';
+import { repairLogAudit } from '../src/log-audit.js';
 import { CURRENT_LOG, createLogger, type Logger } from '../src/log.js';
 import { tempDir } from './helpers.js';
 
@@ -77,4 +78,46 @@ test('close() resolves when nothing was ever written (a quiet level)', async (t)
   await new Promise((resolve) => setTimeout(resolve, 100)); // let the file stream open
   const outcome = await Promise.race([close().then(() => 'closed'), new Promise((resolve) => setTimeout(resolve, 5000, 'hung'))]);
   assert.equal(outcome, 'closed');
+});
+
+test('an audit file cut short (a crash or a full disk during its rewrite) is rebuilt, so old log files are still pruned', async (t) => {
+  const dir = tempDir(t);
+  // Five days of old logs (gzipped, as rotation leaves them), and the audit left empty by a failed writeFileSync.
+  const old = ['2026-10-01', '2026-10-02', '2026-10-03', '2026-10-04', '2026-10-05'].map((day, i) => {
+    const file = path.join(dir, `collector-${day}.log.gz`);
+    writeFileSync(file, 'old');
+    const when = new Date(Date.UTC(2026, 9, 1 + i));
+    utimesSync(file, when, when);
+    return path.basename(file);
+  });
+  writeFileSync(path.join(dir, '.audit.json'), '');
+  const { logger, close } = createLogger({ dir, level: 'info', maxFiles: '3', maxSize: '20m', secrets: [], consoleFormat: 'json' });
+  quietConsole(logger);
+  logger.info('a new day');
+  await close();
+
+  const audit = JSON.parse(readFileSync(path.join(dir, '.audit.json'), 'utf8')) as { files: Array<{ name: string }> };
+  const today = readlinkSync(path.join(dir, CURRENT_LOG));
+  assert.deepEqual(audit.files.map((f) => path.basename(f.name)), ['collector-2026-10-04.log', 'collector-2026-10-05.log', today]);
+  // maxFiles 3: the three oldest are gone, the two newest and today's file are kept.
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('collector-')).sort(), [...old.slice(3), today].sort());
+  assert.ok(logLines(dir).some((l) => /^log\.dir: the log audit \.audit\.json was unreadable: .*; rebuilt it from 5 log files/.test(String(l.message))));
+});
+
+test('a restart on a new day prunes the old gzipped files too (the library prunes before anyone listens)', async (t) => {
+  const dir = tempDir(t);
+  const old = ['2026-10-01', '2026-10-02', '2026-10-03', '2026-10-04'].map((day, i) => {
+    const file = path.join(dir, `collector-${day}.log.gz`);
+    writeFileSync(file, 'old');
+    const when = new Date(Date.UTC(2026, 9, 1 + i));
+    utimesSync(file, when, when);
+    return path.basename(file);
+  });
+  // A valid audit listing them, as the library's own rotation leaves it.
+  repairLogAudit(path.join(dir, '.audit.json'), /^collector-.*\.log(\.\d+)?(\.gz)?$/, '3');
+  const { logger, close } = createLogger({ dir, level: 'info', maxFiles: '3', maxSize: '20m', secrets: [], consoleFormat: 'json' });
+  quietConsole(logger);
+  await close();
+  const today = readlinkSync(path.join(dir, CURRENT_LOG));
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('collector-')).sort(), [...old.slice(2), today].sort());
 });
