@@ -21,7 +21,9 @@ interface AuditEntry {
 }
 
 function readAudit(auditFile: string): { files: AuditEntry[] } {
-  return JSON.parse(readFileSync(auditFile, 'utf8')) as { files: AuditEntry[] };
+  const audit = JSON.parse(readFileSync(auditFile, 'utf8')) as { files?: unknown };
+  if (!Array.isArray(audit.files)) throw new Error('no list of files'); // the library would prune nothing
+  return audit as { files: AuditEntry[] };
 }
 
 /**
