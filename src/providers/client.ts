@@ -65,6 +65,9 @@ export function createProviderClient(options: ClientOptions): ProviderClient {
         return response;
       } catch (err) {
         const e = attempt.aborted && !outer?.aborted ? new AxiosError(`timeout of ${options.timeoutMs}ms exceeded`, 'ECONNABORTED', config) : (err as AxiosError);
+        // axios-retry retries with the error's config: give it the caller's signal back, or this
+        // attempt's timer would go on to cancel the retry (seen as "aborted", and never retried).
+        if (e.config) e.config.signal = outer;
         count(e.response ? String(e.response.status) : (e.code ?? 'ERROR'));
         throw e;
       }

@@ -1,0 +1,63 @@
+// The provider client's retries over real HTTP against a scripted server: each attempt at a path
+// gets the next behaviour in its script, so retry sequences can be pinned exactly.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { createProviderClient } from '../src/providers/client.js';
+
+type Step = 'fail' | 'hang' | 'ok';
+
+async function scripted(t: { after(fn: () => unknown): void }, script: Step[]): Promise<{ url: string; attempts: () => number }> {
+  let attempts = 0;
+  const server = http.createServer((_req, res) => {
+    const step = script[Math.min(attempts++, script.length - 1)];
+    if (step === 'fail') res.writeHead(500).end('{}');
+    else if (step === 'ok') res.writeHead(200, { 'content-type': 'application/json' }).end('{"ID":"x"}');
+    // 'hang': never answer
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`, attempts: () => attempts };
+}
+
+const options = (baseUrl: string) => ({
+  baseUrl, token: 't', tokenHeader: 'x-access-token', timeoutMs: 400, retries: 2, maxRetryDelayMs: 30_000, maxBodyBytes: 1 << 20, concurrency: 2,
+});
+
+test('a retry that hangs times out on its own timer and is retried (an earlier attempt\'s timer must not cancel it)', async (t) => {
+  const server = await scripted(t, ['fail', 'hang', 'ok']);
+  const client = createProviderClient(options(server.url));
+  t.after(() => client.close());
+  const outcome = await client.get('movie/x', new AbortController().signal);
+  assert.deepEqual(outcome, { ok: true, status: 200, body: '{"ID":"x"}' });
+  assert.equal(server.attempts(), 3);
+  assert.equal(client.stats.retries, 2);
+  assert.deepEqual(client.stats.responses, { 200: 1, 500: 1, ECONNABORTED: 1 });
+});
+
+test('a request that keeps hanging fails as a timeout after every retry, not as "aborted"', async (t) => {
+  const server = await scripted(t, ['hang']);
+  const client = createProviderClient(options(server.url));
+  t.after(() => client.close());
+  const outcome = await client.get('movie/x', new AbortController().signal);
+  assert.equal(outcome.ok, false);
+  assert.ok(!outcome.ok && !outcome.aborted && outcome.reason === 'timed out (http.timeoutMs)', JSON.stringify(outcome));
+  assert.equal(server.attempts(), 3);
+});
+
+test('the caller\'s abort stops a request and is reported as aborted, without retries', async (t) => {
+  const server = await scripted(t, ['hang']);
+  const client = createProviderClient({ ...options(server.url), timeoutMs: 10_000 });
+  t.after(() => client.close());
+  const stop = new AbortController();
+  setTimeout(() => stop.abort(), 200);
+  const outcome = await client.get('movie/x', stop.signal);
+  assert.ok(!outcome.ok && outcome.aborted, JSON.stringify(outcome));
+  assert.equal(server.attempts(), 1);
+});
