@@ -7,7 +7,7 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { generator } from '../src/mock/random.js';
 import { CURRENT_LOG } from '../src/log.js';
-import { STAGING_DIR, TABLES } from '../src/store/layout.js';
+import { READY_MARKER, STAGING_DIR, TABLES } from '../src/store/layout.js';
 import { CLI, cleanEnv } from './helpers.js';
 
 export interface FaultResult {
@@ -135,11 +135,12 @@ export async function killLoop(target: Target, cwd: string, iterations: number, 
     const daemon = rand() < 0.4;
     const args = daemon ? ['start'] : ['poll'];
     const child = spawnCli(args, cliEnv(target, cwd, daemon ? { SCHEDULE_CRON: '* * * * * *', RUN_ON_START: 'always' } : {}), cwd);
-    // Half the kills land anywhere; the other half inside a commit (once _staging holds the poll's
-    // files), a window too short for uniformly random kills to hit often.
-    const inCommit = rand() < 0.5;
-    const delay = inCommit ? Math.floor(rand() * 120) : 100 + Math.floor(rand() * (daemon ? 3000 : 1500));
-    if (inCommit) await Promise.race([stagingAppears(data, 20_000), exited(child)]);
+    // 40% of the kills land anywhere; the rest inside a commit, windows too short for uniformly
+    // random kills to hit often: 30% while files are staged, 30% once _READY is written (renaming).
+    const pick = rand();
+    const moment = pick < 0.4 ? 'anywhere' : pick < 0.7 ? 'staging' : 'renaming';
+    const delay = moment === 'anywhere' ? 100 + Math.floor(rand() * (daemon ? 3000 : 1500)) : Math.floor(rand() * (moment === 'staging' ? 120 : 2));
+    if (moment !== 'anywhere') await Promise.race([stagingReaches(data, moment, 20_000), exited(child)]);
     await Promise.race([sleep(delay), exited(child)]);
     const killedAlive = alive(child);
     child.kill('SIGKILL');
@@ -160,7 +161,7 @@ export async function killLoop(target: Target, cwd: string, iterations: number, 
     if (after.staging.length > 0) complaints.push(`staging ${after.staging.join(',')}`);
     complaints.push(...after.problems);
     if (lost.length === 0 && partial === 0 && complaints.length === 0) result.survived++;
-    else result.notes.push(`#${i} ${args[0]} killed ${inCommit ? 'in a commit, after' : 'at'} ${delay} ms${killedAlive ? '' : ' (had exited)'}: lost ${lost.join(',')} partial ${[...atKill.partialFiles, ...after.partialFiles].join(',')} ${complaints.join('; ')}`);
+    else result.notes.push(`#${i} ${args[0]} killed ${moment === 'anywhere' ? 'at' : `${moment}, after`} ${delay} ms${killedAlive ? '' : ' (had exited)'}: lost ${lost.join(',')} partial ${[...atKill.partialFiles, ...after.partialFiles].join(',')} ${complaints.join('; ')}`);
     before = after;
   }
   result.details = `${hit.daemons} of ${iterations} kills hit the daemon (each restarted daemon scheduled a poll and stopped cleanly); ` +
@@ -168,11 +169,15 @@ export async function killLoop(target: Target, cwd: string, iterations: number, 
   return result;
 }
 
-/** Resolves once a poll has started staging its files (checked every 2 ms). */
-async function stagingAppears(data: string, timeoutMs: number): Promise<void> {
+/** Resolves once a poll has started staging its files, or has written _READY (checked every millisecond or two). */
+async function stagingReaches(data: string, step: 'staging' | 'renaming', timeoutMs: number): Promise<void> {
   const staging = path.join(data, STAGING_DIR);
+  const reached = () => {
+    const runs = existsSync(staging) ? readdirSync(staging) : [];
+    return step === 'staging' ? runs.length > 0 : runs.some((run) => existsSync(path.join(staging, run, READY_MARKER)));
+  };
   const deadline = Date.now() + timeoutMs;
-  while (!(existsSync(staging) && readdirSync(staging).length > 0) && Date.now() < deadline) await sleep(2);
+  while (!reached() && Date.now() < deadline) await sleep(1);
 }
 
 /** Runs the killed command again; returns what went wrong (nothing, if it recovered and went on) and its output. */
