@@ -208,6 +208,25 @@ for (const killAt of ['file-written', 'staged', 'renamed:movies', 'renamed:rejec
   });
 }
 
+test('a torn _READY marker (a crash while an earlier version wrote it) is discarded, and polling goes on', async (t) => {
+  const mock = await mockFor(t);
+  const dir = tempDir(t);
+  const first = await poll(t, mock, {}, dir);
+  assert.equal(first.code, 0, first.stderr);
+  const killed = await poll(t, mock, { MOVIES_COLLECTOR_TEST_KILL_AT: 'file-written' }, dir);
+  assert.equal(killed.signal, 'SIGKILL');
+  const [run] = stagingEntries(first.data);
+  assert.ok(run);
+  writeFileSync(path.join(first.data, '_staging', run, '_READY'), '{"runId":"2026'); // cut short
+
+  const next = await poll(t, mock, {}, dir);
+  assert.equal(next.code, 0, next.stderr);
+  assert.match(next.stderr, /recovery: a staged poll has an unreadable _READY marker; treating it as unfinished/);
+  assert.match(next.stderr, /recovery: discarded what a crash left in staging/);
+  assert.deepEqual(stagingEntries(first.data), []);
+  assert.equal((await committed(first.data)).size, 2);
+});
+
 async function rejectedTotal(data: string): Promise<number> {
   const [row] = await query(`SELECT sum(rejected)::INT AS n FROM ${table(data, 'runs')}`);
   return Number(row?.n);

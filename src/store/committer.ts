@@ -50,9 +50,13 @@ export async function commitRun(root: string, runId: string, dt: string, files: 
       await writeParquetFile(path.join(dir, PART_FILE), file.schema, file.rows);
       hooks.afterStep?.('file-written');
     }
+    // The marker appears whole or not at all (written aside, then renamed): recovery rolls forward
+    // any run that has one, so a half-written marker would stop every later start.
     const marker: ReadyMarker = { runId, dt, tables };
-    await writeFile(path.join(staging, READY_MARKER), JSON.stringify(marker));
-    await fsync(path.join(staging, READY_MARKER));
+    const markerTemp = path.join(staging, `${READY_MARKER}.tmp`);
+    await writeFile(markerTemp, JSON.stringify(marker));
+    await fsync(markerTemp);
+    await rename(markerTemp, path.join(staging, READY_MARKER));
     await fsync(staging);
   } catch (err) {
     await rm(staging, { recursive: true, force: true }).catch(() => undefined);
@@ -95,8 +99,8 @@ export async function recoverStaging(root: string, logger: Logger): Promise<Reco
   for (const entry of await readdir(stagingRoot, { withFileTypes: true })) {
     const staging = path.join(stagingRoot, entry.name);
     const markerFile = path.join(staging, READY_MARKER);
-    if (entry.isDirectory() && RUN_ID.test(entry.name) && existsSync(markerFile)) {
-      const marker = JSON.parse(await readFile(markerFile, 'utf8')) as ReadyMarker;
+    const marker = entry.isDirectory() && RUN_ID.test(entry.name) && existsSync(markerFile) ? await readMarker(markerFile, logger) : null;
+    if (marker) {
       await rollForward(root, staging, marker, {});
       result.finished.push(entry.name);
       logger.warn('recovery: finished committing a poll a crash interrupted after staging', { run: entry.name, tables: marker.tables });
@@ -107,4 +111,20 @@ export async function recoverStaging(root: string, logger: Logger): Promise<Reco
     }
   }
   return result;
+}
+
+/**
+ * The marker of a finished staging, or null when it does not parse. Markers are renamed into place
+ * whole; a torn one (written by versions before that) means the crash came before any rename, so
+ * the run is discarded like any unfinished staging.
+ */
+async function readMarker(file: string, logger: Logger): Promise<ReadyMarker | null> {
+  try {
+    const marker = JSON.parse(await readFile(file, 'utf8')) as Partial<ReadyMarker>;
+    if (typeof marker.runId === 'string' && typeof marker.dt === 'string' && Array.isArray(marker.tables)) return marker as ReadyMarker;
+  } catch {
+    // falls through
+  }
+  logger.warn('recovery: a staged poll has an unreadable _READY marker; treating it as unfinished', { marker: file });
+  return null;
 }
