@@ -84,10 +84,23 @@ async function openRuntime(flags: ConfigFlags): Promise<{ settings: Settings; fi
   return { settings, file, log, loadOptions };
 }
 
-/** Test-only: MOVIES_COLLECTOR_TEST_KILL_AT=staged|renamed:movies|... SIGKILLs the process at that commit step. */
+/**
+ * Test-only: MOVIES_COLLECTOR_TEST_KILL_AT=staged|renamed:movies|... SIGKILLs the process at that
+ * commit step; MOVIES_COLLECTOR_TEST_STOP_AT pauses it there the first time (SIGSTOP) until the test sends SIGCONT.
+ */
 function testHooks(): CommitHooks {
-  const killAt = process.env.MOVIES_COLLECTOR_TEST_KILL_AT;
-  return killAt ? { afterStep: (step) => void (step === killAt && process.kill(process.pid, 'SIGKILL')) } : {};
+  const { MOVIES_COLLECTOR_TEST_KILL_AT: killAt, MOVIES_COLLECTOR_TEST_STOP_AT: stopAt } = process.env;
+  if (!killAt && !stopAt) return {};
+  let paused = false;
+  return {
+    afterStep: (step) => {
+      if (step === killAt) process.kill(process.pid, 'SIGKILL');
+      if (step === stopAt && !paused) {
+        paused = true; // once: 'file-written' comes after every file
+        process.kill(process.pid, 'SIGSTOP');
+      }
+    },
+  };
 }
 
 function failureLine(summary: PollSummary): string {

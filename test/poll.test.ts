@@ -1,6 +1,6 @@
 // One poll end to end: the real CLI against the simulator over HTTP, the store read back by DuckDB.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { startMockProvider, type MockOptions, type MockProvider } from '../src/mock/server.js';
@@ -225,6 +225,35 @@ test('a torn _READY marker (a crash while an earlier version wrote it) is discar
   assert.match(next.stderr, /recovery: discarded what a crash left in staging/);
   assert.deepEqual(stagingEntries(first.data), []);
   assert.equal((await committed(first.data)).size, 2);
+});
+
+test('a poll run beside a collector that is mid-commit leaves its staging alone; both polls commit in full', async (t) => {
+  const mock = await mockFor(t);
+  const dir = tempDir(t);
+  const data = path.join(dir, 'data');
+  // The first poll pauses itself (SIGSTOP) after its first staged file, as a slow disk or a busy host would.
+  const first = poll(t, mock, { MOVIES_COLLECTOR_TEST_STOP_AT: 'file-written' }, dir);
+  let pid = 0;
+  for (let i = 0; i < 200 && pid === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const [run] = stagingEntries(data);
+    const owner = run ? path.join(data, '_staging', run, '_OWNER') : '';
+    if (owner && existsSync(owner) && /\) T /.test(readFileSync(`/proc/${(JSON.parse(readFileSync(owner, 'utf8')) as { pid: number }).pid}/stat`, 'utf8'))) {
+      pid = (JSON.parse(readFileSync(owner, 'utf8')) as { pid: number }).pid;
+    }
+  }
+  assert.ok(pid > 0, 'the first poll paused mid-commit');
+
+  const second = await poll(t, mock, {}, dir);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stderr, /recovery: left a staged poll alone: its collector is still running/);
+  assert.equal(stagingEntries(data).length, 1, 'the paused poll\'s staging is still there');
+
+  process.kill(pid, 'SIGCONT');
+  const resumed = await first;
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.deepEqual(stagingEntries(data), []);
+  assert.deepEqual([...(await committed(data)).values()], [13, 13], 'both polls committed with every movie row');
 });
 
 async function rejectedTotal(data: string): Promise<number> {

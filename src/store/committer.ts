@@ -3,13 +3,14 @@
 // table's run=<run_id> folder is renamed into place (atomic on one filesystem), `runs` last.
 // A poll is committed once its runs rows exist. Recovery rolls a _READY run forward and
 // discards anything else a crash left in _staging.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type parquet from '@dsnp/parquetjs';
 import type { Logger } from '../log.js';
 import { fsync, writeParquetFile } from './parquet-file.js';
-import { PART_FILE, READY_MARKER, RUN_ID, STAGING_DIR, TABLES, runPartition, type Table } from './layout.js';
+import { OWNER_FILE, PART_FILE, READY_MARKER, RUN_ID, STAGING_DIR, TABLES, runPartition, type Table } from './layout.js';
 
 export interface TableFile {
   table: Table;
@@ -44,6 +45,8 @@ export async function commitRun(root: string, runId: string, dt: string, files: 
   const started = performance.now();
   const tables = TABLES.filter((t) => files.some((f) => f.table === t));
   try {
+    await mkdir(staging, { recursive: true });
+    await writeFile(path.join(staging, OWNER_FILE), JSON.stringify(thisProcess()));
     for (const file of files) {
       const dir = path.join(staging, runPartition(file.table, dt, runId), file.provider ? `provider=${file.provider}` : '');
       await mkdir(dir, { recursive: true });
@@ -98,6 +101,12 @@ export async function recoverStaging(root: string, logger: Logger): Promise<Reco
   if (!existsSync(stagingRoot)) return result;
   for (const entry of await readdir(stagingRoot, { withFileTypes: true })) {
     const staging = path.join(stagingRoot, entry.name);
+    const owner = entry.isDirectory() ? await liveOwner(staging) : null;
+    if (owner) {
+      // Another collector on this host is committing it right now (`poll` run beside the daemon).
+      logger.info('recovery: left a staged poll alone: its collector is still running', { run: entry.name, pid: owner.pid });
+      continue;
+    }
     const markerFile = path.join(staging, READY_MARKER);
     const marker = entry.isDirectory() && RUN_ID.test(entry.name) && existsSync(markerFile) ? await readMarker(markerFile, logger) : null;
     if (marker) {
@@ -127,4 +136,46 @@ async function readMarker(file: string, logger: Logger): Promise<ReadyMarker | n
   }
   logger.warn('recovery: a staged poll has an unreadable _READY marker; treating it as unfinished', { marker: file });
   return null;
+}
+
+interface Owner {
+  pid: number;
+  host: string;
+  /** The process's start time from /proc (Linux), so a pid reused by another process is not taken for it. */
+  started: string | null;
+}
+
+const thisProcess = (): Owner => ({ pid: process.pid, host: os.hostname(), started: startTime(process.pid) });
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or null where there is no /proc. */
+function startTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null; // fields after "(comm) " start at 3
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The other live process on this host that is committing `staging`, if any. A crashed collector's
+ * staging is recovered; a running one's must not be touched (discarding files under a commit in
+ * progress would let it commit a poll with files missing). Another host (a second container on the
+ * same volume) cannot be checked: its staging is treated as a crash's, so run one collector per store.
+ */
+async function liveOwner(staging: string): Promise<Owner | null> {
+  let owner: Partial<Owner>;
+  try {
+    owner = JSON.parse(await readFile(path.join(staging, OWNER_FILE), 'utf8')) as Partial<Owner>;
+  } catch {
+    return null; // none (a crash before it was written) or torn: nobody to wait for
+  }
+  if (typeof owner.pid !== 'number' || owner.host !== os.hostname() || owner.pid === process.pid) return null;
+  if (owner.started) return startTime(owner.pid) === owner.started ? (owner as Owner) : null;
+  try {
+    process.kill(owner.pid, 0); // no /proc: signal 0 only asks whether the pid exists
+    return owner as Owner;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? (owner as Owner) : null; // EPERM: alive, not ours
+  }
 }

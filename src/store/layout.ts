@@ -10,6 +10,8 @@ export const STAGING_DIR = '_staging';
 export const PART_FILE = 'part-0.parquet';
 /** Written into a run's staging folder once every file is durable: from then on the run is committed by rolling forward. */
 export const READY_MARKER = '_READY';
+/** In each staged poll: the pid and host of the collector committing it. */
+export const OWNER_FILE = '_OWNER';
 
 /** The UTC date a poll started: its dt partition. */
 export function dtOf(date: Date): string {
