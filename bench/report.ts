@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Catalogue, MOCK_PROVIDERS } from '../src/mock/catalogue.js';
+import { lazyMap } from '../src/poll.js';
 import { normalizeDetail } from '../src/records/normalize.js';
 import type { MovieRecord, RunRecord } from '../src/records/types.js';
 import { buildReport } from '../src/report/report.js';
@@ -23,10 +24,6 @@ const catalogue = new Catalogue(3, Number(values.films), 0.05);
 const root = values.keep ?? mkdtempSync(path.join(os.tmpdir(), 'mc-bench-report-'));
 const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli.js');
 const hours = 3_600_000;
-
-function* lazy<T, U>(items: readonly T[], fn: (t: T) => U): Generator<U> {
-  for (const item of items) yield fn(item);
-}
 
 let rows = 0;
 const writeStarted = performance.now();
@@ -44,13 +41,13 @@ if (!existsSync(path.join(root, 'runs'))) {
         if (n.ok) movies.push(n.movie);
       }
       rows += movies.length;
-      files.push({ table: 'movies' as const, provider, schema: MOVIES_SCHEMA, rows: lazy(movies, movieRow) });
+      files.push({ table: 'movies' as const, provider, schema: MOVIES_SCHEMA, rows: lazyMap(movies, movieRow) });
       runs.push({
         provider, status: 'complete', started_at: polledAt, finished_at: polledAt, duration_ms: 1000n, listed: movies.length, fetched: movies.length,
         failed: 0, rejected: 0, retries: 0, responses: '{}', error: null, collector_version: 'bench',
       });
     }
-    files.push({ table: 'runs' as const, schema: RUNS_SCHEMA, rows: lazy(runs, runRow) });
+    files.push({ table: 'runs' as const, schema: RUNS_SCHEMA, rows: lazyMap(runs, runRow) });
     await commitRun(root, runId, dtOf(polledAt), files);
     if ((i + 1) % 10 === 0) process.stderr.write(`  wrote ${i + 1}/${pollCount} polls (${rows} rows)\n`);
   }

@@ -2,13 +2,13 @@
 // command output, and daily-rotated JSON lines in log.dir with a stable current.log link.
 // Every secret's value is replaced before any transport sees a line.
 import { once } from 'node:events';
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import winston from 'winston';
 import DailyRotateFile from 'winston-daily-rotate-file';
 import { errorMessage } from './errors.js';
 import { removePrunedArchives, repairLogAudit } from './log-audit.js';
-import { ensureWritableDir } from './writable-dir.js';
+import { ensureWritableDir, writeProbe } from './writable-dir.js';
 
 export type Logger = winston.Logger;
 
@@ -139,7 +139,7 @@ export function createLogger(options: LogOptions): LogHandle {
   const reopen = () => {
     retry = null;
     if (closing) return;
-    if (!hasRoom(dir)) {
+    if (writeProbe(dir, 64 * 1024) !== null) { // room for a few log lines again?
       retry = setTimeout(reopen, FILE_RETRY_MS).unref();
       return;
     }
@@ -201,29 +201,6 @@ function dropTornLine(file: string): void {
     }
   } catch {
     // no current file yet, or unreadable: the new transport starts its own
-  }
-}
-
-/** True when `dir` takes a small write again (the space a few log lines need), synced to the disk. */
-function hasRoom(dir: string): boolean {
-  const probe = path.join(dir, `.log-probe-${process.pid}`);
-  try {
-    const fd = openSync(probe, 'w');
-    try {
-      writeSync(fd, Buffer.alloc(64 * 1024));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    return true;
-  } catch {
-    return false;
-  } finally {
-    try {
-      rmSync(probe, { force: true });
-    } catch {
-      // a read-only folder: nothing was created
-    }
   }
 }
 

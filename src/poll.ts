@@ -1,8 +1,6 @@
 // One poll: every provider in parallel (source) → typed records or rejects (transform) →
 // staged and committed Parquet (sink). Returns a summary; the caller decides the exit code.
 import { setMaxListeners } from 'node:events';
-import { rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Settings } from './config.js';
 import { EXIT, UserError, errorMessage } from './errors.js';
 import type { Logger } from './log.js';
@@ -14,6 +12,7 @@ import { commitRun, type CommitHooks, type TableFile } from './store/committer.j
 import { dtOf, newRunId } from './store/layout.js';
 import { MOVIES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA, movieRow, rejectRow, runRow } from './store/schema.js';
 import { VERSION } from './version.js';
+import { writeProbe } from './writable-dir.js';
 
 export interface PollOptions {
   settings: Settings;
@@ -115,7 +114,7 @@ export function logPollSummary(logger: Logger, summary: PollSummary, extra: Reco
   });
 }
 
-function* lazyMap<T, U>(items: readonly T[], fn: (item: T) => U): Generator<U> {
+export function* lazyMap<T, U>(items: readonly T[], fn: (item: T) => U): Generator<U> {
   for (const item of items) yield fn(item);
 }
 
@@ -165,16 +164,8 @@ const STORE_HINTS: Record<string, string> = {
 
 function storeError(root: string, err: unknown): UserError {
   let code = (err as NodeJS.ErrnoException).code ?? '';
-  if (!(code in STORE_HINTS)) {
-    // A recursive mkdir on a read-only or full filesystem can report ENOENT: a plain write names the real cause.
-    const probe = path.join(root, `.write-probe-${process.pid}`);
-    try {
-      writeFileSync(probe, '');
-      rmSync(probe);
-    } catch (probeErr) {
-      code = (probeErr as NodeJS.ErrnoException).code ?? code;
-    }
-  }
+  // A recursive mkdir on a read-only or full filesystem can report ENOENT: a plain write names the real cause.
+  if (!(code in STORE_HINTS)) code = writeProbe(root) ?? code;
   const hint = STORE_HINTS[code] ?? errorMessage(err);
   return new UserError(`poll failed: cannot write the store at ${root} (${code || 'error'}): ${hint}; this poll was not committed`, EXIT.failed);
 }
