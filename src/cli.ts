@@ -142,9 +142,22 @@ withConfigFlags(
   action(async (flags: ConfigFlags) => {
     const { settings, file, log, loadOptions } = await openRuntime(flags);
     const { Daemon } = await import('./scheduler.js');
+    const { STALE_MS, acquireStoreLock } = await import('./store/lock.js');
+    let daemon: InstanceType<typeof Daemon> | null = null;
     try {
-      await new Daemon({ settings, loadOptions, configFile: file, log }).run();
-      return EXIT.ok;
+      // A daemon that just died leaves a lock that goes stale within STALE_MS: a restart waits that long.
+      const lock = await acquireStoreLock(settings.store.dir, {
+        command: 'start',
+        waitMs: STALE_MS + 2000,
+        onWait: (holder) => log.logger.warn(`the store is locked by ${holder}; waiting up to ${(STALE_MS + 2000) / 1000} s for it to be released or go stale`),
+        onLost: (why) => daemon?.lockLost(why),
+      });
+      try {
+        daemon = new Daemon({ settings, loadOptions, configFile: file, log });
+        return await daemon.run();
+      } finally {
+        await lock.release();
+      }
     } catch (err) {
       log.logger.error(errorMessage(err));
       throw err;
@@ -165,17 +178,34 @@ withConfigFlags(
     const { applyRetention } = await import('./store/retention.js');
     const { logPollSummary, runPoll } = await import('./poll.js');
     const { progressBars, summaryTable } = await import('./poll-report.js');
+    const { STALE_MS, acquireStoreLock, lockHolder } = await import('./store/lock.js');
+    const lost = new AbortController();
+    // The daemon holds the lock for its whole life: say so at once. Another poll is waited for.
+    const waitMs = lockHolder(settings.store.dir)?.command === 'start' ? 0 : settings.poll.deadlineMs + STALE_MS;
     try {
-      await recoverStaging(settings.store.dir, log.logger);
-      const bars = progressBars(settings.providers);
+      const lock = await acquireStoreLock(settings.store.dir, {
+        command: 'poll',
+        waitMs,
+        onWait: (holder) => process.stderr.write(`the store is locked by ${holder}; waiting up to ${Math.round(waitMs / 1000)} s\n`),
+        onLost: (why) => {
+          log.logger.error(`store lock lost (${why}): another collector took over the store; this poll is aborted`);
+          lost.abort();
+        },
+      });
       let summary: PollSummary;
       try {
-        summary = await runPoll({ settings, logger: log.logger, hooks: testHooks(), onProgress: bars?.update });
+        await recoverStaging(settings.store.dir, log.logger);
+        const bars = progressBars(settings.providers);
+        try {
+          summary = await runPoll({ settings, logger: log.logger, signal: lost.signal, hooks: testHooks(), onProgress: bars?.update });
+        } finally {
+          bars?.stop();
+        }
+        logPollSummary(log.logger, summary);
+        await applyRetention(settings.store.dir, settings.store.retentionDays, new Date(), log.logger);
       } finally {
-        bars?.stop();
+        await lock.release();
       }
-      logPollSummary(log.logger, summary);
-      await applyRetention(settings.store.dir, settings.store.retentionDays, new Date(), log.logger);
       process.stdout.write(`${summaryTable(summary)}\n`);
       if (summary.status === 'failed') {
         process.stderr.write(`${failureLine(summary)}\n`);

@@ -5,6 +5,7 @@ export const EXIT = {
   ok: 0,
   failed: 1,
   partial: 2,
+  tempfail: 75, // EX_TEMPFAIL from sysexits.h: another collector holds the store; try again later
   config: 78, // EX_CONFIG from sysexits.h
 } as const;
 

@@ -8,7 +8,8 @@ import { ConfigError } from './errors.js';
 import type { PollSummary } from './poll.js';
 
 export interface HealthState {
-  lastPoll: { run: string; status: string; finishedAt: string } | null;
+  /** `missing`: listed films that are not in movies (failed or rejected); non-zero makes a poll partial. */
+  lastPoll: { run: string; status: string; finishedAt: string; movies: number; missing: number } | null;
   nextRun: string | null;
   consecutiveFailures: number;
   polling: boolean;

@@ -8,7 +8,7 @@ import { createProviderClient } from './providers/client.js';
 import { harvestProvider, type Harvest } from './providers/source.js';
 import { normalizeDetail } from './records/normalize.js';
 import type { MovieRecord, RejectRecord, RunRecord, RunStatus } from './records/types.js';
-import { commitRun, type CommitHooks, type TableFile } from './store/committer.js';
+import { commitRun, runIdTaken, type CommitHooks, type TableFile } from './store/committer.js';
 import { dtOf, newRunId } from './store/layout.js';
 import { MOVIES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA, movieRow, rejectRow, runRow } from './store/schema.js';
 import { VERSION } from './version.js';
@@ -49,8 +49,9 @@ export class PollAbortedError extends UserError {
 export async function runPoll(options: PollOptions): Promise<PollSummary> {
   const { settings, logger } = options;
   const startedAt = new Date();
-  const runId = newRunId(startedAt);
   const dt = dtOf(startedAt);
+  let runId = newRunId(startedAt);
+  while (runIdTaken(settings.store.dir, dt, runId)) runId = newRunId(startedAt);
   const deadline = AbortSignal.timeout(settings.poll.deadlineMs);
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   setMaxListeners(0, signal); // every request in flight listens to it
@@ -79,8 +80,9 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
     moviesByProvider[harvest.provider] = movies.length;
     movieCount += movies.length;
     rejectCount += rejects.length;
-    if (movies.length > 0) files.push({ table: 'movies', provider: harvest.provider, schema: MOVIES_SCHEMA, rows: lazyMap(movies, movieRow) });
-    if (rejects.length > 0) files.push({ table: 'rejects', provider: harvest.provider, schema: REJECTS_SCHEMA, rows: lazyMap(rejects, rejectRow) });
+    // Written even with zero rows: a reader's glob over any table then answers (0 rows) on any store with a poll.
+    files.push({ table: 'movies', provider: harvest.provider, schema: MOVIES_SCHEMA, rows: lazyMap(movies, movieRow) });
+    files.push({ table: 'rejects', provider: harvest.provider, schema: REJECTS_SCHEMA, rows: lazyMap(rejects, rejectRow) });
     runs.push(runRecord(harvest, rejects.length));
   }
   files.push({ table: 'runs', schema: RUNS_SCHEMA, rows: runs.map(runRow) });
@@ -129,8 +131,9 @@ function transform(harvest: Harvest): { movies: MovieRecord[]; rejects: RejectRe
   return { movies, rejects };
 }
 
+/** `complete` means every listed film is in `movies`: a film that failed or was rejected makes the provider's poll `partial`. */
 function runRecord(h: Harvest, rejected: number): RunRecord {
-  const status: RunStatus = h.error !== null ? 'failed' : h.failed > 0 ? 'partial' : 'complete';
+  const status: RunStatus = h.error !== null ? 'failed' : h.failed > 0 || rejected > 0 ? 'partial' : 'complete';
   return {
     provider: h.provider,
     status,

@@ -47,6 +47,8 @@ export class Daemon {
   private configStamp: string;
   private configCheck: NodeJS.Timeout | null = null;
   private stopped: (() => void) | null = null;
+  /** The exit code run() resolves with: failed once the store lock was lost. */
+  private exitCode: number = EXIT.ok;
 
   constructor(private readonly options: DaemonOptions) {
     this.settings = options.settings;
@@ -68,8 +70,8 @@ export class Daemon {
     return this.options.log.logger;
   }
 
-  /** Runs until stopped by a signal; resolves when the daemon has stopped cleanly. */
-  async run(): Promise<void> {
+  /** Runs until stopped by a signal (or the store lock is lost); resolves with the exit code once stopped. */
+  async run(): Promise<number> {
     const done = new Promise<void>((resolve) => (this.stopped = resolve));
     setLogger({
       info: (m) => this.logger.info(`node-cron: ${m}`),
@@ -109,6 +111,15 @@ export class Daemon {
       this.tick('start');
     }
     await done;
+    return this.exitCode;
+  }
+
+  /** Another collector took the store over (this one froze past the lock's stale time): stop, or two would write. */
+  lockLost(why: string): void {
+    this.logger.error(`store lock lost (${why}): another collector may be writing this store; stopping, the running poll is aborted`);
+    this.exitCode = EXIT.failed;
+    this.abort.abort();
+    void this.stop('lock lost');
   }
 
   private readonly onHangup = () => this.reload('SIGHUP');
@@ -177,7 +188,8 @@ export class Daemon {
       const summary = await runPoll({ settings: this.settings, logger: this.logger, signal: this.abort.signal });
       this.metrics.recordPoll(summary);
       logPollSummary(this.logger, summary, { nextRun: this.nextRun() });
-      this.state.lastPoll = { run: summary.runId, status: summary.status, finishedAt: summary.finishedAt.toISOString() };
+      const missing = summary.runs.reduce((n, r) => n + r.failed + r.rejected, 0);
+      this.state.lastPoll = { run: summary.runId, status: summary.status, finishedAt: summary.finishedAt.toISOString(), movies: summary.movies, missing };
       this.state.consecutiveFailures = summary.status === 'failed' ? this.state.consecutiveFailures + 1 : 0;
       await applyRetention(this.settings.store.dir, this.settings.store.retentionDays, new Date(), this.logger);
     } catch (err) {
@@ -187,7 +199,7 @@ export class Daemon {
       }
       this.metrics.recordFailedPoll((Date.now() - started) / 1000);
       this.state.consecutiveFailures++;
-      this.state.lastPoll = { run: '', status: 'failed', finishedAt: new Date().toISOString() };
+      this.state.lastPoll = { run: '', status: 'failed', finishedAt: new Date().toISOString(), movies: 0, missing: 0 };
       const message = err instanceof UserError ? err.message : `poll failed: ${errorMessage(err)}`;
       this.logger.error(message, { consecutiveFailures: this.state.consecutiveFailures, nextRun: this.nextRun() });
     } finally {
@@ -235,7 +247,7 @@ export class Daemon {
   }
 
   /** Stops scheduling, lets a running poll finish within shutdown.graceMs, then aborts it. A second signal exits at once. */
-  async stop(signal: NodeJS.Signals): Promise<void> {
+  async stop(signal: NodeJS.Signals | 'lock lost'): Promise<void> {
     if (this.stopping) {
       this.logger.warn(`${signal} again: exiting now; anything staged is recovered at the next start`);
       await this.options.log.close();

@@ -34,7 +34,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startDaemon(t: { after(fn: () => unknown): void }, mock: MockProvider, cwd: string, env: Record<string, string> = {}): Promise<DaemonProcess> {
+export async function startDaemon(t: { after(fn: () => unknown): void }, mock: Pick<MockProvider, 'url' | 'token'>, cwd: string, env: Record<string, string> = {}): Promise<DaemonProcess> {
   const healthPort = await freePort();
   const data = path.join(cwd, 'data');
   const child = spawn(process.execPath, [CLI, 'start'], {

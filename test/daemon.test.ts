@@ -35,7 +35,7 @@ test('on a 2-second schedule several polls commit; /healthz and /metrics report 
   const h = JSON.parse(health.body) as { status: string; lastPoll: { status: string; run: string }; nextRun: string; consecutiveFailures: number };
   assert.equal(h.status, 'ok');
   assert.equal(h.lastPoll.status, 'complete');
-  assert.match(h.lastPoll.run, /^\d{8}T\d{6}Z-/);
+  assert.match(h.lastPoll.run, /^\d{8}T\d{6}\.\d{3}Z-/);
   assert.ok(Date.parse(h.nextRun) > Date.now() - 1000);
   assert.equal(h.consecutiveFailures, 0);
 

@@ -1,7 +1,9 @@
 // Raw provider bodies (every value a string) to typed records, as pure functions.
 // A detail body becomes a MovieRecord, or a RejectRecord with the reason when it cannot be
 // made valid (malformed JSON, no ID or title, unparseable price). Optional fields that are
-// present but unparseable become null, with a warning on the record; `raw` keeps the whole body.
+// present but unparseable, empty or out of their column's range become null, with a warning
+// on the record; `raw` keeps the whole body. Every value that leaves here fits its Parquet
+// column (INT32, INT64, DATE, DOUBLE), so no answer can make a commit fail.
 import { errorMessage } from '../errors.js';
 import type { MovieRecord, Normalized, RejectRecord } from './types.js';
 
@@ -17,6 +19,10 @@ export interface DetailInput {
 
 /** IDs that are safe to put in a URL path segment; the list's IDs are checked against it. */
 export const MOVIE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** The largest INT64 (price_cents, votes). */
+export const INT64_MAX = 2n ** 63n - 1n;
+/** Years a film can have: Year and Released outside them are placeholders ("0000", "01 Jan 0001"), not dates. */
+export const FILM_YEARS = { min: 1870, max: 2200 } as const;
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 type Body = Record<string, unknown>;
@@ -49,18 +55,19 @@ export function normalizeDetail(input: DetailInput): Normalized {
   if (typeof body.Price !== 'string') return reject(`Price: expected a string, got ${describe(body.Price)}`);
   const priceCents = parsePriceCents(body.Price);
   if (priceCents === undefined) return reject(`Price: ${JSON.stringify(body.Price)} is not a decimal amount with at most 2 decimals`);
+  if (priceCents > INT64_MAX) return reject(`Price: ${JSON.stringify(body.Price)} is out of range; expected at most ${formatCents(INT64_MAX)}`);
 
   const warnings: string[] = [];
   const field = new FieldReader(body, warnings);
   const title = body.Title.trim();
-  const year = field.parsed('Year', parseYear, 'a 4-digit year');
+  const year = field.parsed('Year', parseYear, `a year from ${FILM_YEARS.min} to ${FILM_YEARS.max}`);
   const movie: MovieRecord = {
     film_key: filmKey(body.ID, title, year),
     provider_movie_id: body.ID,
     title,
     year,
     rated: field.text('Rated'),
-    released: field.parsed('Released', parseReleased, 'a date like "25 May 1977"'),
+    released: field.parsed('Released', parseReleased, `a date like "25 May 1977" from ${FILM_YEARS.min} to ${FILM_YEARS.max}`),
     runtime_minutes: field.parsed('Runtime', parseRuntime, 'a runtime like "121 min"'),
     genres: field.list('Genre'),
     director: field.text('Director'),
@@ -72,8 +79,8 @@ export function normalizeDetail(input: DetailInput): Normalized {
     awards: field.text('Awards'),
     poster: field.text('Poster'),
     metascore: field.parsed('Metascore', parseMetascore, 'a score from 0 to 100'),
-    rating: field.parsed('Rating', parseRating, 'a rating like "8.7"'),
-    votes: field.parsed('Votes', parseVotes, 'a count like "915,459"'),
+    rating: field.parsed('Rating', parseRating, 'a rating from 0 to 10 like "8.7"'),
+    votes: field.parsed('Votes', parseVotes, `a count like "915,459" of at most ${INT64_MAX}`),
     type: field.text('Type'),
     price_cents: priceCents,
     warnings,
@@ -84,7 +91,7 @@ export function normalizeDetail(input: DetailInput): Normalized {
   return { ok: true, movie };
 }
 
-/** Reads optional string fields; "N/A" and "" mean absent; anything unparseable is a warning. */
+/** Reads optional string fields; "N/A" means absent; an empty string or anything unparseable is a warning. */
 class FieldReader {
   constructor(
     private readonly body: Body,
@@ -99,6 +106,7 @@ class FieldReader {
       return null;
     }
     const trimmed = value.trim();
+    if (trimmed === '') this.warnings.push(`${key}: empty string, stored as null`);
     return trimmed === '' || trimmed === 'N/A' ? null : trimmed;
   }
 
@@ -132,10 +140,19 @@ export function parsePriceCents(text: string): bigint | undefined {
   return whole * 100n + BigInt((match[2] ?? '').padEnd(2, '0'));
 }
 
+const isFilmYear = (year: number) => year >= FILM_YEARS.min && year <= FILM_YEARS.max;
+
+/** "1,234.5" for 123450n: a price in the reasons users read. */
+function formatCents(cents: bigint): string {
+  const whole = (cents / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `${whole}.${(cents % 100n).toString().padStart(2, '0')}`;
+}
+
 export function parseYear(text: string): number | undefined {
   // "2005" and "2005–2008" (a series' span) both start with the year.
   const match = /^(\d{4})(?:\D.*)?$/.exec(text);
-  return match ? Number(match[1]) : undefined;
+  const year = match ? Number(match[1]) : NaN;
+  return isFilmYear(year) ? year : undefined;
 }
 
 /** "25 May 1977" → 1977-05-25 as a UTC midnight (parquetjs DATE truncates getTime()/day). */
@@ -143,7 +160,7 @@ export function parseReleased(text: string): Date | undefined {
   const match = /^(\d{1,2}) ([A-Z][a-z]{2}) (\d{4})$/.exec(text);
   if (!match) return undefined;
   const [day, month, year] = [Number(match[1]), MONTHS.indexOf(match[2] ?? ''), Number(match[3])];
-  if (month < 0) return undefined;
+  if (month < 0 || !isFilmYear(year)) return undefined;
   const date = new Date(Date.UTC(year, month, day));
   return date.getUTCDate() === day ? date : undefined; // rejects "31 Feb 1977"
 }
@@ -159,11 +176,14 @@ export function parseMetascore(text: string): number | undefined {
 }
 
 export function parseRating(text: string): number | undefined {
-  return /^\d{1,2}(?:\.\d{1,3})?$/.test(text) ? Number(text) : undefined;
+  const value = /^\d{1,2}(?:\.\d{1,3})?$/.test(text) ? Number(text) : NaN;
+  return value >= 0 && value <= 10 ? value : undefined;
 }
 
 export function parseVotes(text: string): bigint | undefined {
-  return /^(\d{1,3}(?:,\d{3})+|\d{1,18})$/.test(text) ? BigInt(text.replaceAll(',', '')) : undefined;
+  if (!/^(\d{1,3}(?:,\d{3})+|\d+)$/.test(text)) return undefined;
+  const votes = BigInt(text.replaceAll(',', ''));
+  return votes <= INT64_MAX ? votes : undefined;
 }
 
 /** The same film on both providers: cw0076759 / fw0076759 → tt0076759; else title and year. */

@@ -67,17 +67,27 @@ export async function commitRun(root: string, runId: string, dt: string, files: 
   }
   const writeMs = performance.now() - started;
   hooks.afterStep?.('staged');
-  await rollForward(root, staging, { runId, dt, tables }, hooks);
+  const duplicates = await rollForward(root, staging, { runId, dt, tables }, hooks);
+  // The poll picked an id no table had (runIdTaken), under the store lock: this means a second writer.
+  if (duplicates.length > 0) throw new Error(`run ${runId} was committed by another writer while this poll ran (${duplicates.join(', ')}); this copy was discarded`);
   return { tables, writeMs };
 }
 
-/** Renames what is still staged into place, runs last, then removes the staging folder. */
-async function rollForward(root: string, staging: string, marker: ReadyMarker, hooks: CommitHooks): Promise<void> {
+/**
+ * Renames what is still staged into place, runs last, then removes the staging folder. Returns the
+ * tables whose run folder was in the store already (a run id committed before, by an older version
+ * whose ids could collide): their staged copy is discarded, so one such run never blocks later polls.
+ */
+async function rollForward(root: string, staging: string, marker: ReadyMarker, hooks: CommitHooks): Promise<Table[]> {
+  const duplicates: Table[] = [];
   for (const table of TABLES.filter((t) => marker.tables.includes(t))) {
     const from = path.join(staging, runPartition(table, marker.dt, marker.runId));
     if (!existsSync(from)) continue; // renamed before a crash
     const to = path.join(root, runPartition(table, marker.dt, marker.runId));
-    if (existsSync(to)) throw new Error(`cannot commit ${marker.runId}: ${to} exists already`);
+    if (existsSync(to)) {
+      duplicates.push(table);
+      continue;
+    }
     await mkdir(path.dirname(to), { recursive: true });
     await rename(from, to);
     await fsync(path.dirname(to));
@@ -85,6 +95,12 @@ async function rollForward(root: string, staging: string, marker: ReadyMarker, h
   }
   await rm(staging, { recursive: true, force: true });
   await fsync(path.dirname(staging));
+  return duplicates;
+}
+
+/** Whether any table (or the staging area) has a run of this id: a new poll must pick another. */
+export function runIdTaken(root: string, dt: string, runId: string): boolean {
+  return existsSync(path.join(root, STAGING_DIR, runId)) || TABLES.some((t) => existsSync(path.join(root, runPartition(t, dt, runId))));
 }
 
 export interface Recovery {
@@ -110,9 +126,12 @@ export async function recoverStaging(root: string, logger: Logger): Promise<Reco
     const markerFile = path.join(staging, READY_MARKER);
     const marker = entry.isDirectory() && RUN_ID.test(entry.name) && existsSync(markerFile) ? await readMarker(markerFile, logger) : null;
     if (marker) {
-      await rollForward(root, staging, marker, {});
+      const duplicates = await rollForward(root, staging, marker, {});
       result.finished.push(entry.name);
       logger.warn('recovery: finished committing a poll a crash interrupted after staging', { run: entry.name, tables: marker.tables });
+      if (duplicates.length > 0) {
+        logger.warn('recovery: the store already had this run id; discarded the staged copy of those tables', { run: entry.name, tables: duplicates });
+      }
     } else {
       await rm(staging, { recursive: true, force: true });
       result.discarded.push(entry.name);

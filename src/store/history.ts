@@ -2,7 +2,7 @@
 // a poll is committed once its runs/dt=*/run=<run_id> folder exists, and run_id encodes its start.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { RUN_ID } from './layout.js';
+import { RUN_ID, runIdStart } from './layout.js';
 
 /** Start time of the latest committed poll, or null when the store has none. */
 export function lastCommittedPollStart(root: string): Date | null {
@@ -16,7 +16,5 @@ export function lastCommittedPollStart(root: string): Date | null {
       if (run.startsWith('run=') && RUN_ID.test(id) && (latest === null || id > latest)) latest = id;
     }
   }
-  if (latest === null) return null;
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(latest);
-  return m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]))) : null;
+  return latest === null ? null : runIdStart(latest);
 }

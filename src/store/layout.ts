@@ -18,13 +18,23 @@ export function dtOf(date: Date): string {
   return date.toISOString().slice(0, 10);
 }
 
-/** Sorts by time: 20261123T101500Z-3f9c. */
+/**
+ * Sorts by time, to the millisecond: 20261123T101500.123Z-3f9c0a1b. Polls of one store never share
+ * an id (the poll checks the store under its lock); 32 random bits keep stores that are merged apart.
+ */
 export function newRunId(startedAt: Date): string {
-  const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
-  return `${stamp}-${randomBytes(2).toString('hex')}`;
+  const stamp = startedAt.toISOString().replace(/[-:]/g, '');
+  return `${stamp}-${randomBytes(4).toString('hex')}`;
 }
 
-export const RUN_ID = /^\d{8}T\d{6}Z-[0-9a-f]{4}$/;
+/** Run ids of this version, and of earlier ones (seconds and 4 hex digits: 20261123T101500Z-3f9c). */
+export const RUN_ID = /^\d{8}T\d{6}(?:\.\d{3})?Z-[0-9a-f]{4,8}$/;
+
+/** The start time a run id encodes. */
+export function runIdStart(runId: string): Date | null {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(?:\.(\d{3}))?Z/.exec(runId);
+  return m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), Number(m[7] ?? 0))) : null;
+}
 
 /** `<table>/dt=<dt>/run=<runId>` relative to a root (the store, or a run's staging folder). */
 export function runPartition(table: Table, dt: string, runId: string): string {

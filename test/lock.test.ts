@@ -1,0 +1,103 @@
+// One writer per store: the daemon and `poll` take DATA_DIR/_LOCK; a second daemon or a poll beside
+// a daemon says who holds it and exits 75; a second poll waits; a dead holder's lock is taken over;
+// a staged run whose id is in the store already never blocks later polls. Real processes.
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { startMockProvider, type MockOptions } from '../src/mock/server.js';
+import { LOCK_DIR, LOCK_INFO, STALE_MS } from '../src/store/lock.js';
+import { isMessage, pollDone, startDaemon } from './daemon-helpers.js';
+import { query, table } from './duckdb.js';
+import { runCli, tempDir } from './helpers.js';
+
+const YEARLY = '0 0 1 1 *';
+
+async function mockFor(t: { after(fn: () => unknown): void }, options: MockOptions = {}) {
+  const mock = await startMockProvider(options);
+  t.after(() => mock.close());
+  return mock;
+}
+
+const pollIn = (dir: string, mock: { url: string; token: string }, env: Record<string, string> = {}) =>
+  runCli(['poll'], { cwd: dir, env: { API_TOKEN: mock.token, PROVIDER_BASE_URL: mock.url, DATA_DIR: path.join(dir, 'data'), LOG_DIR: path.join(dir, 'logs'), ...env } });
+
+test('a second daemon on the same store exits 75 naming the first; a poll beside the daemon says why at once', { timeout: 90_000 }, async (t) => {
+  const mock = await mockFor(t);
+  const cwd = tempDir(t);
+  const first = await startDaemon(t, mock, cwd, { SCHEDULE_CRON: YEARLY, RUN_ON_START: 'always' });
+  await first.waitFor(pollDone);
+
+  const second = await startDaemon(t, mock, cwd, { SCHEDULE_CRON: YEARLY, RUN_ON_START: 'always' });
+  const code = await new Promise<number | null>((resolve) => second.child.once('exit', (c) => resolve(c)));
+  assert.equal(code, 75);
+  assert.ok(second.count(isMessage(new RegExp(`the store at .* is locked by \`start\` \\(pid ${first.child.pid} on host`))) >= 1, JSON.stringify(second.lines.slice(-3)));
+  assert.equal(second.count(pollDone), 0, 'the second daemon never polled');
+
+  const started = Date.now();
+  const beside = await pollIn(cwd, mock);
+  assert.equal(beside.code, 75, beside.stderr);
+  assert.match(beside.stderr, new RegExp(`locked by \`start\` \\(pid ${first.child.pid} `));
+  assert.ok(Date.now() - started < STALE_MS, 'a poll beside a daemon does not wait for it');
+
+  assert.equal(await first.stop(), 0);
+  const after = await pollIn(cwd, mock);
+  assert.equal(after.code, 0, `the lock is released at a clean stop: ${after.stderr}`);
+  const [runs] = await query(`SELECT count(DISTINCT run)::INT AS n FROM ${table(path.join(cwd, 'data'), 'runs')}`);
+  assert.equal(runs?.n, 2);
+});
+
+test('two polls at once: the second waits for the first, both commit under different run ids', async (t) => {
+  const mock = await mockFor(t, { latencyMs: 150 });
+  const dir = tempDir(t);
+  const [a, b] = await Promise.all([pollIn(dir, mock), pollIn(dir, mock)]);
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(b.code, 0, b.stderr);
+  assert.match(a.stderr + b.stderr, /the store is locked by `poll` \(pid \d+/);
+  const runs = await query(`SELECT run, min(started_at) AS s, max(finished_at) AS f FROM ${table(path.join(dir, 'data'), 'runs')} GROUP BY run ORDER BY s`);
+  assert.equal(runs.length, 2);
+  assert.ok((runs[0]?.f as Date) <= (runs[1]?.s as Date), 'the polls did not overlap');
+});
+
+test('a lock left by a dead process is taken over once stale; a fresh one held by a daemon elsewhere is not', async (t) => {
+  const mock = await mockFor(t);
+  const dir = tempDir(t);
+  const data = path.join(dir, 'data');
+  mkdirSync(path.join(data, LOCK_DIR), { recursive: true });
+  writeFileSync(path.join(data, LOCK_INFO), JSON.stringify({ pid: 999_999, host: 'gone', command: 'poll', since: '2026-01-01T00:00:00Z' }));
+  const old = new Date(Date.now() - STALE_MS - 5000);
+  utimesSync(path.join(data, LOCK_DIR), old, old);
+  const taken = await pollIn(dir, mock);
+  assert.equal(taken.code, 0, taken.stderr);
+
+  // A fresh lock held by a daemon elsewhere (another container on the volume) is refused at once, naming it.
+  mkdirSync(path.join(data, LOCK_DIR));
+  writeFileSync(path.join(data, LOCK_INFO), JSON.stringify({ pid: 4242, host: 'elsewhere', command: 'start', since: '2026-11-25T00:00:00Z' }));
+  const refused = await pollIn(dir, mock);
+  assert.equal(refused.code, 75);
+  assert.match(refused.stderr, /locked by `start` \(pid 4242 on host elsewhere, since 2026-11-25T00:00:00Z\): one collector writes a store at a time/);
+});
+
+test('a staged run whose id is already in the store (an older version\'s collision) is discarded, and polls go on', async (t) => {
+  const mock = await mockFor(t);
+  const dir = tempDir(t);
+  const data = path.join(dir, 'data');
+  assert.equal((await pollIn(dir, mock)).code, 0);
+  // Stage a copy of the committed run, as a crash after _READY would have left it.
+  const [dt] = readdirSync(path.join(data, 'runs'));
+  const [run] = readdirSync(path.join(data, 'runs', dt ?? ''));
+  const runId = String(run).slice('run='.length);
+  for (const tableName of ['movies', 'rejects', 'runs']) {
+    cpSync(path.join(data, tableName, String(dt), String(run)), path.join(data, '_staging', runId, tableName, String(dt), String(run)), { recursive: true });
+  }
+  writeFileSync(path.join(data, '_staging', runId, '_READY'), JSON.stringify({ runId, dt: String(dt).slice(3), tables: ['movies', 'rejects', 'runs'] }));
+
+  for (let i = 0; i < 2; i++) {
+    const next = await pollIn(dir, mock);
+    assert.equal(next.code, 0, next.stderr);
+    if (i === 0) assert.match(next.stderr, /recovery: the store already had this run id; discarded the staged copy/);
+  }
+  assert.deepEqual(readdirSync(path.join(data, '_staging')), []);
+  const [counts] = await query(`SELECT count(DISTINCT run)::INT AS runs, count(*)::INT AS rows FROM ${table(data, 'movies')}`);
+  assert.deepEqual(counts, { runs: 3, rows: 39 });
+});
