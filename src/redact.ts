@@ -60,11 +60,17 @@ export function redactText(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-/** Every MIN_SECRET_FRAGMENT-long run of the secret's characters: any longer piece contains one. */
+/** Every MIN_SECRET_FRAGMENT-long run of the secret's characters: any longer piece contains one. Kept: every log line asks. */
+const fragmentCache = new Map<string, string[]>();
 function fragments(secret: string): string[] {
-  const out = new Set<string>();
-  for (let i = 0; i + MIN_SECRET_FRAGMENT <= secret.length; i++) out.add(secret.slice(i, i + MIN_SECRET_FRAGMENT));
-  return [...out];
+  let cached = fragmentCache.get(secret);
+  if (cached === undefined) {
+    const out = new Set<string>();
+    for (let i = 0; i + MIN_SECRET_FRAGMENT <= secret.length; i++) out.add(secret.slice(i, i + MIN_SECRET_FRAGMENT));
+    cached = [...out];
+    fragmentCache.set(secret, cached);
+  }
+  return cached;
 }
 
 /** `scheme://user:pass@host` → `scheme://[redacted]@host`: the userinfo of any URL in the text. */
