@@ -5,7 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, redactedSettings, type LoadOptions, type Settings } from './config.js';
-import { EXIT, UserError, errorMessage } from './errors.js';
+import { ConfigError, EXIT, UserError, errorMessage } from './errors.js';
+import { knownSecrets, redactLine } from './redact.js';
 import type { LogHandle } from './log.js';
 import type { PollSummary } from './poll.js';
 import type { Section } from './report/report.js';
@@ -13,7 +14,7 @@ import type { CommitHooks } from './store/committer.js';
 import { DEFAULT_MOCK_TOKEN } from './mock/server.js'; // light: node:http and the catalogue
 import { SECTIONS } from './report/sections.js';
 import { VERSION } from './version.js';
-import { ensureWritableDir } from './writable-dir.js';
+import { checkWritableDir, ensureWritableDir } from './writable-dir.js';
 
 interface ConfigFlags {
   config?: string;
@@ -54,6 +55,11 @@ function number(min: number, max: number, integer: boolean) {
 }
 const rate = number(0, 1, false);
 
+/** Writes a line to stderr with the token (and any piece of it) and URL passwords replaced. */
+function sayError(line: string): void {
+  process.stderr.write(`${redactLine(line, knownSecrets())}\n`);
+}
+
 /** Runs a command's body and leaves with its exit code; a UserError is one clear message. */
 function action<A extends unknown[]>(body: (...args: A) => Promise<number | undefined>) {
   return async (...args: A): Promise<void> => {
@@ -62,10 +68,10 @@ function action<A extends unknown[]>(body: (...args: A) => Promise<number | unde
       code = (await body(...args)) ?? EXIT.ok;
     } catch (err) {
       if (err instanceof UserError) {
-        process.stderr.write(`${err.message}\n`);
+        sayError(err.message);
         code = err.exitCode;
       } else {
-        process.stderr.write(`movies-collector: unexpected error: ${errorMessage(err)}\n`);
+        sayError(`movies-collector: unexpected error: ${errorMessage(err)}`);
         code = EXIT.failed;
       }
     }
@@ -77,10 +83,11 @@ function action<A extends unknown[]>(body: (...args: A) => Promise<number | unde
 /** Config, a writable store and a logger: what start and poll need before any work. */
 async function openRuntime(flags: ConfigFlags): Promise<{ settings: Settings; file: string | null; log: LogHandle; loadOptions: LoadOptions }> {
   const loadOptions = configOptions(flags, true);
-  const { settings, file } = loadConfig(loadOptions);
+  const { settings, file, warnings } = loadConfig(loadOptions);
   ensureWritableDir(settings.store.dir, 'store.dir', 'DATA_DIR');
   const { createLogger } = await import('./log.js');
   const log = createLogger({ ...settings.log, secrets: [settings.api.token] });
+  for (const warning of warnings) log.logger.warn(warning);
   return { settings, file, log, loadOptions };
 }
 
@@ -126,8 +133,27 @@ withConfigFlags(
     .description('Validate the configuration and print it with the token redacted. Exit 0 valid, 78 invalid.'),
 ).action(
   action(async (flags: ConfigFlags) => {
-    const { settings, file } = loadConfig(configOptions(flags, true));
-    ensureWritableDir(settings.log.dir, 'log.dir', 'LOG_DIR');
+    const { settings, file, warnings } = loadConfig(configOptions(flags, true));
+    // What start checks before its first poll, without creating anything: both folders, the health address.
+    const problems: string[] = [];
+    for (const [dir, setting, env] of [[settings.store.dir, 'store.dir', 'DATA_DIR'], [settings.log.dir, 'log.dir', 'LOG_DIR']] as const) {
+      try {
+        checkWritableDir(dir, setting, env);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        problems.push(...err.problems);
+      }
+    }
+    const { probeHealthAddress } = await import('./health.js');
+    try {
+      const note = await probeHealthAddress(settings.health.port, settings.health.host);
+      if (note) warnings.push(note);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+    }
+    if (problems.length > 0) throw new ConfigError(problems);
+    for (const warning of warnings) sayError(`warning: ${warning}`);
     process.stderr.write(`configuration is valid (config file: ${file ?? 'none, defaults and environment only'})\n`);
     process.stdout.write(`${JSON.stringify(redactedSettings(settings), null, 2)}\n`);
     return EXIT.ok;
@@ -208,7 +234,7 @@ withConfigFlags(
       }
       process.stdout.write(`${summaryTable(summary)}\n`);
       if (summary.status === 'failed') {
-        process.stderr.write(`${failureLine(summary)}\n`);
+        sayError(failureLine(summary));
         return EXIT.failed;
       }
       return summary.status === 'complete' ? EXIT.ok : EXIT.partial;

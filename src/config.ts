@@ -1,11 +1,13 @@
 // Every setting: its default, env name, validation. Precedence (lowest first):
 // defaults < config file (--config, else CONFIG_FILE, else ./config/config.json) < env < flags.
 // Any problem becomes a ConfigError (exit 78) with one line per problem.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import convict from 'convict';
+import jsonc from 'jsonc-parser';
 import { validateDetailed } from 'node-cron';
 import { ConfigError, errorMessage } from './errors.js';
+import { redactText, redactUrlCredentials, registerSecret, secretForms } from './redact.js';
 
 export type RunOnStart = 'missed' | 'always' | 'never';
 
@@ -180,6 +182,8 @@ export interface LoadedConfig {
   settings: Settings;
   /** The config file that was read, if any (the daemon watches it). */
   file: string | null;
+  /** Problems that do not stop the collector (a token file others can read); check-config prints them, start and poll log them. */
+  warnings: string[];
 }
 
 /** Loads, validates and resolves the configuration; throws ConfigError listing every problem. */
@@ -196,7 +200,12 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     // convict throws a TypeError on some shapes (an object where a value belongs): check first.
     const shape = shapeProblems(values, schema());
     if (shape.length > 0) throw new ConfigError(shape);
-    config.load(values);
+    try {
+      config.load(values);
+    } catch (err) {
+      // Not convict's message: it can quote the value it choked on.
+      throw new ConfigError([`config file: "${file}" has a shape the loader cannot take (${err instanceof Error ? err.name : 'error'}); expected a JSON object of settings as in the README`]);
+    }
   }
 
   for (const [key, value] of Object.entries(options.overrides ?? {})) {
@@ -217,11 +226,18 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   } catch (err) {
     problems.push(...convictProblems(errorMessage(err)));
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) {
+    // The token may sit in another setting by mistake (a value is quoted when it is wrong): hide it there too.
+    const token = config.get('api.token') as unknown;
+    const secrets = secretForms([typeof token === 'string' ? token : null]);
+    throw new ConfigError(problems.map((p) => redactUrlCredentials(redactText(p, secrets))));
+  }
 
   const settings = config.getProperties() as Settings;
-  settings.api.token = resolveToken(settings, cwd, options.requireToken ?? false);
-  return { settings, file };
+  const warnings: string[] = [];
+  settings.api.token = resolveToken(settings, cwd, options.requireToken ?? false, warnings);
+  registerSecret(settings.api.token);
+  return { settings, file, warnings };
 }
 
 function resolveConfigFile(explicit: string | undefined, cwd: string): string | null {
@@ -237,16 +253,69 @@ function resolveConfigFile(explicit: string | undefined, cwd: string): string | 
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').replace(/^\uFEFF/, ''); // a byte-order mark (Windows editors) is not a JSON error
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError([`config file: cannot read "${file}" (${code}); expected a readable JSON file`]);
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new ConfigError([`config file: "${file}" is not readable JSON (${errorMessage(err)}); expected a JSON object of settings`]);
+    parsed = JSON.parse(text);
+  } catch {
+    // Never the parser's own message: V8 quotes the text around the error, which may be the token.
+    throw new ConfigError([`config file: "${file}" is not valid JSON: ${jsonSyntaxError(text)}; fix it there (its text is not shown here: it may hold the token)`]);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new ConfigError([`config file: "${file}" holds ${Array.isArray(parsed) ? 'an array' : JSON.stringify(parsed)}; expected a JSON object of settings`]);
+  if (!isPlainObject(parsed)) {
+    throw new ConfigError([`config file: "${file}" holds ${kindOf(parsed)}; expected a JSON object of settings`]);
   }
-  return parsed as Record<string, unknown>;
+  return parsed;
+}
+
+/** What a JSON value is, without its content (which may be the token). */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** What the JSON parser could not read, for a text that JSON.parse refused: where (line, column) and what, never the text. */
+const JSON_ERRORS: Record<string, string> = {
+  InvalidSymbol: 'an unexpected character (a value without double quotes?)',
+  InvalidNumberFormat: 'a malformed number',
+  UnexpectedEndOfNumber: 'a malformed number',
+  PropertyNameExpected: 'expected a name in double quotes (a trailing or doubled comma?)',
+  ValueExpected: 'expected a value',
+  ColonExpected: 'expected a colon',
+  CommaExpected: 'expected a comma',
+  CloseBraceExpected: 'expected a closing }',
+  CloseBracketExpected: 'expected a closing ]',
+  EndOfFileExpected: 'more text after the end of the settings object',
+  InvalidCommentToken: 'a comment (JSON allows none)',
+  UnexpectedEndOfComment: 'a comment (JSON allows none)',
+  UnexpectedEndOfString: 'a string that is not closed (a missing double quote?)',
+  InvalidUnicode: 'a malformed \\u escape',
+  InvalidEscapeCharacter: 'a malformed escape sequence',
+  InvalidCharacter: 'a control character (a tab or line break?) inside a string',
+};
+
+function jsonSyntaxError(text: string): string {
+  if (text.trim() === '') return 'the file is empty';
+  const errors: jsonc.ParseError[] = [];
+  jsonc.parse(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (first === undefined) return 'the parser gave no position'; // JSON.parse and jsonc-parser disagree: not seen
+  const what = JSON_ERRORS[jsonc.printParseErrorCode(first.error)] ?? 'a syntax error';
+  if (first.offset >= text.trimEnd().length) return `the file ends early (cut short?) at line ${lineColumn(text, first.offset)}: ${what}`;
+  return `${what} at line ${lineColumn(text, first.offset)}`;
+}
+
+/** "3, column 14" for an offset into the text (both counted from 1). */
+function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return `${line}, column ${offset - before.lastIndexOf('\n')}`;
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -262,7 +331,8 @@ function shapeProblems(values: Record<string, unknown>, node: object, prefix = '
     } else if ('default' in child) {
       if (isPlainObject(value)) problems.push(`${setting}: expected a single value (${String(child.doc ?? '')}), got an object`);
     } else if (!isPlainObject(value)) {
-      problems.push(`${setting}: expected an object of settings, got ${JSON.stringify(value)}`);
+      // Its kind, not its value: a token put at the wrong level would be quoted.
+      problems.push(`${setting}: expected an object of settings, got ${kindOf(value)}`);
     } else {
       problems.push(...shapeProblems(value, child, `${setting}.`));
     }
@@ -284,7 +354,7 @@ function convictProblems(message: string): string[] {
     });
 }
 
-function resolveToken(settings: Settings, cwd: string, required: boolean): string | null {
+function resolveToken(settings: Settings, cwd: string, required: boolean, warnings: string[]): string | null {
   let token = settings.api.token;
   if (token === null && settings.api.tokenFile !== null) {
     const file = path.resolve(cwd, settings.api.tokenFile);
@@ -295,6 +365,8 @@ function resolveToken(settings: Settings, cwd: string, required: boolean): strin
       throw new ConfigError([`api.tokenFile: cannot read "${settings.api.tokenFile}" (${code}); expected a readable file holding the token`]);
     }
     if (token === '') throw new ConfigError([`api.tokenFile: "${settings.api.tokenFile}" is empty; expected the token in it`]);
+    const warning = tokenFileModeWarning(file);
+    if (warning) warnings.push(warning);
   }
   if (required && token === null) {
     throw new ConfigError(['api.token: not set; expected a token in API_TOKEN, API_TOKEN_FILE, the config file or --apikey x-access-token=<token>']);
@@ -302,7 +374,26 @@ function resolveToken(settings: Settings, cwd: string, required: boolean): strin
   return token;
 }
 
-/** The settings as check-config shows them: the token's value replaced. */
+/**
+ * A token file other users can read (mode & 0o004) is a warning, not an error. Group-readable is
+ * left alone: 0640 with a group is how a service account is given a secret it does not own.
+ */
+function tokenFileModeWarning(file: string): string | null {
+  let mode: number;
+  try {
+    mode = statSync(file).mode; // follows a symlink (Kubernetes secrets are links): the target's mode counts
+  } catch {
+    return null; // it was just read: a vanished file is not worth a second message
+  }
+  if ((mode & 0o004) === 0) return null;
+  const octal = (mode & 0o777).toString(8).padStart(4, '0');
+  return `api.tokenFile: "${file}" is readable by other users (mode ${octal}); run chmod 600 ${file}`;
+}
+
+/** The settings as check-config shows them: the token's value replaced, and any user:password in the base URL. */
 export function redactedSettings(settings: Settings): Settings {
-  return { ...settings, api: { ...settings.api, token: settings.api.token === null ? null : '[redacted]' } };
+  return {
+    ...settings,
+    api: { ...settings.api, baseUrl: redactUrlCredentials(settings.api.baseUrl), token: settings.api.token === null ? null : '[redacted]' },
+  };
 }

@@ -8,7 +8,11 @@ import winston from 'winston';
 import DailyRotateFile from 'winston-daily-rotate-file';
 import { errorMessage } from './errors.js';
 import { removePrunedArchives, repairLogAudit } from './log-audit.js';
+import { redact, secretForms } from './redact.js';
 import { ensureWritableDir, writeProbe } from './writable-dir.js';
+
+// Moved to redact.ts (the CLI uses them without loading winston); still exported from here.
+export { REDACTED, redact } from './redact.js';
 
 export type Logger = winston.Logger;
 
@@ -29,45 +33,17 @@ export interface LogHandle {
   close(): Promise<void>;
 }
 
-export const REDACTED = '[redacted]';
 /** The file transport's names: collector-YYYY-MM-DD.log, rotated by size to .log.1, .log.2, gzipped to .gz. */
 const LOG_FILE = /^collector-\d{4}-\d{2}-\d{2}\.log(\.\d+)?(\.gz)?$/;
 export const CURRENT_LOG = 'current.log';
-
-/** Replaces each secret anywhere in a string, array or plain object (messages, stacks, URLs, meta). */
-export function redact<T>(value: T, secrets: readonly string[]): T {
-  if (secrets.length === 0) return value;
-  if (typeof value === 'string') {
-    let out: string = value;
-    for (const secret of secrets) out = out.split(secret).join(REDACTED);
-    return out as T;
-  }
-  if (Array.isArray(value)) return value.map((v) => redact(v, secrets)) as T;
-  if (value instanceof Error) {
-    const copy = new Error(redact(value.message, secrets));
-    copy.name = value.name;
-    copy.stack = value.stack === undefined ? undefined : redact(value.stack, secrets);
-    return copy as T;
-  }
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string | symbol, unknown> = {};
-    for (const key of Reflect.ownKeys(value)) {
-      out[key] = redact((value as Record<string | symbol, unknown>)[key], secrets);
-    }
-    return out as T;
-  }
-  return value;
-}
 
 const redactFormat = (secrets: string[]) => winston.format((info) => redact(info, secrets))();
 
 export function createLogger(options: LogOptions): LogHandle {
   const dir = path.resolve(options.dir);
   ensureWritableDir(dir, 'log.dir', 'LOG_DIR');
-  // The URL-encoded form too: a token can reach a line inside a URL.
-  const secrets = options.secrets
-    .filter((s): s is string => typeof s === 'string' && s !== '')
-    .flatMap((s) => [...new Set([s, encodeURIComponent(s)])]);
+  // The URL-encoded form too: a token can reach a line inside a URL. Pieces of 6+ characters and URL userinfo too (redact.ts).
+  const secrets = secretForms(options.secrets);
   const base = winston.format.combine(
     winston.format.errors({ stack: true }),
     redactFormat(secrets),

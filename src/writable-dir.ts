@@ -1,6 +1,6 @@
 // Proves a folder usable: a probe file written, synced and removed. access(W_OK) alone is not
 // enough: it says yes to root on a read-only mount.
-import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, errorMessage } from './errors.js';
 
@@ -39,7 +39,33 @@ export function ensureWritableDir(dir: string, setting: string, envName: string)
   } catch (err) {
     code = (err as NodeJS.ErrnoException).code ?? errorMessage(err);
   }
-  if (code !== null) {
-    throw new ConfigError([`${setting}: "${dir}" is not a writable folder (${code}); expected a folder this user can write (${envName})`]);
+  if (code !== null) throw notWritable(dir, setting, envName, code);
+}
+
+/**
+ * What ensureWritableDir proves, without creating anything (check-config): `dir` is a writable
+ * folder, or does not exist yet and its nearest existing parent is one (start would create it there).
+ */
+export function checkWritableDir(dir: string, setting: string, envName: string): void {
+  let existing = path.resolve(dir);
+  let code: string | null = null;
+  for (;;) {
+    try {
+      if (!statSync(existing).isDirectory()) code = 'ENOTDIR';
+      break;
+    } catch (err) {
+      const parent = path.dirname(existing);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || parent === existing) {
+        code = (err as NodeJS.ErrnoException).code ?? errorMessage(err);
+        break;
+      }
+      existing = parent;
+    }
   }
+  code ??= writeProbe(existing);
+  if (code !== null) throw notWritable(dir, setting, envName, code);
+}
+
+function notWritable(dir: string, setting: string, envName: string, code: string): ConfigError {
+  return new ConfigError([`${setting}: "${dir}" is not a writable folder (${code}); expected a folder this user can write (${envName})`]);
 }

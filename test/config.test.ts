@@ -66,7 +66,7 @@ test('a config file that is not JSON, or missing, is one clear line', async (t) 
   const dir = tempDir(t);
   const file = path.join(dir, 'broken.json');
   writeFileSync(file, '{ "schedule": ');
-  assertConfigError(await checkConfig(t, { API_TOKEN: TOKEN }, ['--config', file]), 'is not readable JSON');
+  assertConfigError(await checkConfig(t, { API_TOKEN: TOKEN }, ['--config', file]), 'is not valid JSON');
   assertConfigError(await checkConfig(t, { API_TOKEN: TOKEN }, ['--config', path.join(dir, 'absent.json')]), 'not found');
 });
 
