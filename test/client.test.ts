@@ -27,7 +27,7 @@ async function scripted(t: { after(fn: () => unknown): void }, script: Step[]): 
 }
 
 const options = (baseUrl: string) => ({
-  baseUrl, token: 't', tokenHeader: 'x-access-token', timeoutMs: 400, retries: 2, maxRetryDelayMs: 30_000, maxBodyBytes: 1 << 20, concurrency: 2,
+  baseUrl, token: 'client-test-token', tokenHeader: 'x-access-token', timeoutMs: 400, retries: 2, maxRetryDelayMs: 30_000, maxBodyBytes: 1 << 20, maxListBodyBytes: 1 << 20, concurrency: 2,
 });
 
 test('a retry that hangs times out on its own timer and is retried (an earlier attempt\'s timer must not cancel it)', async (t) => {
