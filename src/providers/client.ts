@@ -193,7 +193,12 @@ function scrub(body: string, secrets: readonly string[]): string {
   if (secrets.length === 0) return body;
   const text = redact(body, secrets);
   if (!text.includes('\\')) return text;
-  const parsed: unknown = JSON.parse(text);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return text; // the token stood where "[redacted]" breaks the syntax: the normalizer rejects it, redacted
+  }
   return holdsSecret(parsed, secrets) ? JSON.stringify(redact(parsed, secrets)) : text;
 }
 
