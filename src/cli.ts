@@ -9,6 +9,7 @@ import { ConfigError, EXIT, UserError, errorMessage } from './errors.js';
 import { knownSecrets, redactLine } from './redact.js';
 import type { LogHandle } from './log.js';
 import type { PollSummary } from './poll.js';
+import type { HarvestCause } from './providers/source.js';
 import type { Section } from './report/report.js';
 import type { CommitHooks } from './store/committer.js';
 import { DEFAULT_MOCK_TOKEN } from './mock/server.js'; // light: node:http and the catalogue
@@ -110,13 +111,28 @@ function testHooks(): CommitHooks {
   };
 }
 
+/** What to do about each cause of a failed list call (see HarvestCause). */
+const FAILURE_HINTS: Record<HarvestCause, string> = {
+  auth: 'check API_TOKEN or API_TOKEN_FILE',
+  network: 'check PROVIDER_BASE_URL and the network',
+  timeout: 'check PROVIDER_BASE_URL and the network (or raise http.timeoutMs, HTTP_TIMEOUT_MS)',
+  'cut-off': 'the connection kept closing mid-answer: check the network and any proxy on the way (or raise http.retries, HTTP_RETRIES)',
+  'bad-list': 'the provider answered something that is not a movie list: check that PROVIDER_BASE_URL points at the movie API',
+  'too-large': 'the list is larger than http.maxListBodyBytes allows: raise HTTP_MAX_LIST_BODY_BYTES',
+  http: 'the provider kept answering with an HTTP error: check PROVIDER_BASE_URL and the provider names, or try later',
+  redirect: 'the provider redirected elsewhere, which is never followed: set PROVIDER_BASE_URL to the final address',
+  aborted: 'the poll ran out of time before the list arrived: raise poll.deadlineMs (POLL_DEADLINE_MS)',
+};
+
 function failureLine(summary: PollSummary): string {
   if (summary.authRejected) {
     const providers = summary.runs.filter((r) => r.status === 'failed').map((r) => r.provider).join(', ');
     return `poll failed: the provider API rejected the access token for ${providers}; check API_TOKEN or API_TOKEN_FILE (not retried)`;
   }
   const reasons = summary.runs.map((r) => `${r.provider}: ${r.error ?? r.status}`).join('; ');
-  return `poll failed: no provider could be polled (${reasons}); check PROVIDER_BASE_URL and the network`;
+  // The hint names each real cause once (a malformed list is not a network problem).
+  const hints = [...new Set(Object.values(summary.causes).map((cause) => FAILURE_HINTS[cause]))];
+  return `poll failed: no provider could be polled (${reasons}); ${hints.length > 0 ? hints.join('; ') : FAILURE_HINTS.network}`;
 }
 
 const program = new Command('movies-collector')

@@ -15,7 +15,7 @@ export interface Settings {
   schedule: { cron: string; timezone: string; runOnStart: RunOnStart };
   providers: string[];
   api: { baseUrl: string; token: string | null; tokenFile: string | null; tokenHeader: string };
-  http: { timeoutMs: number; retries: number; concurrency: number; maxBodyBytes: number; maxRetryDelayMs: number };
+  http: { timeoutMs: number; retries: number; concurrency: number; maxBodyBytes: number; maxListBodyBytes: number; maxRetryDelayMs: number };
   poll: { deadlineMs: number };
   store: { dir: string; retentionDays: number };
   log: { dir: string; level: string; maxFiles: string; maxSize: string };
@@ -138,7 +138,9 @@ function schema() {
       timeoutMs: { doc: 'Time limit of one HTTP attempt.', format: 'positive-int', default: 10000, env: 'HTTP_TIMEOUT_MS' },
       retries: { doc: 'Retries of a transient failure.', format: 'non-negative-int', default: 5, env: 'HTTP_RETRIES' },
       concurrency: { doc: 'Requests in flight per provider.', format: 'positive-int', default: 8, env: 'HTTP_CONCURRENCY' },
-      maxBodyBytes: { doc: 'Largest response body accepted.', format: 'positive-int', default: 10 * 1024 * 1024, env: 'HTTP_MAX_BODY_BYTES' },
+      maxBodyBytes: { doc: 'Largest response body accepted (a film\'s detail, an error).', format: 'positive-int', default: 10 * 1024 * 1024, env: 'HTTP_MAX_BODY_BYTES' },
+      // A list entry is ~150 bytes: 100,000 films are ~15 MB, over the detail cap.
+      maxListBodyBytes: { doc: 'Largest list body accepted (the list of every film).', format: 'positive-int', default: 100 * 1024 * 1024, env: 'HTTP_MAX_LIST_BODY_BYTES' },
       maxRetryDelayMs: { doc: 'Cap on one retry delay, Retry-After included.', format: 'positive-int', default: 30000, env: 'HTTP_MAX_RETRY_DELAY_MS' },
     },
     poll: {

@@ -5,7 +5,7 @@ import type { Settings } from './config.js';
 import { EXIT, UserError, errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import { createProviderClient } from './providers/client.js';
-import { harvestProvider, type Harvest } from './providers/source.js';
+import { harvestProvider, type Harvest, type HarvestCause } from './providers/source.js';
 import { normalizeDetail } from './records/normalize.js';
 import type { MovieRecord, RejectRecord, RunRecord, RunStatus } from './records/types.js';
 import { commitRun, runIdTaken, type CommitHooks, type TableFile } from './store/committer.js';
@@ -37,6 +37,8 @@ export interface PollSummary {
   writeMs: number;
   /** Every failed provider failed because its token was rejected. */
   authRejected: boolean;
+  /** Why each failed provider failed, by provider. */
+  causes: Record<string, HarvestCause>;
 }
 
 export class PollAbortedError extends UserError {
@@ -98,6 +100,7 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
   const summary: PollSummary = {
     runId, dt, status, startedAt, finishedAt: new Date(), runs, movies: movieCount, moviesByProvider, rejects: rejectCount, writeMs,
     authRejected: harvests.every((h) => h.error === null || h.authRejected) && harvests.some((h) => h.authRejected),
+    causes: Object.fromEntries(harvests.flatMap((h) => (h.cause === null ? [] : [[h.provider, h.cause]]))),
   };
   for (const run of runs) {
     const fields = { run: runId, provider: run.provider, status: run.status, listed: run.listed, fetched: run.fetched, failed: run.failed, rejected: run.rejected, retries: run.retries, error: run.error };

@@ -102,3 +102,16 @@ export function redact<T>(value: T, secrets: readonly string[]): T {
   }
   return value;
 }
+
+/**
+ * Replaces each whole secret in a string, array or plain object, and nothing else: for provider data
+ * that is stored, where hiding pieces of the token or URL userinfo would change data that is not secret.
+ */
+export function replaceSecrets<T>(value: T, secrets: readonly string[]): T {
+  if (typeof value === 'string') return secrets.reduce((text, secret) => (text.includes(secret) ? text.replaceAll(secret, REDACTED) : text), value as string) as T;
+  if (Array.isArray(value)) return value.map((v) => replaceSecrets(v, secrets)) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [replaceSecrets(k, secrets), replaceSecrets(v, secrets)])) as T;
+  }
+  return value;
+}

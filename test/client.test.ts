@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { createProviderClient } from '../src/providers/client.js';
+import { startUpstream } from './scripted-upstream.js';
 
 type Step = 'fail' | 'hang' | 'ok';
 
@@ -27,7 +28,7 @@ async function scripted(t: { after(fn: () => unknown): void }, script: Step[]): 
 }
 
 const options = (baseUrl: string) => ({
-  baseUrl, token: 't', tokenHeader: 'x-access-token', timeoutMs: 400, retries: 2, maxRetryDelayMs: 30_000, maxBodyBytes: 1 << 20, concurrency: 2,
+  baseUrl, token: 'client-test-token', tokenHeader: 'x-access-token', timeoutMs: 400, retries: 2, maxRetryDelayMs: 30_000, maxBodyBytes: 1 << 20, maxListBodyBytes: 1 << 20, concurrency: 2,
 });
 
 test('a retry that hangs times out on its own timer and is retried (an earlier attempt\'s timer must not cancel it)', async (t) => {
@@ -60,4 +61,13 @@ test('the caller\'s abort stops a request and is reported as aborted, without re
   const outcome = await client.get('movie/x', stop.signal);
   assert.ok(!outcome.ok && outcome.aborted, JSON.stringify(outcome));
   assert.equal(server.attempts(), 1);
+});
+
+test('a token that stood where "[redacted]" breaks the JSON: the redacted body comes back as an answer (rejected downstream), not as a failed call', async (t) => {
+  const upstream = await startUpstream(() => ({ body: '{"n":12345,"s":"\\n"}' }));
+  t.after(() => upstream.close());
+  const client = createProviderClient({ ...options(upstream.url), token: '234' });
+  t.after(() => client.close());
+  const outcome = await client.get('movie/x', new AbortController().signal);
+  assert.deepEqual(outcome, { ok: true, status: 200, body: '{"n":1[redacted]5,"s":"\\n"}' });
 });

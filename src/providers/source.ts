@@ -5,7 +5,10 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { parseList, type DetailInput } from '../records/normalize.js';
 import type { RejectRecord } from '../records/types.js';
-import type { ClientStats, FetchOutcome, ProviderClient } from './client.js';
+import type { ClientStats, FailureCause, FetchOutcome, ProviderClient } from './client.js';
+
+/** Why a provider's poll failed as a whole: its list call's failure, or a list that is not a movie list. */
+export type HarvestCause = FailureCause | 'bad-list';
 
 export interface Harvest {
   provider: string;
@@ -21,6 +24,8 @@ export interface Harvest {
   failed: number;
   /** Why the provider's poll failed as a whole (list call failed), else null. */
   error: string | null;
+  /** The kind of that failure, else null. */
+  cause: HarvestCause | null;
   authRejected: boolean;
   stats: ClientStats;
 }
@@ -39,13 +44,14 @@ export async function harvestProvider(options: HarvestOptions): Promise<Harvest>
   const { provider, client, polledAt, signal, logger } = options;
   const startedAt = new Date();
   const harvest: Harvest = {
-    provider, startedAt, finishedAt: startedAt, listed: 0, details: [], listRejects: [], failed: 0, error: null, authRejected: false, stats: client.stats,
+    provider, startedAt, finishedAt: startedAt, listed: 0, details: [], listRejects: [], failed: 0, error: null, cause: null, authRejected: false, stats: client.stats,
   };
   const finish = (): Harvest => ({ ...harvest, finishedAt: new Date() });
 
-  const list = await client.get(`${provider}/movies`, signal);
+  const list = await client.get(`${provider}/movies`, signal, 'list');
   if (!list.ok) {
     harvest.error = `list call failed: ${list.reason}`;
+    harvest.cause = list.cause;
     harvest.authRejected = list.authRejected;
     return finish();
   }
@@ -57,6 +63,7 @@ export async function harvestProvider(options: HarvestOptions): Promise<Harvest>
     if (parsed.duplicates > 0) logger.warn('list has duplicate IDs; each film is fetched once', { provider, duplicates: parsed.duplicates });
   } catch (err) {
     harvest.error = errorMessage(err);
+    harvest.cause = 'bad-list';
     return finish();
   }
   harvest.listed = ids.length;
