@@ -1,10 +1,15 @@
 // Parquet schemas of the three tables, and record → row conversion. Every leaf column is
 // Snappy-compressed per field: @dsnp/parquetjs ignores a writer-level compression option.
-// Prices are INT64 cents (its DECIMAL corrupts values); timestamps are UTC millis.
+// Prices are INT64 cents (its DECIMAL corrupts values); timestamps are UTC millis, annotated as
+// instants (TIMESTAMP, isAdjustedToUTC) by parquet-footer.ts, which parquetjs alone never writes.
 import parquet from '@dsnp/parquetjs';
 import type { MovieRecord, RejectRecord, RunRecord } from '../records/types.js';
+import { UTC_MILLIS } from './parquet-footer.js';
 
-type FieldDef = { type?: string; optional?: boolean; repeated?: boolean; compression?: string; fields?: Record<string, FieldDef> };
+type FieldDef = {
+  type?: string; optional?: boolean; repeated?: boolean; compression?: string;
+  logicalType?: typeof UTC_MILLIS; fields?: Record<string, FieldDef>;
+};
 
 function withSnappy(fields: Record<string, FieldDef>): Record<string, FieldDef> {
   return Object.fromEntries(
@@ -16,7 +21,7 @@ const text = { type: 'UTF8' };
 const optText = { type: 'UTF8', optional: true };
 const int32 = { type: 'INT32' };
 const optInt32 = { type: 'INT32', optional: true };
-const timestamp = { type: 'TIMESTAMP_MILLIS' };
+const timestamp = { type: 'TIMESTAMP_MILLIS', logicalType: UTC_MILLIS };
 /** A nullable list<string> that DuckDB reads as VARCHAR[] (NULL and [] kept apart). */
 const stringList = { type: 'LIST', optional: true, fields: { list: { repeated: true, fields: { element: { type: 'UTF8' } } } } };
 
