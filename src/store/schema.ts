@@ -7,13 +7,26 @@ import type { MovieRecord, RejectRecord, RunRecord } from '../records/types.js';
 import { UTC_MILLIS } from './parquet-footer.js';
 
 type FieldDef = {
-  type?: string; optional?: boolean; repeated?: boolean; compression?: string;
+  type?: string; optional?: boolean; repeated?: boolean; compression?: string; statistics?: false;
   logicalType?: typeof UTC_MILLIS; fields?: Record<string, FieldDef>;
 };
 
-function withSnappy(fields: Record<string, FieldDef>): Record<string, FieldDef> {
+/**
+ * Snappy on every leaf; no statistics on string leaves. parquetjs 1.8.8 orders string min/max by
+ * JavaScript (UTF-16) comparison where the spec wants unsigned UTF-8 bytes: a column holding both
+ * a character above U+FFFF (emoji) and one in U+E000–U+FFFF (fullwidth forms, U+FFFD) gets a
+ * min/max that excludes real values, and DuckDB's and Polars' pushed-down filters skip those rows.
+ * Without min/max a reader scans the column; at one file per poll and provider, string ranges
+ * (titles, keys) span nearly everything anyway, so they pruned nothing.
+ */
+function withLeafOptions(fields: Record<string, FieldDef>): Record<string, FieldDef> {
   return Object.fromEntries(
-    Object.entries(fields).map(([name, def]) => [name, def.fields ? { ...def, fields: withSnappy(def.fields) } : { ...def, compression: 'SNAPPY' }]),
+    Object.entries(fields).map(([name, def]) => [
+      name,
+      def.fields
+        ? { ...def, fields: withLeafOptions(def.fields) }
+        : { ...def, compression: 'SNAPPY', ...(def.type === 'UTF8' ? { statistics: false as const } : {}) },
+    ]),
   );
 }
 
@@ -27,7 +40,7 @@ const stringList = { type: 'LIST', optional: true, fields: { list: { repeated: t
 
 function schema(fields: Record<string, FieldDef>): parquet.ParquetSchema {
   // The field definitions match parquetjs's SchemaDefinition; its exported type is too strict for this builder.
-  return new parquet.ParquetSchema(withSnappy(fields) as ConstructorParameters<typeof parquet.ParquetSchema>[0]);
+  return new parquet.ParquetSchema(withLeafOptions(fields) as ConstructorParameters<typeof parquet.ParquetSchema>[0]);
 }
 
 export const MOVIES_SCHEMA = schema({
