@@ -46,11 +46,11 @@ test('happy path: 13 typed rows, Snappy everywhere, readable from the table root
     film_key: 'VARCHAR', provider_movie_id: 'VARCHAR', title: 'VARCHAR', year: 'INTEGER', rated: 'VARCHAR', released: 'DATE',
     runtime_minutes: 'INTEGER', genres: 'VARCHAR[]', director: 'VARCHAR', writers: 'VARCHAR[]', actors: 'VARCHAR[]', plot: 'VARCHAR',
     language: 'VARCHAR', country: 'VARCHAR', awards: 'VARCHAR', poster: 'VARCHAR', metascore: 'INTEGER', rating: 'DOUBLE', votes: 'BIGINT',
-    type: 'VARCHAR', price_cents: 'BIGINT', warnings: 'VARCHAR[]', polled_at: 'TIMESTAMP', fetched_at: 'TIMESTAMP', raw: 'VARCHAR',
+    type: 'VARCHAR', price_cents: 'BIGINT', warnings: 'VARCHAR[]', polled_at: 'TIMESTAMP WITH TIME ZONE', fetched_at: 'TIMESTAMP WITH TIME ZONE', raw: 'VARCHAR',
     dt: 'DATE', run: 'VARCHAR', provider: 'VARCHAR',
   });
   const runTypes = Object.fromEntries((await query(`DESCRIBE SELECT * FROM ${table(run.data, 'runs')}`)).map((r) => [r.column_name, r.column_type]));
-  assert.equal(runTypes.started_at, 'TIMESTAMP');
+  assert.equal(runTypes.started_at, 'TIMESTAMP WITH TIME ZONE');
   assert.equal(runTypes.duration_ms, 'BIGINT');
   assert.equal(runTypes.listed, 'INTEGER');
 

@@ -73,18 +73,22 @@ export class StoreReader {
     if (!hasFiles(root, 'runs')) return null;
     const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
     const con = await instance.connect();
+    // Time columns are instants (TIMESTAMPTZ); stores written before that hold naive TIMESTAMPs of
+    // UTC values, which union_by_name casts to TIMESTAMPTZ in the session's zone: make it UTC, not
+    // the process's TZ, so both read as the same instants.
+    await con.run("SET TimeZone = 'UTC'");
     const glob = (table: string, depth: string) => quote(path.join(root, table, depth, 'part-0.parquet'));
     const read = (table: string, depth: string) => `read_parquet(${glob(table, depth)}, hive_partitioning = true, union_by_name = true)`;
     await con.run(`CREATE VIEW runs AS SELECT * FROM ${read('runs', 'dt=*/run=*')}`);
     await con.run(
       hasFiles(root, 'movies')
         ? `CREATE VIEW movies AS SELECT film_key, title, year, provider, price_cents, polled_at, run FROM ${read('movies', 'dt=*/run=*/provider=*')}`
-        : `CREATE VIEW movies AS SELECT ''::VARCHAR film_key, ''::VARCHAR title, 0::INT year, ''::VARCHAR provider, 0::BIGINT price_cents, now()::TIMESTAMP polled_at, ''::VARCHAR run WHERE false`,
+        : `CREATE VIEW movies AS SELECT ''::VARCHAR film_key, ''::VARCHAR title, 0::INT year, ''::VARCHAR provider, 0::BIGINT price_cents, now()::TIMESTAMPTZ polled_at, ''::VARCHAR run WHERE false`,
     );
     await con.run(
       hasFiles(root, 'rejects')
         ? `CREATE VIEW rejects AS SELECT reason, provider, run, polled_at FROM ${read('rejects', 'dt=*/run=*/provider=*')}`
-        : `CREATE VIEW rejects AS SELECT ''::VARCHAR reason, ''::VARCHAR provider, ''::VARCHAR run, now()::TIMESTAMP polled_at WHERE false`,
+        : `CREATE VIEW rejects AS SELECT ''::VARCHAR reason, ''::VARCHAR provider, ''::VARCHAR run, now()::TIMESTAMPTZ polled_at WHERE false`,
     );
     const reader = new StoreReader(instance, con);
     const [row] = await reader.rows<{ n: number }>('SELECT count(*)::INT AS n FROM runs');
@@ -155,7 +159,7 @@ export class StoreReader {
     await this.observations(filters);
     const rows = await this.rows<Record<string, bigint | string | number>>(
       `WITH h AS (SELECT *, lag(price_cents) OVER (PARTITION BY film_key, provider ORDER BY polled_at) AS prev
-                    FROM obs WHERE polled_at >= $since::TIMESTAMP)
+                    FROM obs WHERE polled_at >= $since::TIMESTAMPTZ)
        SELECT film_key, provider, arg_max(title, polled_at) AS title,
               arg_min(price_cents, polled_at) AS first, arg_max(price_cents, polled_at) AS last,
               min(price_cents) AS min, max(price_cents) AS max, count(*)::INT AS polls,
@@ -181,7 +185,7 @@ export class StoreReader {
       `SELECT film_key, provider, polled_at, price FROM (
          SELECT film_key, provider, polled_at, price_cents AS price,
                 lag(price_cents) OVER w AS before, lead(price_cents) OVER w AS after
-           FROM obs WHERE polled_at >= $since::TIMESTAMP
+           FROM obs WHERE polled_at >= $since::TIMESTAMPTZ
          WINDOW w AS (PARTITION BY film_key, provider ORDER BY polled_at))
         WHERE before IS DISTINCT FROM price OR after IS DISTINCT FROM price
         ORDER BY film_key, provider, polled_at`,
@@ -200,20 +204,20 @@ export class StoreReader {
            FROM runs WHERE true ${providerWhere} GROUP BY run)
        SELECT dt, count(*) FILTER (WHERE status = 'complete')::INT AS complete, count(*) FILTER (WHERE status = 'partial')::INT AS partial,
               count(*) FILTER (WHERE status = 'failed')::INT AS failed
-         FROM polls WHERE started >= $since::TIMESTAMP GROUP BY dt ORDER BY dt`,
+         FROM polls WHERE started >= $since::TIMESTAMPTZ GROUP BY dt ORDER BY dt`,
       params,
     );
     const completeness = await this.rows<HealthReport['completeness'][number]>(
       `SELECT provider, count(*)::INT AS polls, count(*) FILTER (WHERE status = 'complete')::INT AS complete_polls,
               sum(listed)::INT AS listed, sum(fetched)::INT AS fetched, sum(failed)::INT AS failed, sum(rejected)::INT AS rejected,
               round(CASE WHEN sum(listed) = 0 THEN 0 ELSE sum(fetched)::DOUBLE / sum(listed) END, 4) AS completeness
-         FROM runs WHERE started_at >= $since::TIMESTAMP ${providerWhere} GROUP BY provider ORDER BY provider`,
+         FROM runs WHERE started_at >= $since::TIMESTAMPTZ ${providerWhere} GROUP BY provider ORDER BY provider`,
       params,
     );
     const rejects = await this.rows<{ provider: string; reason: string; count: number }>(
       `SELECT j.provider, split_part(j.reason, ':', 1) AS reason, count(*)::INT AS count
          FROM rejects j SEMI JOIN runs r ON r.run = j.run
-        WHERE j.polled_at >= $since::TIMESTAMP ${providerWhere.replace('provider', 'j.provider')}
+        WHERE j.polled_at >= $since::TIMESTAMPTZ ${providerWhere.replace('provider', 'j.provider')}
         GROUP BY 1, 2 ORDER BY count DESC, 1, 2`,
       params,
     );
@@ -235,7 +239,7 @@ export class StoreReader {
   }
 }
 
-/** DuckDB TIMESTAMP literal of a UTC instant (the store's timestamps are naive UTC). */
+/** DuckDB TIMESTAMPTZ literal of an instant (ISO 8601 with Z). */
 function sqlTimestamp(date: Date): string {
-  return date.toISOString().replace('T', ' ').replace('Z', '');
+  return date.toISOString();
 }

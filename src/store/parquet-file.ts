@@ -2,6 +2,7 @@
 // is removed: a truncated Parquet file breaks every DuckDB query over its glob.
 import { open, rm } from 'node:fs/promises';
 import parquet from '@dsnp/parquetjs';
+import { writeLogicalTypes } from './parquet-footer.js';
 
 /** Rows per row group: large groups read faster; a poll of 10,000 films is a few groups. */
 const ROW_GROUP_SIZE = 4096;
@@ -10,6 +11,7 @@ export async function writeParquetFile(file: string, schema: parquet.ParquetSche
   let writer: parquet.ParquetWriter | null = null;
   try {
     writer = await parquet.ParquetWriter.openFile(schema, file, { rowGroupSize: ROW_GROUP_SIZE });
+    writeLogicalTypes(writer);
     for (const row of rows) await writer.appendRow(row);
     const closing = writer;
     writer = null;

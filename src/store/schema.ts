@@ -1,14 +1,32 @@
 // Parquet schemas of the three tables, and record → row conversion. Every leaf column is
 // Snappy-compressed per field: @dsnp/parquetjs ignores a writer-level compression option.
-// Prices are INT64 cents (its DECIMAL corrupts values); timestamps are UTC millis.
+// Prices are INT64 cents (its DECIMAL corrupts values); timestamps are UTC millis, annotated as
+// instants (TIMESTAMP, isAdjustedToUTC) by parquet-footer.ts, which parquetjs alone never writes.
 import parquet from '@dsnp/parquetjs';
 import type { MovieRecord, RejectRecord, RunRecord } from '../records/types.js';
+import { UTC_MILLIS } from './parquet-footer.js';
 
-type FieldDef = { type?: string; optional?: boolean; repeated?: boolean; compression?: string; fields?: Record<string, FieldDef> };
+type FieldDef = {
+  type?: string; optional?: boolean; repeated?: boolean; compression?: string; statistics?: false;
+  logicalType?: typeof UTC_MILLIS; fields?: Record<string, FieldDef>;
+};
 
-function withSnappy(fields: Record<string, FieldDef>): Record<string, FieldDef> {
+/**
+ * Snappy on every leaf; no statistics on string leaves. parquetjs 1.8.8 orders string min/max by
+ * JavaScript (UTF-16) comparison where the spec wants unsigned UTF-8 bytes: a column holding both
+ * a character above U+FFFF (emoji) and one in U+E000–U+FFFF (fullwidth forms, U+FFFD) gets a
+ * min/max that excludes real values, and DuckDB's and Polars' pushed-down filters skip those rows.
+ * Without min/max a reader scans the column; at one file per poll and provider, string ranges
+ * (titles, keys) span nearly everything anyway, so they pruned nothing.
+ */
+function withLeafOptions(fields: Record<string, FieldDef>): Record<string, FieldDef> {
   return Object.fromEntries(
-    Object.entries(fields).map(([name, def]) => [name, def.fields ? { ...def, fields: withSnappy(def.fields) } : { ...def, compression: 'SNAPPY' }]),
+    Object.entries(fields).map(([name, def]) => [
+      name,
+      def.fields
+        ? { ...def, fields: withLeafOptions(def.fields) }
+        : { ...def, compression: 'SNAPPY', ...(def.type === 'UTF8' ? { statistics: false as const } : {}) },
+    ]),
   );
 }
 
@@ -16,13 +34,13 @@ const text = { type: 'UTF8' };
 const optText = { type: 'UTF8', optional: true };
 const int32 = { type: 'INT32' };
 const optInt32 = { type: 'INT32', optional: true };
-const timestamp = { type: 'TIMESTAMP_MILLIS' };
+const timestamp = { type: 'TIMESTAMP_MILLIS', logicalType: UTC_MILLIS };
 /** A nullable list<string> that DuckDB reads as VARCHAR[] (NULL and [] kept apart). */
 const stringList = { type: 'LIST', optional: true, fields: { list: { repeated: true, fields: { element: { type: 'UTF8' } } } } };
 
 function schema(fields: Record<string, FieldDef>): parquet.ParquetSchema {
   // The field definitions match parquetjs's SchemaDefinition; its exported type is too strict for this builder.
-  return new parquet.ParquetSchema(withSnappy(fields) as ConstructorParameters<typeof parquet.ParquetSchema>[0]);
+  return new parquet.ParquetSchema(withLeafOptions(fields) as ConstructorParameters<typeof parquet.ParquetSchema>[0]);
 }
 
 export const MOVIES_SCHEMA = schema({
