@@ -1,0 +1,47 @@
+// Finds a folder (or log file) under the store or the log folder that this user cannot write: files
+// left by another user (the README's `npm run demo` run as root, then the container as uid 1000)
+// fail every poll, which no retry fixes. Checked with access(W_OK) on what the collector writes
+// into: the store's tables and date folders (not each run folder: a store holds thousands), and the
+// log folder's files (rotated .gz ones are only ever deleted, which the folder's own mode governs).
+import { accessSync, constants, readdirSync } from 'node:fs';
+import path from 'node:path';
+
+export interface Unwritable {
+  path: string;
+  code: string;
+}
+
+function check(p: string): Unwritable | null {
+  try {
+    accessSync(p, constants.W_OK);
+    return null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'EACCES';
+    return code === 'ENOENT' ? null : { path: p, code }; // gone meanwhile (retention, rotation): nothing to write
+  }
+}
+
+function entries(dir: string): Array<{ name: string; dir: boolean }> {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).map((e) => ({ name: e.name, dir: e.isDirectory() }));
+  } catch {
+    return []; // missing, or unreadable: access() on the folder itself reports that
+  }
+}
+
+/** The store folder, its tables (and _staging) and their dt= folders. */
+export function unwritableInStore(root: string): Unwritable | null {
+  const found = check(root);
+  if (found) return found;
+  for (const t of entries(root).filter((e) => e.dir)) {
+    const tableDir = path.join(root, t.name);
+    const inTable = check(tableDir) ?? entries(tableDir).filter((e) => e.dir).map((e) => check(path.join(tableDir, e.name))).find((u) => u !== null);
+    if (inTable) return inTable;
+  }
+  return null;
+}
+
+/** The log folder and the files in it that are appended to (not rotated .gz archives). */
+export function unwritableInLogs(dir: string): Unwritable | null {
+  return check(dir) ?? entries(dir).filter((e) => !e.dir && !e.name.endsWith('.gz')).map((e) => check(path.join(dir, e.name))).find((u) => u !== null) ?? null;
+}
