@@ -84,6 +84,12 @@ test('docker compose up, as a user runs it, on a real Docker engine', async (t) 
   const engine: Engine = await startEngine();
   // A project of its own on an engine it shares with a developer's containers.
   const compose = { cwd: work, env: { ...engine.env, HEALTH_HOST_PORT: String(port), ...(engine.owned ? {} : { COMPOSE_PROJECT_NAME: `mc-e2e-${process.pid}` }) } };
+  if (engine.owned) {
+    // The private engine leaves the host's routing alone (no forwarding, no masquerading), so its
+    // containers reach no registry: the build (npm ci) runs on the host's network. Compose reads this
+    // file beside the user's own; the stack itself runs on compose's bridge network as users run it.
+    writeFileSync(path.join(work, 'docker-compose.override.yml'), 'services:\n  collector:\n    build:\n      context: .\n      network: host\n');
+  }
   t.after(async () => {
     await run('docker', ['compose', 'down', '--remove-orphans', '--timeout', '30'], compose);
     await engine.stop();
