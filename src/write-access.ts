@@ -2,7 +2,8 @@
 // left by another user (the README's `npm run demo` run as root, then the container as uid 1000)
 // fail every poll, which no retry fixes. Checked with access(W_OK) on what the collector writes
 // into: the store's tables and date folders (not each run folder: a store holds thousands), and the
-// log folder's files (rotated .gz ones are only ever deleted, which the folder's own mode governs).
+// log files written to (older ones are only deleted, which the folder's own mode governs; other
+// files there, such as a checkout's logs/.gitkeep, are never written).
 import { accessSync, constants, readdirSync } from 'node:fs';
 import path from 'node:path';
 
@@ -41,7 +42,7 @@ export function unwritableInStore(root: string): Unwritable | null {
   return null;
 }
 
-/** The log folder and the files in it that are appended to (not rotated .gz archives). */
+/** The log folder, the file being appended to (current.log's target) and the rotation audit. */
 export function unwritableInLogs(dir: string): Unwritable | null {
-  return check(dir) ?? entries(dir).filter((e) => !e.dir && !e.name.endsWith('.gz')).map((e) => check(path.join(dir, e.name))).find((u) => u !== null) ?? null;
+  return check(dir) ?? check(path.join(dir, 'current.log')) ?? check(path.join(dir, '.audit.json'));
 }
