@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # movies-collector: build with dev dependencies, run with production dependencies and the
 # built output only, as the non-root `node` user. Signals: compose runs it with `init: true`
 # (tini as PID 1), so SIGTERM reaches the daemon and zombies are reaped.

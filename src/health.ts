@@ -1,5 +1,6 @@
 // Health and metrics on health.port: GET /healthz (JSON; 503 once polls have failed more than
-// health.maxConsecutiveFailures times in a row) and GET /metrics (Prometheus, prom-client).
+// health.maxConsecutiveFailures times in a row, or at once while a folder the collector must write
+// is not writable) and GET /metrics (Prometheus, prom-client).
 import { once } from 'node:events';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
@@ -13,6 +14,8 @@ export interface HealthState {
   nextRun: string | null;
   consecutiveFailures: number;
   polling: boolean;
+  /** A fault no retry fixes (an unwritable store or log folder): failing until it is gone. */
+  problem: string | null;
 }
 
 export class Metrics {
@@ -65,7 +68,7 @@ export async function startHealthServer(port: number, host: string, maxConsecuti
     void (async () => {
       if (req.method === 'GET' && req.url === '/healthz') {
         const s = state();
-        const healthy = s.consecutiveFailures <= maxConsecutiveFailures();
+        const healthy = s.problem === null && s.consecutiveFailures <= maxConsecutiveFailures();
         const body = JSON.stringify({ status: healthy ? 'ok' : 'failing', ...s });
         res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' }).end(body);
       } else if (req.method === 'GET' && req.url === '/metrics') {

@@ -7,6 +7,7 @@ import { createTask, setLogger, type ScheduledTask, type TaskContext } from 'nod
 import { DEFAULT_CONFIG_FILE, loadConfig, type LoadOptions, type Settings } from './config.js';
 import { ConfigError, EXIT, UserError, errorMessage } from './errors.js';
 import { Metrics, startHealthServer, type HealthServer, type HealthState } from './health.js';
+import { unwritableInLogs, unwritableInStore } from './write-access.js';
 import type { LogHandle } from './log.js';
 import { PollAbortedError, logPollSummary, runPoll } from './poll.js';
 import { recoverStaging } from './store/committer.js';
@@ -42,7 +43,7 @@ export class Daemon {
   private stopping = false;
   private health: HealthServer | null = null;
   readonly metrics = new Metrics();
-  private readonly state: HealthState = { lastPoll: null, nextRun: null, consecutiveFailures: 0, polling: false };
+  private readonly state: HealthState = { lastPoll: null, nextRun: null, consecutiveFailures: 0, polling: false, problem: null };
   private readonly watchedFile: string;
   private configStamp: string;
   private configCheck: NodeJS.Timeout | null = null;
@@ -84,6 +85,7 @@ export class Daemon {
       this.health = await startHealthServer(this.settings.health.port, this.settings.health.host, () => this.settings.health.maxConsecutiveFailures, () => this.healthState(), this.metrics);
       this.logger.info('health endpoint listening', { port: this.health.port, paths: ['/healthz', '/metrics'] });
     }
+    this.checkFolders();
     this.schedule();
     // Polled against a stamp taken when the settings were read: fs.watchFile would miss an edit
     // made before its own first stat.
@@ -204,8 +206,27 @@ export class Daemon {
       this.logger.error(message, { consecutiveFailures: this.state.consecutiveFailures, nextRun: this.nextRun() });
     } finally {
       this.state.polling = false;
+      this.checkFolders();
       this.logger.debug('next poll', { at: this.nextRun() });
     }
+  }
+
+  /**
+   * An unwritable store or log folder (files another user left) fails every poll: /healthz says so
+   * at once rather than after health.maxConsecutiveFailures polls, with the fix, until it is gone.
+   */
+  private checkFolders(): void {
+    const store = unwritableInStore(this.settings.store.dir);
+    const logs = store ? null : unwritableInLogs(this.settings.log.dir);
+    const found = store ? { ...store, setting: 'store.dir' } : logs ? { ...logs, setting: 'log.dir' } : null;
+    const uid = process.getuid?.() ?? 1000;
+    const gid = process.getgid?.() ?? 1000;
+    const problem = found
+      ? `${found.setting}: cannot write ${found.path} (${found.code}): files there belong to another user; give the store and log folders to the collector's user (uid ${uid}), e.g. in the compose folder: chown -R ${uid}:${gid} data logs`
+      : null;
+    if (problem !== null && problem !== this.state.problem) this.logger.error(problem, { path: found?.path });
+    if (problem === null && this.state.problem !== null) this.logger.info('store and log folders are writable again');
+    this.state.problem = problem;
   }
 
   /** Re-reads the config file; a valid schedule change takes effect at once, an invalid file changes nothing. */

@@ -54,6 +54,9 @@ const imageEnv = Object.fromEntries(instr('ENV').flatMap((i) => [...i.args.match
 
 interface ComposeService {
   image?: string;
+  build?: unknown;
+  pull_policy?: string;
+  entrypoint?: string[];
   command?: string[];
   user?: string;
   init?: boolean;
@@ -96,6 +99,33 @@ test('Dockerfile: multi-stage on a pinned Node 24 slim tag, non-root, entrypoint
   for (const i of [...instr('ENV'), ...instr('ARG')]) assert.doesNotMatch(i.args, /TOKEN|SECRET|PASSWORD/i, 'no secrets baked in');
 });
 
+test('Dockerfile: no # syntax= directive (BuildKit would fetch that frontend image from Docker Hub: offline builds fail)', () => {
+  const text = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+  assert.doesNotMatch(text, /^#\s*syntax\s*=/im);
+});
+
+test('compose: the image is built once (by collector), the others run it without pulling; collector alone starts no simulator', () => {
+  const building = Object.entries(compose.services).filter(([, s]) => s.build !== undefined).map(([name]) => name);
+  assert.deepEqual(building, ['collector'], 'two builds of one image run two npm ci at once');
+  for (const [name, s] of Object.entries(compose.services)) {
+    assert.equal(s.image, 'movies-collector:local', name);
+    if (name !== 'collector') assert.equal(s.pull_policy, 'never', `${name} must not try to pull the local image`);
+  }
+  // `docker compose up -d collector` (README, real API) starts what collector depends on.
+  assert.deepEqual(Object.keys(collector.depends_on ?? {}), ['volume-permissions']);
+  // Files another user left on the host (npm run demo as root) are handed over too, not only the two folders.
+  const perms = compose.services['volume-permissions'] as ComposeService;
+  assert.match(perms.entrypoint?.join(' ') ?? '', /chown -R|find \/data \/logs .*-exec chown/);
+});
+
+test('README: says Compose v2, and the collector-only command it gives', () => {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const ops = readme.slice(readme.indexOf('## Operations (Docker)'));
+  assert.match(ops, /Compose v2/);
+  assert.match(ops, /docker compose up -d collector/);
+  assert.match(ops, /chown -R 1000:1000 data logs/);
+});
+
 test('.dockerignore keeps data, logs, tests and node_modules out of the build context', () => {
   const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
   for (const entry of ['node_modules', 'data', 'logs', 'test', '.env', '.git']) assert.ok(ignored.includes(entry), entry);
@@ -123,7 +153,8 @@ test('compose: collector and mock-provider as the README promises', () => {
   assert.equal(mockArgs[mockArgs.indexOf('--host') + 1], '0.0.0.0');
   assert.ok(!mockArgs.includes('--token'));
   assert.equal(composeDefault(collector.environment?.API_TOKEN), 'mock-token');
-  assert.equal(mockService.healthcheck?.disable, true, 'the simulator has no /healthz');
+  // The simulator has no /healthz: its own check asks its stats page (`docker compose up --wait` needs one).
+  assert.match(mockService.healthcheck?.test?.join(' ') ?? '', /^CMD node -e .*127\.0\.0\.1:8090\/__mock\/stats/);
   // The bind-mounted folders are handed to the image's user before the collector starts.
   const perms = compose.services['volume-permissions'] as ComposeService;
   assert.equal(perms.user, 'root');
