@@ -1,8 +1,9 @@
 // The report's questions, answered by DuckDB over the store's tables read from their roots.
-// Only committed polls count (those with runs rows). Current prices come from the latest poll in
-// which the provider was `complete`, so a partial poll never makes a film look single-provider;
-// history and health count every committed poll.
-import { existsSync, readdirSync } from 'node:fs';
+// Only committed polls count (those with runs rows). Current prices are the films in each
+// provider's latest `complete` poll: a film the provider stopped listing is no longer current, and
+// a partial poll (which may miss films) never changes what is current; history and health count
+// every committed poll.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 
@@ -17,12 +18,36 @@ export interface FilmPrice {
   film_key: string;
   title: string;
   year: number | null;
-  /** Price in cents by provider, from each provider's latest complete poll that has the film. */
+  /** Price in cents by provider, from each provider's latest complete poll (if it lists the film). */
   prices: Record<string, number>;
+  /** The poll each price comes from, by provider. */
+  as_of: Record<string, PollRef>;
   cheapest: string;
   /** Cents saved against the next cheapest provider; null when only one provider sells it. */
   saving: number | null;
   only_on: string | null;
+}
+
+/** A committed poll: its run id and when it was taken (the poll's start, UTC). */
+export interface PollRef {
+  run: string;
+  polled_at: Date;
+}
+
+/** A provider's latest complete poll (null: it never had one), the basis of its current prices. */
+export interface CurrentPoll {
+  provider: string;
+  run: string | null;
+  started_at: Date | null;
+}
+
+/** A provider's latest committed poll, whatever its status, with the error it ended on. */
+export interface LatestPoll {
+  provider: string;
+  run: string;
+  started_at: Date;
+  status: string;
+  error: string | null;
 }
 
 export interface HistoryRow {
@@ -49,15 +74,13 @@ export interface HealthReport {
   completeness: Array<{ provider: string; polls: number; complete_polls: number; listed: number; fetched: number; failed: number; rejected: number; completeness: number }>;
   rejects_by_reason: Array<{ provider: string; reason: string; count: number }>;
   last_complete_poll: Date | null;
+  latest_polls: LatestPoll[];
 }
 
 const quote = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
-/** The store's parquet files under a table, matched at the layout's exact depth (never _staging). */
-function hasFiles(root: string, table: string): boolean {
-  const dir = path.join(root, table);
-  return existsSync(dir) && readdirSync(dir).some((d) => d.startsWith('dt='));
-}
+/** A table's files at the layout's exact depth (so never anything under _staging). */
+const TABLE_DEPTH: Record<'movies' | 'rejects' | 'runs', string> = { movies: 'dt=*/run=*/provider=*', rejects: 'dt=*/run=*/provider=*', runs: 'dt=*/run=*' };
 
 export class StoreReader {
   /** The filters the `obs` temp table was built for. */
@@ -68,35 +91,52 @@ export class StoreReader {
     private readonly con: DuckDBConnection,
   ) {}
 
-  /** Opens the store; returns null when it holds no committed poll. */
+  /**
+   * Opens the store; returns null when it holds no committed poll. Any table may be absent or hold
+   * no file yet (a store of failed polls has only runs; an empty dt= or run= folder matches
+   * nothing), and stores written before every poll wrote a movies and a rejects file must read
+   * as well as new ones: a table whose glob matches no file reads as an empty view of the same
+   * columns, its time column typed like runs.started_at so both stay one type.
+   */
   static async open(root: string): Promise<StoreReader | null> {
-    if (!hasFiles(root, 'runs')) return null;
+    if (!existsSync(path.join(root, 'runs'))) return null;
     const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
     const con = await instance.connect();
-    // Time columns are instants (TIMESTAMPTZ); stores written before that hold naive TIMESTAMPs of
-    // UTC values, which union_by_name casts to TIMESTAMPTZ in the session's zone: make it UTC, not
-    // the process's TZ, so both read as the same instants.
-    await con.run("SET TimeZone = 'UTC'");
-    const glob = (table: string, depth: string) => quote(path.join(root, table, depth, 'part-0.parquet'));
-    const read = (table: string, depth: string) => `read_parquet(${glob(table, depth)}, hive_partitioning = true, union_by_name = true)`;
-    await con.run(`CREATE VIEW runs AS SELECT * FROM ${read('runs', 'dt=*/run=*')}`);
-    await con.run(
-      hasFiles(root, 'movies')
-        ? `CREATE VIEW movies AS SELECT film_key, title, year, provider, price_cents, polled_at, run FROM ${read('movies', 'dt=*/run=*/provider=*')}`
-        : `CREATE VIEW movies AS SELECT ''::VARCHAR film_key, ''::VARCHAR title, 0::INT year, ''::VARCHAR provider, 0::BIGINT price_cents, now()::TIMESTAMPTZ polled_at, ''::VARCHAR run WHERE false`,
-    );
-    await con.run(
-      hasFiles(root, 'rejects')
-        ? `CREATE VIEW rejects AS SELECT reason, provider, run, polled_at FROM ${read('rejects', 'dt=*/run=*/provider=*')}`
-        : `CREATE VIEW rejects AS SELECT ''::VARCHAR reason, ''::VARCHAR provider, ''::VARCHAR run, now()::TIMESTAMPTZ polled_at WHERE false`,
-    );
     const reader = new StoreReader(instance, con);
-    const [row] = await reader.rows<{ n: number }>('SELECT count(*)::INT AS n FROM runs');
-    if (!row || row.n === 0) {
+    try {
+      // Time columns are instants (TIMESTAMPTZ); stores written before that hold naive TIMESTAMPs of
+      // UTC values, which union_by_name casts to TIMESTAMPTZ in the session's zone: make it UTC, not
+      // the process's TZ, so both read as the same instants.
+      await con.run("SET TimeZone = 'UTC'");
+      const glob = (table: keyof typeof TABLE_DEPTH) => quote(path.join(root, table, TABLE_DEPTH[table], 'part-0.parquet'));
+      const read = (table: keyof typeof TABLE_DEPTH) => `read_parquet(${glob(table)}, hive_partitioning = true, union_by_name = true)`;
+      const hasFiles = async (table: keyof typeof TABLE_DEPTH) =>
+        (await reader.rows<{ n: number }>(`SELECT count(*)::INT AS n FROM glob(${glob(table)})`))[0]?.n !== 0;
+      if (!(await hasFiles('runs'))) {
+        reader.close();
+        return null;
+      }
+      await con.run(`CREATE VIEW runs AS SELECT * FROM ${read('runs')}`);
+      await con.run(
+        (await hasFiles('movies'))
+          ? `CREATE VIEW movies AS SELECT film_key, title, year, provider, price_cents, polled_at, run FROM ${read('movies')}`
+          : `CREATE VIEW movies AS SELECT NULL::VARCHAR AS film_key, NULL::VARCHAR AS title, NULL::INTEGER AS year, provider, NULL::BIGINT AS price_cents, started_at AS polled_at, run FROM runs WHERE false`,
+      );
+      await con.run(
+        (await hasFiles('rejects'))
+          ? `CREATE VIEW rejects AS SELECT reason, provider, run, polled_at FROM ${read('rejects')}`
+          : `CREATE VIEW rejects AS SELECT NULL::VARCHAR AS reason, provider, run, started_at AS polled_at FROM runs WHERE false`,
+      );
+      const [row] = await reader.rows<{ n: number }>('SELECT count(*)::INT AS n FROM runs');
+      if (!row || row.n === 0) {
+        reader.close();
+        return null;
+      }
+      return reader;
+    } catch (err) {
       reader.close();
-      return null;
+      throw err;
     }
-    return reader;
   }
 
   private async rows<T>(sql: string, params?: Record<string, string | number>): Promise<T[]> {
@@ -134,16 +174,39 @@ export class StoreReader {
     };
   }
 
+  /** Each provider's latest complete poll: `runs` rows only, so a --film filter never changes it. */
+  private latestCompleteSql(filters: ReportFilters): string {
+    return `SELECT provider, run, started_at FROM runs WHERE status = 'complete' ${filters.provider ? 'AND provider = $provider' : ''}
+             QUALIFY row_number() OVER (PARTITION BY provider ORDER BY started_at DESC, run DESC) = 1`;
+  }
+
+  /** Every provider in the store (or the --provider one) with its latest complete poll, if any. */
+  async currentPolls(filters: ReportFilters): Promise<CurrentPoll[]> {
+    return this.rows<CurrentPoll>(
+      `SELECT p.provider, l.run, l.started_at
+         FROM (SELECT DISTINCT provider FROM runs ${filters.provider ? 'WHERE provider = $provider' : ''}) p
+         LEFT JOIN (${this.latestCompleteSql(filters)}) l USING (provider)
+        ORDER BY p.provider`,
+      filters.provider ? { provider: filters.provider } : {},
+    );
+  }
+
+  /** Current prices: the films in each provider's latest complete poll (the lowest if a poll
+   * lists one film twice). */
   async bestPrices(filters: ReportFilters): Promise<FilmPrice[]> {
     await this.observations(filters);
-    const rows = await this.rows<{ film_key: string; title: string; year: number | null; provider: string; price: bigint }>(
-      `SELECT film_key, provider, arg_max(title, polled_at) AS title, arg_max(year, polled_at) AS year, arg_max(price_cents, polled_at) AS price
-         FROM obs WHERE status = 'complete' GROUP BY film_key, provider ORDER BY film_key, provider`,
+    const rows = await this.rows<{ film_key: string; title: string; year: number | null; provider: string; price: bigint; run: string; polled_at: Date }>(
+      `SELECT o.film_key, o.provider, arg_min(o.title, o.price_cents) AS title, arg_min(o.year, o.price_cents) AS year, min(o.price_cents) AS price,
+              any_value(o.run) AS run, min(o.polled_at) AS polled_at
+         FROM obs o SEMI JOIN (${this.latestCompleteSql(filters)}) l ON l.provider = o.provider AND l.run = o.run
+        GROUP BY o.film_key, o.provider ORDER BY o.film_key, o.provider`,
+      filters.provider ? { provider: filters.provider } : {},
     );
     const films = new Map<string, FilmPrice>();
     for (const r of rows) {
-      const film = films.get(r.film_key) ?? { film_key: r.film_key, title: r.title, year: r.year, prices: {}, cheapest: '', saving: null, only_on: null };
+      const film = films.get(r.film_key) ?? { film_key: r.film_key, title: r.title, year: r.year, prices: {}, as_of: {}, cheapest: '', saving: null, only_on: null };
       film.prices[r.provider] = Number(r.price);
+      film.as_of[r.provider] = { run: r.run, polled_at: r.polled_at };
       films.set(r.film_key, film);
     }
     for (const film of films.values()) {
@@ -225,11 +288,17 @@ export class StoreReader {
       `SELECT max(started) AS at FROM (SELECT run, min(started_at) AS started FROM runs WHERE true ${providerWhere} GROUP BY run HAVING bool_and(status = 'complete'))`,
       filters.provider ? { provider: filters.provider } : {},
     );
+    const latest = await this.rows<LatestPoll>(
+      `SELECT provider, run, started_at, status, error FROM runs WHERE true ${providerWhere}
+        QUALIFY row_number() OVER (PARTITION BY provider ORDER BY started_at DESC, run DESC) = 1 ORDER BY provider`,
+      filters.provider ? { provider: filters.provider } : {},
+    );
     return {
       polls_per_day: polls.map((p) => ({ ...p, dt: p.dt.toISOString().slice(0, 10) })),
       completeness,
       rejects_by_reason: rejects,
       last_complete_poll: last?.at ?? null,
+      latest_polls: latest,
     };
   }
 

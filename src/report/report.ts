@@ -1,6 +1,7 @@
 // The report: the store's answers assembled into one documented JSON shape, and rendered as
 // 80-column tables or CSV. Prices are in currency units (cents / 100) in every output.
-import type { FilmPrice, HealthReport, HistoryRow, ReportFilters, StoreReader } from './queries.js';
+import type { FilmPrice, HealthReport, HistoryRow, PollRef, ReportFilters, StoreReader } from './queries.js';
+import { csvCell, terminalText } from './text.js';
 
 import { SECTIONS, type Section } from './sections.js';
 
@@ -10,7 +11,9 @@ export interface Report {
   generated_at: string;
   store: string;
   filters: { since: string; provider: string | null; film: string | null };
-  best_prices: Array<Omit<FilmPrice, 'prices' | 'saving'> & { prices: Record<string, number>; saving: number | null }>;
+  best_prices: Array<Omit<FilmPrice, 'prices' | 'saving' | 'as_of'> & { prices: Record<string, number>; saving: number | null; as_of: Record<string, PollJson> }>;
+  /** Each provider's latest complete poll, the basis of its current prices (null: it never had one). */
+  prices_as_of: Record<string, { run: string; started_at: string; age_seconds: number } | null>;
   cheapest_provider: {
     /** Films every provider sells (in their latest complete polls): the only fair basis for totals. */
     films_compared: number;
@@ -19,10 +22,20 @@ export interface Report {
     /** How many films each provider is cheapest for (ties counted under "tie"). */
     cheapest_for: Record<string, number>;
   };
-  cheapest_film: { film_key: string; title: string; provider: string; price: number } | null;
+  cheapest_film: { film_key: string; title: string; provider: string; price: number; as_of: PollJson } | null;
   price_history: Array<Omit<HistoryRow, 'first' | 'last' | 'min' | 'max'> & { first: number; last: number; min: number; max: number }>;
-  health: Omit<HealthReport, 'last_complete_poll'> & { last_complete_poll: string | null };
+  health: Omit<HealthReport, 'last_complete_poll' | 'latest_polls'> & {
+    last_complete_poll: string | null;
+    latest_polls: Array<{ provider: string; run: string; started_at: string; status: string; error: string | null }>;
+  };
 }
+
+interface PollJson {
+  run: string;
+  polled_at: string;
+}
+
+const pollJson = (p: PollRef): PollJson => ({ run: p.run, polled_at: p.polled_at.toISOString() });
 
 const units = (cents: number) => Math.round(cents) / 100;
 
@@ -48,32 +61,46 @@ export async function buildReport(reader: StoreReader, store: string, filters: R
   let cheapestFilm: Report['cheapest_film'] = null;
   for (const f of films) {
     const price = f.prices[f.cheapest];
-    if (price !== undefined && (cheapestFilm === null || units(price) < cheapestFilm.price)) {
-      cheapestFilm = { film_key: f.film_key, title: f.title, provider: f.cheapest, price: units(price) };
+    const asOf = f.as_of[f.cheapest];
+    if (price !== undefined && asOf && (cheapestFilm === null || units(price) < cheapestFilm.price)) {
+      cheapestFilm = { film_key: f.film_key, title: f.title, provider: f.cheapest, price: units(price), as_of: pollJson(asOf) };
     }
   }
 
+  const now = new Date();
+  const pricesAsOf: Report['prices_as_of'] = {};
+  for (const c of await reader.currentPolls(filters)) {
+    pricesAsOf[c.provider] = c.run && c.started_at
+      ? { run: c.run, started_at: c.started_at.toISOString(), age_seconds: Math.max(0, Math.floor((now.getTime() - c.started_at.getTime()) / 1000)) }
+      : null;
+  }
   const health = await reader.health(filters);
   return {
-    generated_at: new Date().toISOString(),
+    generated_at: now.toISOString(),
     store,
     filters: { since: filters.since.toISOString(), provider: filters.provider ?? null, film: filters.film ?? null },
     best_prices: films.map((f) => ({
       ...f,
       prices: Object.fromEntries(Object.entries(f.prices).map(([p, c]) => [p, units(c)])),
       saving: f.saving === null ? null : units(f.saving),
+      as_of: Object.fromEntries(Object.entries(f.as_of).map(([p, ref]) => [p, pollJson(ref)])),
     })),
+    prices_as_of: pricesAsOf,
     cheapest_provider: { films_compared: everywhere.length, totals, cheapest: cheapestProvider, cheapest_for: cheapestFor },
     cheapest_film: cheapestFilm,
     price_history: (await reader.history(filters)).map((h) => ({ ...h, first: units(h.first), last: units(h.last), min: units(h.min), max: units(h.max) })),
-    health: { ...health, last_complete_poll: health.last_complete_poll?.toISOString() ?? null },
+    health: {
+      ...health,
+      last_complete_poll: health.last_complete_poll?.toISOString() ?? null,
+      latest_polls: health.latest_polls.map((l) => ({ ...l, started_at: l.started_at.toISOString() })),
+    },
   };
 }
 
 /** The JSON keys that make up each section. */
 const SECTION_KEYS: Record<Section, Array<keyof Report>> = {
-  'best-prices': ['best_prices'],
-  cheapest: ['cheapest_provider', 'cheapest_film'],
+  'best-prices': ['best_prices', 'prices_as_of'],
+  cheapest: ['cheapest_provider', 'cheapest_film', 'prices_as_of'],
   history: ['price_history'],
   health: ['health'],
 };
@@ -90,11 +117,29 @@ export function pickSection(report: Report, section: Section): Partial<Report> {
 const WIDTH = 80;
 const money = (n: number | null | undefined) => (n === null || n === undefined ? '-' : n.toFixed(2));
 
-/** Fixed-width table; the first column shrinks (with an ellipsis) so the whole fits in 80 columns. */
-export function formatTable(headers: string[], rows: string[][], numeric: boolean[]): string {
+/** A poll's time to the minute, as tables show it. */
+const minute = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')}Z`;
+
+/** An age in its two largest units: 45s, 12m, 3h 05m, 2d 4h. */
+export function age(seconds: number): string {
+  const d = Math.floor(seconds / 86_400);
+  const h = Math.floor((seconds % 86_400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  if (d > 0) return `${d}d ${h}h`;
+  if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m`;
+  return m > 0 ? `${m}m` : `${seconds}s`;
+}
+
+/**
+ * Fixed-width table; one column (the first unless `shrink` says) shrinks with an ellipsis so the
+ * whole fits in 80 columns. Cells are provider text: control characters are shown as escapes so
+ * that none reaches the terminal and each row stays one line.
+ */
+export function formatTable(headers: string[], rawRows: string[][], numeric: boolean[], shrink = 0): string {
+  const rows = rawRows.map((r) => r.map(terminalText));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const rest = widths.slice(1).reduce((a, b) => a + b + 2, 0);
-  widths[0] = Math.max(8, Math.min(widths[0] ?? 0, WIDTH - rest));
+  const rest = widths.reduce((a, b, i) => (i === shrink ? a : a + b + 2), 0);
+  widths[shrink] = Math.max(8, Math.min(widths[shrink] ?? 0, WIDTH - rest));
   const cell = (text: string, i: number) => {
     const w = widths[i] ?? 0;
     const t = text.length > w ? `${text.slice(0, w - 1)}…` : text;
@@ -103,8 +148,25 @@ export function formatTable(headers: string[], rows: string[][], numeric: boolea
   return [headers, ...rows].map((r) => r.map(cell).join('  ').trimEnd()).join('\n');
 }
 
-export function sectionRows(report: Report, section: Section): { title: string; headers: string[]; rows: string[][]; numeric: boolean[] }[] {
+export interface SectionTable {
+  title: string;
+  headers: string[];
+  rows: string[][];
+  numeric: boolean[];
+  /** The column that shrinks to fit 80 columns (default: the first). */
+  shrink?: number;
+  /** Extra columns the CSV carries beyond the table's (a table has no room for them). */
+  csvExtra?: { headers: string[]; rows: string[][] };
+}
+
+export function sectionRows(report: Report, section: Section): SectionTable[] {
   const providers = [...new Set(report.best_prices.flatMap((f) => Object.keys(f.prices)))].sort();
+  const asOf = {
+    title: 'Prices as of each provider\'s latest complete poll (films it no longer lists are not current)',
+    headers: ['provider', 'run', 'polled at', 'age'],
+    numeric: [false, false, false, true],
+    rows: Object.entries(report.prices_as_of).map(([p, c]) => (c ? [p, c.run, minute(c.started_at), age(c.age_seconds)] : [p, 'no complete poll', '', ''])),
+  };
   switch (section) {
     case 'best-prices':
       return [{
@@ -117,19 +179,30 @@ export function sectionRows(report: Report, section: Section): { title: string; 
           f.only_on ? `${f.only_on} only` : f.cheapest,
           money(f.saving),
         ]),
-      }];
+        csvExtra: {
+          headers: providers.flatMap((p) => [`${p} run`, `${p} polled_at`]),
+          rows: report.best_prices.map((f) => providers.flatMap((p) => [f.as_of[p]?.run ?? '', f.as_of[p]?.polled_at ?? ''])),
+        },
+      }, asOf];
     case 'cheapest': {
       const c = report.cheapest_provider;
       return [{
         title: `Cheapest provider over the ${c.films_compared} films every provider sells: ${c.cheapest ?? 'none (tie or nothing to compare)'}`,
-        headers: ['provider', 'total', 'cheapest for (films)'],
-        numeric: [false, true, true],
-        rows: [...Object.keys(c.totals).map((p) => [p, money(c.totals[p]), String(c.cheapest_for[p] ?? 0)]), ...(c.cheapest_for.tie ? [['tie', '', String(c.cheapest_for.tie)]] : [])],
+        headers: ['provider', 'total', 'cheapest for (films)', 'prices as of'],
+        numeric: [false, true, true, false],
+        rows: [
+          ...Object.keys(c.totals).map((p) => {
+            const at = report.prices_as_of[p];
+            return [p, money(c.totals[p]), String(c.cheapest_for[p] ?? 0), at ? `${minute(at.started_at)} (${age(at.age_seconds)})` : ''];
+          }),
+          ...(c.cheapest_for.tie ? [['tie', '', String(c.cheapest_for.tie), '']] : []),
+        ],
       }, {
         title: 'Cheapest film (lowest best price across providers)',
-        headers: ['film', 'provider', 'price'],
-        numeric: [false, false, true],
-        rows: report.cheapest_film ? [[report.cheapest_film.title, report.cheapest_film.provider, money(report.cheapest_film.price)]] : [],
+        headers: ['film', 'provider', 'price', 'polled at'],
+        numeric: [false, false, true, false],
+        rows: report.cheapest_film ? [[report.cheapest_film.title, report.cheapest_film.provider, money(report.cheapest_film.price), minute(report.cheapest_film.as_of.polled_at)]] : [],
+        csvExtra: { headers: ['run'], rows: report.cheapest_film ? [[report.cheapest_film.as_of.run]] : [] },
       }];
     }
     case 'history':
@@ -156,6 +229,12 @@ export function sectionRows(report: Report, section: Section): { title: string; 
         headers: ['reason', 'provider', 'count'],
         numeric: [false, false, true],
         rows: h.rejects_by_reason.map((r) => [r.reason, r.provider, String(r.count)]),
+      }, {
+        title: 'Latest poll per provider',
+        headers: ['provider', 'status', 'started', 'error'],
+        numeric: [false, false, false, false],
+        shrink: 3,
+        rows: h.latest_polls.map((l) => [l.provider, l.status, minute(l.started_at), l.error ?? '']),
       }];
     }
   }
@@ -164,14 +243,16 @@ export function sectionRows(report: Report, section: Section): { title: string; 
 export function renderTables(report: Report, sections: readonly Section[]): string {
   return sections
     .flatMap((s) => sectionRows(report, s))
-    .map((t) => `${t.title}\n${t.rows.length > 0 ? formatTable(t.headers, t.rows, t.numeric) : '(nothing)'}\n`)
+    .map((t) => `${terminalText(t.title)}\n${t.rows.length > 0 ? formatTable(t.headers, t.rows, t.numeric, t.shrink) : '(nothing)'}\n`)
     .join('\n');
 }
 
-/** CSV of one section's first table (RFC 4180 quoting). */
+/** CSV of one section's first table, with its CSV-only columns (cells neutralised by csvCell); a
+ * missing price is an empty cell, not the tables' `-`. */
 export function renderCsv(report: Report, section: Section): string {
   const table = sectionRows(report, section)[0];
   if (!table) return '';
-  const q = (v: string) => (/[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
-  return [table.headers, ...table.rows].map((r) => r.map(q).join(',')).join('\n') + '\n';
+  const rows = table.rows.map((r, i) => [...r.map((v, j) => (table.numeric[j] && v === '-' ? '' : v)), ...(table.csvExtra?.rows[i] ?? [])]);
+  const headers = [...table.headers, ...(table.csvExtra?.headers ?? [])];
+  return [headers, ...rows].map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
 }
