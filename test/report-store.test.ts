@@ -1,0 +1,212 @@
+// The report over the stores an operator meets when things go wrong (every poll failed, empty or
+// missing table folders, zero-row files), what counts as a current price when a provider stops
+// listing a film, and provider text that tries to drive the terminal or the spreadsheet. Stores
+// are built by the real `poll` against real HTTP servers and read by the real `report`.
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { before, test } from 'node:test';
+import { startMockProvider } from '../src/mock/server.js';
+import type { Report } from '../src/report/report.js';
+import { csvCell, terminalText } from '../src/report/text.js';
+import { runPartition } from '../src/store/layout.js';
+import { writeParquetFile } from '../src/store/parquet-file.js';
+import { MOVIES_SCHEMA, REJECTS_SCHEMA } from '../src/store/schema.js';
+import { hasStackTrace, runCli, tempDir, type CliResult } from './helpers.js';
+import { startScripted, type ScriptedProvider } from './scripted-provider.js';
+
+const FORMATS = ['table', 'json', 'csv'] as const;
+
+async function report(dataDir: string, format: (typeof FORMATS)[number], extra: string[] = []): Promise<CliResult> {
+  const result = await runCli(['report', '--data-dir', dataDir, '--format', format, ...extra]);
+  assert.ok(!hasStackTrace(result.stderr), result.stderr);
+  return result;
+}
+
+async function json(dataDir: string, extra: string[] = []): Promise<Report> {
+  const result = await report(dataDir, 'json', extra);
+  assert.equal(result.code, 0, result.stderr);
+  return JSON.parse(result.stdout) as Report;
+}
+
+/** The run id a `poll` printed. */
+const runIdOf = (result: CliResult) => {
+  const id = /^run (\S+) \(/m.exec(result.stdout)?.[1];
+  assert.ok(id, result.stdout + result.stderr);
+  return id;
+};
+
+// ---- item 7 and the reader's side of item 10: stores with no complete poll, odd shapes ----
+
+let failedStore: string;
+let failedRun: string;
+let goodStore: string;
+
+before(async () => {
+  const root = tempDir({ after: (fn) => process.on('exit', fn) }, 'mc-report-store-');
+  const mock = await startMockProvider({ seed: 5 });
+  try {
+    failedStore = path.join(root, 'failed');
+    const failed = await runCli(['poll', '--data-dir', failedStore], { env: { API_TOKEN: 'wrong-token', PROVIDER_BASE_URL: mock.url } });
+    assert.equal(failed.code, 1, failed.stderr);
+    failedRun = runIdOf(failed);
+    goodStore = path.join(root, 'good');
+    const good = await runCli(['poll', '--data-dir', goodStore], { env: { API_TOKEN: mock.token, PROVIDER_BASE_URL: mock.url } });
+    assert.equal(good.code, 0, good.stderr);
+  } finally {
+    await mock.close();
+  }
+});
+
+/** A copy of a store, changed by `shape`. */
+function variant(t: { after(fn: () => void): void }, from: string, shape: (dir: string) => void | Promise<void>) {
+  const dir = path.join(tempDir(t), 'data');
+  cpSync(from, dir, { recursive: true });
+  return Promise.resolve(shape(dir)).then(() => dir);
+}
+
+test('a store whose every poll failed (wrong token): report exits 0 in every format, health shows the failed polls', async () => {
+  const r = await json(failedStore);
+  assert.deepEqual(r.best_prices, []);
+  assert.equal(r.cheapest_film, null);
+  assert.deepEqual(r.health.polls_per_day.map((d) => [d.complete, d.partial, d.failed]), [[0, 0, 1]]);
+  assert.deepEqual(r.health.latest_polls.map((l) => [l.provider, l.run, l.status]), [['cinemaworld', failedRun, 'failed'], ['filmworld', failedRun, 'failed']]);
+  for (const l of r.health.latest_polls) assert.match(l.error ?? '', /401/);
+  assert.deepEqual(r.prices_as_of, { cinemaworld: null, filmworld: null });
+  assert.equal(r.health.last_complete_poll, null);
+
+  const table = await report(failedStore, 'table');
+  assert.equal(table.code, 0, table.stderr);
+  assert.equal(table.stderr, '');
+  assert.match(table.stdout, /^\d{4}-\d\d-\d\d\s+0\s+0\s+1$/m, 'polls per day: one failed');
+  assert.match(table.stdout, /^cinemaworld\s+failed\s+\S+ \S+\s+list call failed: HTTP 401/m);
+  assert.match(table.stdout, /^cinemaworld\s+no complete poll/m);
+  const csv = await report(failedStore, 'csv');
+  assert.equal(csv.code, 0, csv.stderr);
+  assert.equal(csv.stdout, 'film,cheapest,saving\n');
+  const health = await report(failedStore, 'csv', ['--section', 'health']);
+  assert.equal(health.code, 0, health.stderr);
+  assert.match(health.stdout, /^dt,complete,partial,failed\n\d{4}-\d\d-\d\d,0,0,1\n$/);
+});
+
+const SHAPES: Record<string, (dir: string) => void | Promise<void>> = {
+  'an empty dt= folder in every table': (dir) => {
+    for (const table of ['movies', 'rejects', 'runs']) mkdirSync(path.join(dir, table, 'dt=2020-01-01'), { recursive: true });
+  },
+  'a dt= folder holding an empty run= folder': (dir) => {
+    for (const table of ['movies', 'rejects', 'runs']) mkdirSync(path.join(dir, table, 'dt=2020-01-01', 'run=20200101T000000Z-0000'), { recursive: true });
+  },
+  'a run= folder holding an empty provider= folder': (dir) => {
+    for (const table of ['movies', 'rejects']) mkdirSync(path.join(dir, table, 'dt=2020-01-01', 'run=20200101T000000Z-0000', 'provider=cinemaworld'), { recursive: true });
+  },
+  'table folders with no files': (dir) => {
+    for (const table of ['movies', 'rejects']) mkdirSync(path.join(dir, table), { recursive: true });
+  },
+  'rejects/ absent': (dir) => rmSync(path.join(dir, 'rejects'), { recursive: true, force: true }),
+  'only runs/ present': (dir) => {
+    for (const table of ['movies', 'rejects']) rmSync(path.join(dir, table), { recursive: true, force: true });
+  },
+  // What the writer now commits for a provider with nothing to store: zero-row files (item 10).
+  'zero-row movies and rejects files for the failed poll': async (dir) => {
+    const dt = readdirSync(path.join(dir, 'runs'))[0]?.slice(3) ?? '';
+    for (const provider of ['cinemaworld', 'filmworld']) {
+      for (const [table, schema] of [['movies', MOVIES_SCHEMA], ['rejects', REJECTS_SCHEMA]] as const) {
+        const folder = path.join(dir, runPartition(table, dt, failedRun), `provider=${provider}`);
+        mkdirSync(folder, { recursive: true });
+        await writeParquetFile(path.join(folder, 'part-0.parquet'), schema, []);
+      }
+    }
+  },
+};
+
+for (const [name, shape] of Object.entries(SHAPES)) {
+  test(`store of failed polls with ${name}: every format exits 0 and shows the failed poll`, async (t) => {
+    const dir = await variant(t, failedStore, shape);
+    for (const format of FORMATS) {
+      const result = await report(dir, format);
+      assert.equal(result.code, 0, `${format}: ${result.stderr}`);
+      assert.equal(result.stderr, '', format);
+    }
+    const r = await json(dir);
+    assert.deepEqual(r.health.polls_per_day.map((d) => d.failed), [1]);
+    assert.deepEqual(r.best_prices, []);
+  });
+  if (!name.includes('folder')) continue;
+  test(`store with a complete poll and ${name}: prices still read`, async (t) => {
+    const dir = await variant(t, goodStore, shape);
+    for (const format of FORMATS) assert.equal((await report(dir, format)).code, 0, format);
+    const r = await json(dir);
+    assert.equal(r.best_prices.length, 7);
+    assert.equal(r.health.polls_per_day.reduce((n, d) => n + d.complete, 0), 1);
+  });
+}
+
+test('a runs/ folder with no file at all is "no committed poll", exit 0', async (t) => {
+  const dir = path.join(tempDir(t), 'data');
+  mkdirSync(path.join(dir, 'runs', 'dt=2020-01-01', 'run=20200101T000000Z-0000'), { recursive: true });
+  for (const format of FORMATS) {
+    const result = await report(dir, format);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /^no committed poll in the store at .* yet/);
+  }
+});
+
+// ---- item 8: what counts as a current price ----------------------------------------------
+
+test('current prices: a film a provider stopped listing is no longer its price; a partial poll changes nothing; an old poll still counts, with its age', async (t) => {
+  const provider = await startScripted();
+  t.after(() => provider.close());
+  const dir = path.join(tempDir(t), 'data');
+  const poll = async (expected: number) => {
+    const result = await runCli(['poll', '--data-dir', dir], { env: { API_TOKEN: provider.token, PROVIDER_BASE_URL: provider.url, HTTP_RETRIES: '0' } });
+    assert.equal(result.code, expected, result.stdout + result.stderr);
+    return runIdOf(result);
+  };
+  // Poll 1: both complete; cinemaworld sells B cheapest of all.
+  provider.serve({
+    cinemaworld: [{ id: 'cw0000001', title: 'Film A', price: '10' }, { id: 'cw0000002', title: 'Film B', price: '5' }],
+    filmworld: [{ id: 'fw0000001', title: 'Film A', price: '11' }, { id: 'fw0000002', title: 'Film B', price: '19' }],
+  });
+  const run1 = await poll(0);
+  // Poll 2: cinemaworld stops listing B (complete); filmworld is partial (B's detail fails) with A at a new price.
+  provider.serve({
+    cinemaworld: [{ id: 'cw0000001', title: 'Film A', price: '12' }],
+    filmworld: [{ id: 'fw0000001', title: 'Film A', price: '15' }, { id: 'fw0000002', title: 'Film B', price: '19' }],
+  }, ['fw0000002']);
+  const run2 = await poll(2);
+
+  let r = await json(dir);
+  const prices = (rep: Report) => Object.fromEntries(rep.best_prices.map((f) => [f.title, f.prices]));
+  assert.deepEqual(prices(r), { 'Film A': { cinemaworld: 12, filmworld: 11 }, 'Film B': { filmworld: 19 } });
+  const b = r.best_prices.find((f) => f.title === 'Film B');
+  assert.equal(b?.only_on, 'filmworld', 'B is no longer on cinemaworld');
+  assert.deepEqual(r.cheapest_film && [r.cheapest_film.title, r.cheapest_film.provider, r.cheapest_film.price, r.cheapest_film.as_of.run], ['Film A', 'filmworld', 11, run1]);
+  assert.equal(r.cheapest_provider.films_compared, 1, 'only A is on both providers now');
+  assert.deepEqual(r.cheapest_provider.totals, { cinemaworld: 12, filmworld: 11 });
+  const a = r.best_prices.find((f) => f.title === 'Film A');
+  assert.deepEqual(Object.fromEntries(Object.entries(a?.as_of ?? {}).map(([p, x]) => [p, x.run])), { cinemaworld: run2, filmworld: run1 });
+  assert.deepEqual(Object.fromEntries(Object.entries(r.prices_as_of).map(([p, x]) => [p, x?.run])), { cinemaworld: run2, filmworld: run1 });
+  for (const x of Object.values(r.prices_as_of)) assert.ok(x && x.age_seconds >= 0 && !Number.isNaN(Date.parse(x.started_at)));
+  for (const f of r.best_prices) for (const x of Object.values(f.as_of)) assert.ok(!Number.isNaN(Date.parse(x.polled_at)));
+
+  // Table and CSV carry the same: B filmworld-only, each price's poll.
+  const table = await report(dir, 'table');
+  assert.match(table.stdout, /^Film B \(2001\)\s+-\s+19\.00\s+filmworld only\s+-$/m);
+  assert.match(table.stdout, new RegExp(`^cinemaworld\\s+${run2}\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\dZ\\s+\\d+[smhd]`, 'm'));
+  assert.match(table.stdout, new RegExp(`^filmworld\\s+${run1}\\s`, 'm'));
+  const csv = (await report(dir, 'csv')).stdout.trim().split('\n');
+  assert.equal(csv[0], 'film,cinemaworld,filmworld,cheapest,saving,cinemaworld run,cinemaworld polled_at,filmworld run,filmworld polled_at');
+  assert.match(csv[2] ?? '', new RegExp(`^Film B \\(2001\\),,19\\.00,filmworld only,,,,${run1},\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z$`));
+
+  // Poll 3: cinemaworld's list fails (its poll of poll 2 stays current, older now); filmworld
+  // complete without B: B has no current price anywhere.
+  provider.serve({ filmworld: [{ id: 'fw0000001', title: 'Film A', price: '16' }] });
+  const run3 = await poll(2);
+  r = await json(dir);
+  assert.deepEqual(prices(r), { 'Film A': { cinemaworld: 12, filmworld: 16 } });
+  assert.deepEqual(Object.fromEntries(Object.entries(r.prices_as_of).map(([p, x]) => [p, x?.run])), { cinemaworld: run2, filmworld: run3 });
+  // A --film filter does not change which poll is current.
+  assert.deepEqual(prices(await json(dir, ['--film', 'film b'])), {});
+  assert.deepEqual(prices(await json(dir, ['--provider', 'cinemaworld'])), { 'Film A': { cinemaworld: 12 } });
+});
