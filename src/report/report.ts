@@ -162,7 +162,7 @@ export interface SectionTable {
 export function sectionRows(report: Report, section: Section): SectionTable[] {
   const providers = [...new Set(report.best_prices.flatMap((f) => Object.keys(f.prices)))].sort();
   const asOf = {
-    title: 'Prices as of each provider\'s latest complete poll (films it no longer lists are not current)',
+    title: 'Prices as of: each provider\'s latest complete poll',
     headers: ['provider', 'run', 'polled at', 'age'],
     numeric: [false, false, false, true],
     rows: Object.entries(report.prices_as_of).map(([p, c]) => (c ? [p, c.run, minute(c.started_at), age(c.age_seconds)] : [p, 'no complete poll', '', ''])),
