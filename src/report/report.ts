@@ -135,7 +135,8 @@ export function age(seconds: number): string {
  * whole fits in 80 columns. Cells are provider text: control characters are shown as escapes so
  * that none reaches the terminal and each row stays one line.
  */
-export function formatTable(headers: string[], rawRows: string[][], numeric: boolean[], shrink = 0): string {
+export function formatTable(rawHeaders: string[], rawRows: string[][], numeric: boolean[], shrink = 0): string {
+  const headers = rawHeaders.map(terminalText);
   const rows = rawRows.map((r) => r.map(terminalText));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const rest = widths.reduce((a, b, i) => (i === shrink ? a : a + b + 2), 0);
