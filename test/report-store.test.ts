@@ -3,17 +3,14 @@
 // listing a film, and provider text that tries to drive the terminal or the spreadsheet. Stores
 // are built by the real `poll` against real HTTP servers and read by the real `report`.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import { startMockProvider } from '../src/mock/server.js';
 import type { Report } from '../src/report/report.js';
 import { csvCell, terminalText } from '../src/report/text.js';
-import { runPartition } from '../src/store/layout.js';
-import { writeParquetFile } from '../src/store/parquet-file.js';
-import { MOVIES_SCHEMA, REJECTS_SCHEMA } from '../src/store/schema.js';
 import { hasStackTrace, runCli, tempDir, type CliResult } from './helpers.js';
-import { startScripted } from './scripted-provider.js';
+import { film, startScriptedProvider } from './scripted-provider.js';
 
 const FORMATS = ['table', 'json', 'csv'] as const;
 
@@ -58,14 +55,20 @@ before(async () => {
   }
 });
 
-/** A copy of a store, changed by `shape`. */
-function variant(t: { after(fn: () => void): void }, from: string, shape: (dir: string) => void | Promise<void>) {
+/**
+ * A copy of a store as the writer left it before every poll wrote a movies and a rejects file
+ * (item 10): no file in `tables` (a failed poll wrote only runs; a poll without rejects no
+ * rejects), then changed by `shape`.
+ */
+function oldStyle(t: { after(fn: () => void): void }, from: string, tables: string[], shape: (dir: string) => void) {
   const dir = path.join(tempDir(t), 'data');
   cpSync(from, dir, { recursive: true });
-  return Promise.resolve(shape(dir)).then(() => dir);
+  for (const table of tables) rmSync(path.join(dir, table), { recursive: true, force: true });
+  shape(dir);
+  return dir;
 }
 
-test('a store whose every poll failed (wrong token): report exits 0 in every format, health shows the failed polls', async () => {
+test('a store whose every poll failed (wrong token; zero-row movies and rejects files): report exits 0 in every format, health shows the failed polls', async () => {
   const r = await json(failedStore);
   assert.deepEqual(r.best_prices, []);
   assert.equal(r.cheapest_film, null);
@@ -89,7 +92,8 @@ test('a store whose every poll failed (wrong token): report exits 0 in every for
   assert.match(health.stdout, /^dt,complete,partial,failed\n\d{4}-\d\d-\d\d,0,0,1\n$/);
 });
 
-const SHAPES: Record<string, (dir: string) => void | Promise<void>> = {
+const SHAPES: Record<string, (dir: string) => void> = {
+  'no other change': () => undefined,
   'an empty dt= folder in every table': (dir) => {
     for (const table of ['movies', 'rejects', 'runs']) mkdirSync(path.join(dir, table, 'dt=2020-01-01'), { recursive: true });
   },
@@ -102,26 +106,11 @@ const SHAPES: Record<string, (dir: string) => void | Promise<void>> = {
   'table folders with no files': (dir) => {
     for (const table of ['movies', 'rejects']) mkdirSync(path.join(dir, table), { recursive: true });
   },
-  'rejects/ absent': (dir) => rmSync(path.join(dir, 'rejects'), { recursive: true, force: true }),
-  'only runs/ present': (dir) => {
-    for (const table of ['movies', 'rejects']) rmSync(path.join(dir, table), { recursive: true, force: true });
-  },
-  // What the writer now commits for a provider with nothing to store: zero-row files (item 10).
-  'zero-row movies and rejects files for the failed poll': async (dir) => {
-    const dt = readdirSync(path.join(dir, 'runs'))[0]?.slice(3) ?? '';
-    for (const provider of ['cinemaworld', 'filmworld']) {
-      for (const [table, schema] of [['movies', MOVIES_SCHEMA], ['rejects', REJECTS_SCHEMA]] as const) {
-        const folder = path.join(dir, runPartition(table, dt, failedRun), `provider=${provider}`);
-        mkdirSync(folder, { recursive: true });
-        await writeParquetFile(path.join(folder, 'part-0.parquet'), schema, []);
-      }
-    }
-  },
 };
 
 for (const [name, shape] of Object.entries(SHAPES)) {
-  test(`store of failed polls with ${name}: every format exits 0 and shows the failed poll`, async (t) => {
-    const dir = await variant(t, failedStore, shape);
+  test(`old-style store of failed polls (only runs/) with ${name}: every format exits 0 and shows the failed poll`, async (t) => {
+    const dir = oldStyle(t, failedStore, ['movies', 'rejects'], shape);
     for (const format of FORMATS) {
       const result = await report(dir, format);
       assert.equal(result.code, 0, `${format}: ${result.stderr}`);
@@ -129,11 +118,11 @@ for (const [name, shape] of Object.entries(SHAPES)) {
     }
     const r = await json(dir);
     assert.deepEqual(r.health.polls_per_day.map((d) => d.failed), [1]);
+    assert.deepEqual(r.health.latest_polls.map((l) => l.status), ['failed', 'failed']);
     assert.deepEqual(r.best_prices, []);
   });
-  if (!name.includes('folder')) continue;
-  test(`store with a complete poll and ${name}: prices still read`, async (t) => {
-    const dir = await variant(t, goodStore, shape);
+  test(`old-style store with a complete poll (no rejects/) with ${name}: prices still read`, async (t) => {
+    const dir = oldStyle(t, goodStore, ['rejects'], shape);
     for (const format of FORMATS) assert.equal((await report(dir, format)).code, 0, format);
     const r = await json(dir);
     assert.equal(r.best_prices.length, 7);
@@ -155,7 +144,14 @@ test('a runs/ folder with no file at all is "no committed poll", exit 0', async 
 // ---- item 8: what counts as a current price ----------------------------------------------
 
 test('current prices: a film a provider stopped listing is no longer its price; a partial poll changes nothing; an old poll still counts, with its age', async (t) => {
-  const provider = await startScripted();
+  /** A provider's catalogue: id → [title, price], or null for a detail without a price (a reject). */
+  const catalogue = (films: Record<string, [string, string] | null>) =>
+    Object.fromEntries(Object.entries(films).map(([id, f]) => [id, f ? film(id, { Title: f[0], Price: f[1], Year: '2001' }) : { ID: id, Title: 'No price' }]));
+  // Poll 1: both complete; cinemaworld sells B cheapest of all.
+  const provider = await startScriptedProvider({
+    cinemaworld: catalogue({ cw0000001: ['Film A', '10'], cw0000002: ['Film B', '5'] }),
+    filmworld: catalogue({ fw0000001: ['Film A', '11'], fw0000002: ['Film B', '19'] }),
+  });
   t.after(() => provider.close());
   const dir = path.join(tempDir(t), 'data');
   const poll = async (expected: number) => {
@@ -163,17 +159,10 @@ test('current prices: a film a provider stopped listing is no longer its price; 
     assert.equal(result.code, expected, result.stdout + result.stderr);
     return runIdOf(result);
   };
-  // Poll 1: both complete; cinemaworld sells B cheapest of all.
-  provider.serve({
-    cinemaworld: [{ id: 'cw0000001', title: 'Film A', price: '10' }, { id: 'cw0000002', title: 'Film B', price: '5' }],
-    filmworld: [{ id: 'fw0000001', title: 'Film A', price: '11' }, { id: 'fw0000002', title: 'Film B', price: '19' }],
-  });
   const run1 = await poll(0);
-  // Poll 2: cinemaworld stops listing B (complete); filmworld is partial (B's detail fails) with A at a new price.
-  provider.serve({
-    cinemaworld: [{ id: 'cw0000001', title: 'Film A', price: '12' }],
-    filmworld: [{ id: 'fw0000001', title: 'Film A', price: '15' }, { id: 'fw0000002', title: 'Film B', price: '19' }],
-  }, ['fw0000002']);
+  // Poll 2: cinemaworld stops listing B (complete); filmworld is partial (B's detail is a reject) with A at a new price.
+  provider.set('cinemaworld', catalogue({ cw0000001: ['Film A', '12'] }));
+  provider.set('filmworld', catalogue({ fw0000001: ['Film A', '15'], fw0000002: null }));
   const run2 = await poll(2);
 
   let r = await json(dir);
@@ -199,9 +188,10 @@ test('current prices: a film a provider stopped listing is no longer its price; 
   assert.equal(csv[0], 'film,cinemaworld,filmworld,cheapest,saving,cinemaworld run,cinemaworld polled_at,filmworld run,filmworld polled_at');
   assert.match(csv[2] ?? '', new RegExp(`^Film B \\(2001\\),,19\\.00,filmworld only,,,,${run1},\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z$`));
 
-  // Poll 3: cinemaworld's list fails (its poll of poll 2 stays current, older now); filmworld
+  // Poll 3: cinemaworld partial at a new price (its poll 2 stays current, older now); filmworld
   // complete without B: B has no current price anywhere.
-  provider.serve({ filmworld: [{ id: 'fw0000001', title: 'Film A', price: '16' }] });
+  provider.set('cinemaworld', catalogue({ cw0000001: ['Film A', '1'], cw0000009: null }));
+  provider.set('filmworld', catalogue({ fw0000001: ['Film A', '16'] }));
   const run3 = await poll(2);
   r = await json(dir);
   assert.deepEqual(prices(r), { 'Film A': { cinemaworld: 12, filmworld: 16 } });
@@ -229,12 +219,15 @@ const HOSTILE_TITLES = [
   'Semi;=1+2',
   '</script><b>bold</b>',
 ];
-const ids = (prefix: string) => HOSTILE_TITLES.map((title, i) => ({ id: `${prefix}${String(i + 1).padStart(7, '0')}`, title, price: `${i + 1}` }));
+const ids = (prefix: string) =>
+  Object.fromEntries(HOSTILE_TITLES.map((title, i) => {
+    const id = `${prefix}${String(i + 1).padStart(7, '0')}`;
+    return [id, film(id, { Title: title, Price: `${i + 1}`, Year: '2001' })];
+  }));
 
 test('hostile titles: the table shows control characters as escapes, one row per film; CSV cells are neutralised; JSON is exact; HTML escapes', async (t) => {
-  const provider = await startScripted();
+  const provider = await startScriptedProvider({ cinemaworld: ids('cw'), filmworld: ids('fw') });
   t.after(() => provider.close());
-  provider.serve({ cinemaworld: ids('cw'), filmworld: ids('fw') });
   const dir = path.join(tempDir(t), 'data');
   const poll = await runCli(['poll', '--data-dir', dir], { env: { API_TOKEN: provider.token, PROVIDER_BASE_URL: provider.url } });
   assert.equal(poll.code, 0, poll.stdout + poll.stderr);
