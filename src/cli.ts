@@ -14,6 +14,7 @@ import type { Section } from './report/report.js';
 import type { CommitHooks } from './store/committer.js';
 import { DEFAULT_MOCK_TOKEN } from './mock/server.js'; // light: node:http and the catalogue
 import { SECTIONS } from './report/sections.js';
+import { terminalText } from './report/text.js';
 import { VERSION } from './version.js';
 import { checkWritableDir, ensureWritableDir } from './writable-dir.js';
 
@@ -58,7 +59,8 @@ const rate = number(0, 1, false);
 
 /** Writes a line to stderr with the token (and any piece of it) and URL passwords replaced. */
 function sayError(line: string): void {
-  process.stderr.write(`${redactLine(line, knownSecrets())}\n`);
+  // Lines may quote provider text (a parser's excerpt of a body): its control characters are shown, not obeyed.
+  process.stderr.write(`${line.split('\n').map((l) => terminalText(redactLine(l, knownSecrets()))).join('\n')}\n`);
 }
 
 /** Runs a command's body and leaves with its exit code; a UserError is one clear message. */
@@ -263,12 +265,18 @@ withConfigFlags(
   }),
 );
 
-/** --since: "7d", "24h", or a date/time such as 2026-11-01. */
+/** --since: "7d", "24h", or a date/time such as 2026-11-01 (UTC unless it names a zone). */
 function since(raw: string): Date {
   const relative = /^(\d+)([dh])$/.exec(raw);
-  if (relative) return new Date(Date.now() - Number(relative[1]) * (relative[2] === 'd' ? 86_400_000 : 3_600_000));
-  const date = new Date(raw);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(raw) || Number.isNaN(date.getTime())) throw new InvalidArgumentError('expected a duration like 7d or 24h, or a date like 2026-11-01');
+  const date = relative
+    ? new Date(Date.now() - Number(relative[1]) * (relative[2] === 'd' ? 86_400_000 : 3_600_000))
+    : new Date(/^\d{4}-\d{2}-\d{2}T[\d:.]+$/.test(raw) ? `${raw}Z` : raw);
+  // A day that does not exist (2026-02-31) is refused, not moved into the next month.
+  const day = /^(\d{4})-(\d{2})-(\d{2})/.exec(raw);
+  const realDay = day !== null && !Number.isNaN(date.getTime()) && new Date(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]))).toISOString().startsWith(day[0]);
+  if (Number.isNaN(date.getTime()) || (!relative && !realDay)) {
+    throw new InvalidArgumentError('expected a duration like 7d or 24h, or a real date like 2026-11-01');
+  }
   return date;
 }
 

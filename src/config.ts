@@ -7,7 +7,7 @@ import convict from 'convict';
 import jsonc from 'jsonc-parser';
 import { validateDetailed } from 'node-cron';
 import { ConfigError, errorMessage } from './errors.js';
-import { redactText, redactUrlCredentials, registerSecret, secretForms } from './redact.js';
+import { REDACTED, redact, redactText, redactUrlCredentials, registerSecret, secretForms } from './redact.js';
 
 export type RunOnStart = 'missed' | 'always' | 'never';
 
@@ -394,8 +394,19 @@ function tokenFileModeWarning(file: string): string | null {
 
 /** The settings as check-config shows them: the token's value replaced, and any user:password in the base URL. */
 export function redactedSettings(settings: Settings): Settings {
-  return {
-    ...settings,
-    api: { ...settings.api, baseUrl: redactUrlCredentials(settings.api.baseUrl), token: settings.api.token === null ? null : '[redacted]' },
-  };
+  const { token } = settings.api;
+  // The token (or a piece of it) pasted into another setting, and URL userinfo, are hidden too.
+  const hidden = redact({ ...settings, api: { ...settings.api, token: null } }, secretForms([token]));
+  return { ...hidden, api: { ...hidden.api, baseUrl: withoutUserinfo(hidden.api.baseUrl), token: token === null ? null : REDACTED } };
+}
+
+/** A URL with its username and password replaced, as the WHATWG parser reads them (so `user:p@ss@host` too). */
+function withoutUserinfo(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.username === '' && url.password === '') return raw;
+    return `${url.protocol}//${REDACTED}@${url.host}${url.pathname}${url.search}${url.hash}`;
+  } catch {
+    return redactUrlCredentials(raw);
+  }
 }

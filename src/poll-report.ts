@@ -1,6 +1,7 @@
 // What `poll` prints: a summary table per provider on stdout, progress bars on a terminal.
 import cliProgress from 'cli-progress';
 import type { PollSummary } from './poll.js';
+import { terminalText } from './report/text.js';
 
 export function summaryTable(summary: PollSummary): string {
   const header = ['provider', 'status', 'listed', 'fetched', 'failed', 'rejected', 'retries', 'duration'];
@@ -9,7 +10,7 @@ export function summaryTable(summary: PollSummary): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd();
-  const errors = summary.runs.filter((r) => r.error !== null).map((r) => `${r.provider}: ${r.error}`);
+  const errors = summary.runs.filter((r) => r.error !== null).map((r) => terminalText(`${r.provider}: ${r.error}`));
   return [
     `run ${summary.runId} (${summary.status}): ${summary.movies} movies, ${summary.rejects} rejects committed`,
     line(header),

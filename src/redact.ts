@@ -73,9 +73,13 @@ function fragments(secret: string): string[] {
   return cached;
 }
 
-/** `scheme://user:pass@host` → `scheme://[redacted]@host`: the userinfo of any URL in the text. */
+/**
+ * `scheme://user:pass@host` → `scheme://[redacted]@host`: the userinfo of any URL in the text, up to
+ * the last `@` before the path (a password may hold `@`), and in the forms the WHATWG parser also
+ * accepts for web schemes (`http:user:pass@host`, `http:/\\user:pass@host`).
+ */
 export function redactUrlCredentials(text: string): string {
-  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]+@/gi, `$1${REDACTED}@`);
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/|(?:https?|wss?|ftp):[\\/]*)[^\s/\\?#"'<>]+@/gi, `$1${REDACTED}@`);
 }
 
 /** Both kinds of redaction on one string. */

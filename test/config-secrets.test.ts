@@ -150,6 +150,22 @@ test('check-config hides user:password in the base URL', async (t) => {
   assert.ok(!bad.stderr.includes('pa55w0rd'));
 });
 
+test('check-config hides the token pasted into other settings, and userinfo in every form the URL parser accepts', async (t) => {
+  const dir = tempDir(t);
+  const base = { API_TOKEN: TOKEN, LOG_DIR: path.join(dir, 'logs'), HEALTH_PORT: '0' };
+  const pasted = await runCli(['check-config'], {
+    cwd: dir,
+    env: { ...base, PROVIDER_BASE_URL: `http://127.0.0.1:9/api/?key=${TOKEN}`, DATA_DIR: path.join(dir, `d-${TOKEN}`), API_TOKEN_HEADER: `x-${TOKEN.slice(0, 8)}` },
+  });
+  assert.equal(pasted.code, 0, pasted.stderr);
+  assertNoFragment(pasted.stdout + pasted.stderr, TOKEN);
+  for (const [url, password] of [['http://user:p@ss@127.0.0.1:9/api/', 'p@ss'], ['http:/\\user:pa55word@127.0.0.1:9/api/', 'pa55word'], ['http:user:pa55word@127.0.0.1:9/api/', 'pa55word']] as const) {
+    const r = await runCli(['check-config'], { cwd: dir, env: { ...base, PROVIDER_BASE_URL: url } });
+    assert.ok(r.code === 0 || r.code === 78, r.stderr);
+    assert.ok(!(r.stdout + r.stderr).includes(password) && !(r.stdout + r.stderr).includes('ss@'), `${url}: ${r.stdout}${r.stderr}`);
+  }
+});
+
 test('a token file other users can read is a warning naming the file and chmod 600 (check-config, poll, start); group-readable is not', async (t) => {
   const mock = await startMockProvider({ port: 0, token: TOKEN });
   t.after(() => mock.close());

@@ -149,3 +149,12 @@ test('a flag the CLI rejects is a configuration error: exit 78 with one line, no
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^Usage: movies-collector poll/);
 });
+
+test('report --since refuses a duration past any date and a day that does not exist: exit 78, one line', async (t) => {
+  const dir = tempDir(t);
+  for (const bad of ['999999999d', '2026-02-31', 'yesterday']) {
+    const r = await runCli(['report', '--since', bad], { cwd: dir, env: { DATA_DIR: path.join(dir, 'data') } });
+    assert.equal(r.code, 78, `${bad}: ${r.stderr}`);
+    assert.match(r.stderr, /^error: option '--since <when>' argument '.*' is invalid\. expected a duration like 7d or 24h, or a real date like 2026-11-01\n$/);
+  }
+});

@@ -3,6 +3,7 @@
 // a staged run whose id is in the store already never blocks later polls. Real processes.
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { startMockProvider, type MockOptions } from '../src/mock/server.js';
@@ -100,4 +101,36 @@ test('a staged run whose id is already in the store (an older version\'s collisi
   assert.deepEqual(readdirSync(path.join(data, '_staging')), []);
   const [counts] = await query(`SELECT count(DISTINCT run)::INT AS runs, count(*)::INT AS rows FROM ${table(data, 'movies')}`);
   assert.deepEqual(counts, { runs: 3, rows: 39 });
+});
+
+test('a lock whose holder on this host is dead, or whose mtime lies in the future, is taken over without waiting for it to go stale', async (t) => {
+  const mock = await mockFor(t);
+  const dir = tempDir(t);
+  const data = path.join(dir, 'data');
+  for (const [pid, mtime] of [[999_999, new Date(Date.now() - 5000)], [4242, new Date(Date.now() + 3_600_000)]] as const) {
+    mkdirSync(path.join(data, LOCK_DIR), { recursive: true });
+    writeFileSync(path.join(data, LOCK_INFO), JSON.stringify({ pid, host: pid === 4242 ? 'elsewhere' : hostname(), command: 'start', since: '2026-01-01T00:00:00Z' }));
+    utimesSync(path.join(data, LOCK_DIR), mtime, mtime);
+    const taken = await pollIn(dir, mock);
+    assert.equal(taken.code, 0, taken.stderr);
+    assert.match(taken.stderr, pid === 4242 ? /which was refreshed in the future; taking it over/ : /which is no longer running; taking it over/);
+  }
+});
+
+test('a daemon frozen past the stale time loses its lock to a second one, exits 1, and leaves the new holder named', { timeout: 90_000 }, async (t) => {
+  const mock = await mockFor(t);
+  const cwd = tempDir(t);
+  const first = await startDaemon(t, mock, cwd, { SCHEDULE_CRON: YEARLY, RUN_ON_START: 'never' });
+  await first.waitFor(isMessage(/^daemon started/));
+  first.child.kill('SIGSTOP'); // docker pause
+  const second = await startDaemon(t, mock, cwd, { SCHEDULE_CRON: YEARLY, RUN_ON_START: 'never' });
+  await second.waitFor(isMessage(/^daemon started/), 30_000);
+  first.child.kill('SIGCONT');
+  const code = await new Promise<number | null>((resolve) => first.child.once('exit', (c) => resolve(c)));
+  assert.equal(code, 1);
+  assert.ok(first.count(isMessage(/^store lock lost/)) === 1, JSON.stringify(first.lines.slice(-3)));
+  const beside = await pollIn(cwd, mock);
+  assert.equal(beside.code, 75);
+  assert.match(beside.stderr, new RegExp(`locked by \`start\` \\(pid ${second.child.pid} `), 'the frozen daemon did not remove the new holder\'s name');
+  assert.equal(await second.stop(), 0);
 });

@@ -109,3 +109,11 @@ test('the list: unsafe or missing IDs rejected, duplicates fetched once, a broke
   assert.throws(() => parseList('{"Movies":', polledAt, polledAt, 200), /malformed list JSON/);
   assert.throws(() => parseList('{"movies":[]}', polledAt, polledAt, 200), /no "Movies" array/);
 });
+
+test('a lone UTF-16 surrogate (valid JSON, not text) is stored as U+FFFD with a warning naming the field', () => {
+  const m = movie(`{"ID":"cw0076759","Title":"Bad \\ud800 title","Plot":"x\\udfff","Price":"1"}`);
+  assert.equal(m.title, 'Bad \uFFFD title');
+  assert.equal(m.plot, 'x\uFFFD');
+  assert.deepEqual(m.warnings.map((w) => w.split(':')[0]), ['Title', 'Plot']);
+  assert.equal(movie({ ...STAR_WARS, Title: '😀 ok' }).warnings.length, 0, 'a surrogate pair is text');
+});

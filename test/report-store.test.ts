@@ -83,7 +83,7 @@ test('a store whose every poll failed (wrong token; zero-row movies and rejects 
   assert.equal(table.stderr, '');
   assert.match(table.stdout, /^\d{4}-\d\d-\d\d\s+0\s+0\s+1$/m, 'polls per day: one failed');
   assert.match(table.stdout, /^cinemaworld\s+failed\s+\S+ \S+\s+list call failed: HTTP 401/m);
-  assert.match(table.stdout, /^cinemaworld\s+no complete poll/m);
+  assert.match(table.stdout, /^cinemaworld\s+no answered poll/m);
   const csv = await report(failedStore, 'csv');
   assert.equal(csv.code, 0, csv.stderr);
   assert.equal(csv.stdout, 'film,cheapest,saving\n');

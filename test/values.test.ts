@@ -155,3 +155,33 @@ test('a poll whose only flaw is one rejected film is partial: the poll exits 2 a
   assert.deepEqual([health.lastPoll.status, health.lastPoll.movies, health.lastPoll.missing], ['partial', 1, 1]);
   assert.equal(await d.stop(), 0);
 });
+
+test('one film a provider always gets wrong costs only itself: that provider\'s other prices stay current', async (t) => {
+  const p = await provider(t, {
+    cinemaworld: { cw0000001: film('cw0000001', { Price: '5' }), cw0000002: film('cw0000002', { Price: 'N/A' }) },
+    filmworld: { fw0000001: film('fw0000001', { Price: '20' }) },
+  });
+  const dir = tempDir(t);
+  for (let i = 0; i < 2; i++) assert.equal((await pollCli(t, p, ['cinemaworld', 'filmworld'], dir)).code, 2);
+  const report = await runCli(['report', '--format', 'json'], { cwd: dir, env: { DATA_DIR: path.join(dir, 'data') } });
+  assert.equal(report.code, 0, report.stderr);
+  const json = JSON.parse(report.stdout) as { best_prices: Array<{ film_key: string; prices: Record<string, number>; cheapest: string }>; cheapest_film: { provider: string } };
+  assert.deepEqual(json.best_prices.map((f) => [f.film_key, f.prices, f.cheapest]), [['tt0000001', { cinemaworld: 5, filmworld: 20 }, 'cinemaworld']]);
+  assert.equal(json.cheapest_film.provider, 'cinemaworld');
+});
+
+test('a failure line quoting provider text shows its control characters instead of obeying them', async (t) => {
+  const { createServer } = await import('node:http');
+  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('\u001b]0;PWNED\u0007\u001b[2J not a list'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const dir = tempDir(t);
+  const { port } = server.address() as { port: number };
+  const run = await runCli(['poll'], {
+    cwd: dir,
+    env: { API_TOKEN: 't0ken', PROVIDER_BASE_URL: `http://127.0.0.1:${port}/api/`, DATA_DIR: path.join(dir, 'data'), LOG_DIR: path.join(dir, 'logs'), HTTP_RETRIES: '0', CONFIG_FILE: writeConfig(dir, ['cinemaworld']) },
+  });
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stderr, /^poll failed: /m);
+  assert.doesNotMatch(run.stdout + run.stderr, /[\u0007\u001b]/); // eslint-disable-line no-control-regex -- the point
+});

@@ -59,7 +59,7 @@ export function normalizeDetail(input: DetailInput): Normalized {
 
   const warnings: string[] = [];
   const field = new FieldReader(body, warnings);
-  const title = body.Title.trim();
+  const title = wellFormed('Title', body.Title.trim(), warnings);
   const year = field.parsed('Year', parseYear, `a year from ${FILM_YEARS.min} to ${FILM_YEARS.max}`);
   const movie: MovieRecord = {
     film_key: filmKey(body.ID, title, year),
@@ -105,7 +105,7 @@ class FieldReader {
       this.warnings.push(`${key}: expected a string, got ${describe(value)}`);
       return null;
     }
-    const trimmed = value.trim();
+    const trimmed = wellFormed(key, value.trim(), this.warnings);
     if (trimmed === '') this.warnings.push(`${key}: empty string, stored as null`);
     return trimmed === '' || trimmed === 'N/A' ? null : trimmed;
   }
@@ -124,6 +124,15 @@ class FieldReader {
   list(key: string): string[] | null {
     return this.parsed(key, (text) => text.split(',').map((s) => s.trim()).filter((s) => s !== ''), 'a comma-separated list');
   }
+}
+
+/** A lone UTF-16 surrogate (JSON allows "\ud800"): UTF-8 cannot hold it, so the stored text has U+FFFD there. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+function wellFormed(key: string, text: string, warnings: string[]): string {
+  const fixed = text.replace(LONE_SURROGATE, '\uFFFD');
+  if (fixed !== text) warnings.push(`${key}: holds a lone UTF-16 surrogate (not text), stored as U+FFFD`);
+  return fixed;
 }
 
 function describe(value: unknown): string {

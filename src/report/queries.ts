@@ -1,8 +1,9 @@
 // The report's questions, answered by DuckDB over the store's tables read from their roots.
 // Only committed polls count (those with runs rows). Current prices are the films in each
-// provider's latest `complete` poll: a film the provider stopped listing is no longer current, and
-// a partial poll (which may miss films) never changes what is current; history and health count
-// every committed poll.
+// provider's latest answered poll: one whose list call worked and in which no detail call failed
+// (`complete`, or `partial` only through rejected answers, which hold no price anyway). A film the
+// provider stopped listing is no longer current, and a poll that may miss films (failed detail
+// calls) never changes what is current; history and health count every committed poll.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
@@ -18,7 +19,7 @@ export interface FilmPrice {
   film_key: string;
   title: string;
   year: number | null;
-  /** Price in cents by provider, from each provider's latest complete poll (if it lists the film). */
+  /** Price in cents by provider, from each provider's latest answered poll (if it lists the film). */
   prices: Record<string, number>;
   /** The poll each price comes from, by provider. */
   as_of: Record<string, PollRef>;
@@ -34,7 +35,7 @@ export interface PollRef {
   polled_at: Date;
 }
 
-/** A provider's latest complete poll (null: it never had one), the basis of its current prices. */
+/** A provider's latest answered poll (null: it never had one), the basis of its current prices. */
 export interface CurrentPoll {
   provider: string;
   run: string | null;
@@ -174,13 +175,17 @@ export class StoreReader {
     };
   }
 
-  /** Each provider's latest complete poll: `runs` rows only, so a --film filter never changes it. */
+  /**
+   * Each provider's latest answered poll (see the top): `runs` rows only, so a --film filter never
+   * changes it. Rejects do not disqualify a poll: one film the provider always gets wrong would
+   * otherwise hide every price of that provider for as long as it lasts.
+   */
   private latestCompleteSql(filters: ReportFilters): string {
-    return `SELECT provider, run, started_at FROM runs WHERE status = 'complete' ${filters.provider ? 'AND provider = $provider' : ''}
+    return `SELECT provider, run, started_at FROM runs WHERE (status = 'complete' OR (status = 'partial' AND failed = 0)) ${filters.provider ? 'AND provider = $provider' : ''}
              QUALIFY row_number() OVER (PARTITION BY provider ORDER BY started_at DESC, run DESC) = 1`;
   }
 
-  /** Every provider in the store (or the --provider one) with its latest complete poll, if any. */
+  /** Every provider in the store (or the --provider one) with its latest answered poll, if any. */
   async currentPolls(filters: ReportFilters): Promise<CurrentPoll[]> {
     return this.rows<CurrentPoll>(
       `SELECT p.provider, l.run, l.started_at
@@ -191,7 +196,7 @@ export class StoreReader {
     );
   }
 
-  /** Current prices: the films in each provider's latest complete poll (the lowest if a poll
+  /** Current prices: the films in each provider's latest answered poll (the lowest if a poll
    * lists one film twice). */
   async bestPrices(filters: ReportFilters): Promise<FilmPrice[]> {
     await this.observations(filters);
@@ -273,7 +278,7 @@ export class StoreReader {
     const completeness = await this.rows<HealthReport['completeness'][number]>(
       `SELECT provider, count(*)::INT AS polls, count(*) FILTER (WHERE status = 'complete')::INT AS complete_polls,
               sum(listed)::INT AS listed, sum(fetched)::INT AS fetched, sum(failed)::INT AS failed, sum(rejected)::INT AS rejected,
-              round(CASE WHEN sum(listed) = 0 THEN 0 ELSE sum(fetched)::DOUBLE / sum(listed) END, 4) AS completeness
+              round(CASE WHEN sum(listed) = 0 THEN 0 ELSE greatest(sum(fetched) - sum(rejected), 0)::DOUBLE / sum(listed) END, 4) AS completeness
          FROM runs WHERE started_at >= $since::TIMESTAMPTZ ${providerWhere} GROUP BY provider ORDER BY provider`,
       params,
     );

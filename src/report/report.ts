@@ -12,10 +12,10 @@ export interface Report {
   store: string;
   filters: { since: string; provider: string | null; film: string | null };
   best_prices: Array<Omit<FilmPrice, 'prices' | 'saving' | 'as_of'> & { prices: Record<string, number>; saving: number | null; as_of: Record<string, PollJson> }>;
-  /** Each provider's latest complete poll, the basis of its current prices (null: it never had one). */
+  /** Each provider's latest answered poll, the basis of its current prices (null: it never had one). */
   prices_as_of: Record<string, { run: string; started_at: string; age_seconds: number } | null>;
   cheapest_provider: {
-    /** Films every provider sells (in their latest complete polls): the only fair basis for totals. */
+    /** Films every provider sells (in their latest answered polls): the only fair basis for totals. */
     films_compared: number;
     totals: Record<string, number>;
     cheapest: string | null;
@@ -163,15 +163,15 @@ export interface SectionTable {
 export function sectionRows(report: Report, section: Section): SectionTable[] {
   const providers = [...new Set(report.best_prices.flatMap((f) => Object.keys(f.prices)))].sort();
   const asOf = {
-    title: 'Prices as of: each provider\'s latest complete poll',
+    title: 'Prices as of: each provider\'s latest answered poll (no failed call)',
     headers: ['provider', 'run', 'polled at', 'age'],
     numeric: [false, false, false, true],
-    rows: Object.entries(report.prices_as_of).map(([p, c]) => (c ? [p, c.run, minute(c.started_at), age(c.age_seconds)] : [p, 'no complete poll', '', ''])),
+    rows: Object.entries(report.prices_as_of).map(([p, c]) => (c ? [p, c.run, minute(c.started_at), age(c.age_seconds)] : [p, 'no answered poll', '', ''])),
   };
   switch (section) {
     case 'best-prices':
       return [{
-        title: 'Best price per film (each provider\'s latest complete poll)',
+        title: 'Best price per film (each provider\'s latest answered poll)',
         headers: ['film', ...providers, 'cheapest', 'saving'],
         numeric: [false, ...providers.map(() => true), false, true],
         rows: report.best_prices.map((f) => [
@@ -221,7 +221,7 @@ export function sectionRows(report: Report, section: Section): SectionTable[] {
         numeric: [false, true, true, true],
         rows: h.polls_per_day.map((d) => [d.dt, String(d.complete), String(d.partial), String(d.failed)]),
       }, {
-        title: 'Completeness per provider (fetched / listed)',
+        title: 'Completeness per provider (films committed / listed)',
         headers: ['provider', 'polls', 'complete', 'listed', 'fetched', 'failed', 'rejected', 'completeness'],
         numeric: [false, true, true, true, true, true, true, true],
         rows: h.completeness.map((c) => [c.provider, String(c.polls), String(c.complete_polls), String(c.listed), String(c.fetched), String(c.failed), String(c.rejected), `${(100 * c.completeness).toFixed(1)}%`]),

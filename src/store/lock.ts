@@ -3,7 +3,7 @@
 // seconds by the holder; a lock not refreshed for STALE_MS belongs to a dead (or frozen) process
 // and is taken over. That works across containers sharing a volume, where pids mean nothing.
 // Beside it, _LOCK.json names the holder for the messages (pid, host, command, since).
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmdirSync, statSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,16 +53,24 @@ export async function acquireStoreLock(root: string, options: LockOptions): Prom
   for (;;) {
     try {
       const release = await lockfile.lock(root, lockOptions);
-      await writeHolder(root, options.command);
+      const me = await writeHolder(root, options.command);
       return {
         async release() {
-          await rm(path.join(root, LOCK_INFO), { force: true });
+          // Only our own holder file: after a takeover it names the process that holds the lock now.
+          const holder = lockHolder(root);
+          if (holder?.pid === me.pid && holder.host === me.host && holder.since === me.since) await rm(path.join(root, LOCK_INFO), { force: true });
           await release().catch(() => undefined); // already released when the lock was lost
         },
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') {
         throw new UserError(`cannot lock the store at ${root} (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}): make DATA_DIR writable by this user`, EXIT.failed);
+      }
+      const abandoned = abandonedBecause(root);
+      if (abandoned !== null) {
+        // Not stale by its mtime, but certainly dead: take it over now rather than never (a future mtime) or in 10 s.
+        options.onWait?.(`${describeHolder(root)}, which ${abandoned}; taking it over`);
+        if (removeLockDir(root)) continue;
       }
       const holder = describeHolder(root);
       if (Date.now() >= deadline) {
@@ -88,14 +96,54 @@ export function lockHolder(root: string): LockHolder | null {
   }
 }
 
+/**
+ * Why a held lock is certainly abandoned, or null: its mtime lies beyond any refresh (a clock that
+ * jumped back, a volume restored from a backup: it would never go stale), or its holder was on this
+ * host and its pid is gone (or is this very process: a container restarted as pid 1). The second
+ * only once the lock has missed two refreshes: a new holder writes _LOCK.json just after taking the
+ * lock, and until then the file still names the dead one before it.
+ */
+function abandonedBecause(root: string): string | null {
+  let mtimeMs: number;
+  try {
+    mtimeMs = statSync(path.join(root, LOCK_DIR)).mtimeMs;
+  } catch {
+    return null; // removed meanwhile: the next attempt takes it
+  }
+  if (mtimeMs > Date.now() + STALE_MS) return 'was refreshed in the future';
+  const holder = lockHolder(root);
+  const dead = holder !== null && holder.host === os.hostname() && (holder.pid === process.pid || !isAlive(holder.pid));
+  return dead && Date.now() - mtimeMs > 2 * UPDATE_MS ? 'is no longer running' : null;
+}
+
+/** Removes an abandoned lock; false when it cannot be (then the holder is waited for as usual). */
+function removeLockDir(root: string): boolean {
+  try {
+    rmdirSync(path.join(root, LOCK_DIR));
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT'; // gone already: another starter took it
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
+  }
+}
+
 function describeHolder(root: string): string {
   const h = lockHolder(root);
   return h ? `\`${h.command}\` (pid ${h.pid} on host ${h.host}, since ${h.since})` : 'another collector';
 }
 
-async function writeHolder(root: string, command: string): Promise<void> {
+async function writeHolder(root: string, command: string): Promise<LockHolder> {
   const info: LockHolder = { pid: process.pid, host: os.hostname(), command, since: new Date().toISOString() };
   const temp = path.join(root, `${LOCK_INFO}.${process.pid}.tmp`);
   await writeFile(temp, JSON.stringify(info));
   await rename(temp, path.join(root, LOCK_INFO));
+  return info;
 }
