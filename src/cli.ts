@@ -194,6 +194,7 @@ withConfigFlags(
         command: 'start',
         waitMs: STALE_MS + 2000,
         onWait: (holder) => log.logger.warn(`the store is locked by ${holder}; waiting up to ${(STALE_MS + 2000) / 1000} s for it to be released or go stale`),
+        onTakeOver: (line) => log.logger.warn(line),
         onLost: (why) => daemon?.lockLost(why),
       });
       try {
@@ -231,6 +232,7 @@ withConfigFlags(
         command: 'poll',
         waitMs,
         onWait: (holder) => process.stderr.write(`the store is locked by ${holder}; waiting up to ${Math.round(waitMs / 1000)} s\n`),
+        onTakeOver: (line) => log.logger.warn(line),
         onLost: (why) => {
           log.logger.error(`store lock lost (${why}): another collector took over the store; this poll is aborted`);
           lost.abort();

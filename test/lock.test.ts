@@ -113,7 +113,7 @@ test('a lock whose holder on this host is dead, or whose mtime lies in the futur
     utimesSync(path.join(data, LOCK_DIR), mtime, mtime);
     const taken = await pollIn(dir, mock);
     assert.equal(taken.code, 0, taken.stderr);
-    assert.match(taken.stderr, pid === 4242 ? /which was refreshed in the future; taking it over/ : /which is no longer running; taking it over/);
+    assert.match(taken.stderr, pid === 4242 ? /taking over the store lock of `start` \(pid 4242 on host elsewhere.*\), which was refreshed in the future/ : /taking over the store lock of `start` \(pid 999999 .*\), which is no longer running/);
   }
 });
 

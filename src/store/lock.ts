@@ -35,6 +35,8 @@ export interface LockOptions {
   waitMs: number;
   /** Called once while waiting, with whoever holds it. */
   onWait?: (holder: string) => void;
+  /** Called when an abandoned lock is taken over, with a line saying whose and why. */
+  onTakeOver?: (line: string) => void;
   /** The lock was lost (another process took it over after this one froze past STALE_MS, or _LOCK was removed). */
   onLost: (why: string) => void;
 }
@@ -69,7 +71,7 @@ export async function acquireStoreLock(root: string, options: LockOptions): Prom
       const abandoned = abandonedBecause(root);
       if (abandoned !== null) {
         // Not stale by its mtime, but certainly dead: take it over now rather than never (a future mtime) or in 10 s.
-        options.onWait?.(`${describeHolder(root)}, which ${abandoned}; taking it over`);
+        options.onTakeOver?.(`taking over the store lock of ${describeHolder(root)}, which ${abandoned}`);
         if (removeLockDir(root)) continue;
       }
       const holder = describeHolder(root);
