@@ -49,7 +49,7 @@ test('a second daemon on the same store exits 75 naming the first; a poll beside
 });
 
 test('two polls at once: the second waits for the first, both commit under different run ids', async (t) => {
-  const mock = await mockFor(t, { latencyMs: 150 });
+  const mock = await mockFor(t, { latencyMs: 1500 }); // a poll of ~5 s: the two overlap even when one process starts late
   const dir = tempDir(t);
   const [a, b] = await Promise.all([pollIn(dir, mock), pollIn(dir, mock)]);
   assert.equal(a.code, 0, a.stderr);

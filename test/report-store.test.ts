@@ -144,9 +144,9 @@ test('a runs/ folder with no file at all is "no committed poll", exit 0', async 
 // ---- item 8: what counts as a current price ----------------------------------------------
 
 test('current prices: a film a provider stopped listing is no longer its price; a partial poll changes nothing; an old poll still counts, with its age', async (t) => {
-  /** A provider's catalogue: id → [title, price], or null for a detail without a price (a reject). */
+  /** A provider's catalogue: id → [title, price], or null for a listed film whose detail call fails (404: a partial poll that may miss films). */
   const catalogue = (films: Record<string, [string, string] | null>) =>
-    Object.fromEntries(Object.entries(films).map(([id, f]) => [id, f ? film(id, { Title: f[0], Price: f[1], Year: '2001' }) : { ID: id, Title: 'No price' }]));
+    Object.fromEntries(Object.entries(films).map(([id, f]) => [id, f ? film(id, { Title: f[0], Price: f[1], Year: '2001' }) : undefined]));
   // Poll 1: both complete; cinemaworld sells B cheapest of all.
   const provider = await startScriptedProvider({
     cinemaworld: catalogue({ cw0000001: ['Film A', '10'], cw0000002: ['Film B', '5'] }),
@@ -160,7 +160,7 @@ test('current prices: a film a provider stopped listing is no longer its price; 
     return runIdOf(result);
   };
   const run1 = await poll(0);
-  // Poll 2: cinemaworld stops listing B (complete); filmworld is partial (B's detail is a reject) with A at a new price.
+  // Poll 2: cinemaworld stops listing B (complete); filmworld is partial (B's detail call fails) with A at a new price.
   provider.set('cinemaworld', catalogue({ cw0000001: ['Film A', '12'] }));
   provider.set('filmworld', catalogue({ fw0000001: ['Film A', '15'], fw0000002: null }));
   const run2 = await poll(2);
