@@ -190,10 +190,11 @@ withConfigFlags(
     let daemon: InstanceType<typeof Daemon> | null = null;
     try {
       // A daemon that just died leaves a lock that goes stale within STALE_MS: a restart waits that long.
+      const waitMs = STALE_MS + 2000;
       const lock = await acquireStoreLock(settings.store.dir, {
         command: 'start',
-        waitMs: STALE_MS + 2000,
-        onWait: (holder) => log.logger.warn(`the store is locked by ${holder}; waiting up to ${(STALE_MS + 2000) / 1000} s for it to be released or go stale`),
+        waitMs,
+        onWait: (holder) => log.logger.warn(`the store is locked by ${holder}; waiting up to ${waitMs / 1000} s for it to be released or go stale`),
         onTakeOver: (line) => log.logger.warn(line),
         onLost: (why) => daemon?.lockLost(why),
       });

@@ -7,7 +7,7 @@ import convict from 'convict';
 import jsonc from 'jsonc-parser';
 import { validateDetailed } from 'node-cron';
 import { ConfigError, errorMessage } from './errors.js';
-import { REDACTED, redact, redactText, redactUrlCredentials, registerSecret, secretForms } from './redact.js';
+import { REDACTED, redact, redactLine, redactUrlCredentials, registerSecret, secretForms } from './redact.js';
 
 export type RunOnStart = 'missed' | 'always' | 'never';
 
@@ -232,7 +232,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     // The token may sit in another setting by mistake (a value is quoted when it is wrong): hide it there too.
     const token = config.get('api.token') as unknown;
     const secrets = secretForms([typeof token === 'string' ? token : null]);
-    throw new ConfigError(problems.map((p) => redactUrlCredentials(redactText(p, secrets))));
+    throw new ConfigError(problems.map((p) => redactLine(p, secrets)));
   }
 
   const settings = config.getProperties() as Settings;

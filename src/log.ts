@@ -11,9 +11,6 @@ import { removePrunedArchives, repairLogAudit } from './log-audit.js';
 import { redact, secretForms } from './redact.js';
 import { ensureWritableDir, writeProbe } from './writable-dir.js';
 
-// Moved to redact.ts (the CLI uses them without loading winston); still exported from here.
-export { REDACTED, redact } from './redact.js';
-
 export type Logger = winston.Logger;
 
 export interface LogOptions {

@@ -99,7 +99,7 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
   const status = overallStatus(runs.map((r) => r.status));
   const summary: PollSummary = {
     runId, dt, status, startedAt, finishedAt: new Date(), runs, movies: movieCount, moviesByProvider, rejects: rejectCount, writeMs,
-    authRejected: harvests.every((h) => h.error === null || h.authRejected) && harvests.some((h) => h.authRejected),
+    authRejected: harvests.every((h) => h.error === null || h.cause === 'auth') && harvests.some((h) => h.cause === 'auth'),
     causes: Object.fromEntries(harvests.flatMap((h) => (h.cause === null ? [] : [[h.provider, h.cause]]))),
   };
   for (const run of runs) {

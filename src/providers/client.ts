@@ -11,8 +11,7 @@ import https from 'node:https';
 import axios, { AxiosError, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import axiosRetry, { exponentialDelay, isNetworkOrIdempotentRequestError } from 'axios-retry';
 import pLimit from 'p-limit';
-import { redact } from '../log.js';
-import { replaceSecrets } from '../redact.js';
+import { redact, replaceSecrets, secretForms } from '../redact.js';
 
 export interface ClientOptions {
   baseUrl: string;
@@ -32,7 +31,7 @@ export type FailureCause = 'auth' | 'network' | 'timeout' | 'cut-off' | 'too-lar
 
 export type FetchOutcome =
   | { ok: true; status: number; body: string }
-  | { ok: false; status: number | null; code: string; cause: FailureCause; reason: string; authRejected: boolean; aborted: boolean };
+  | { ok: false; status: number | null; code: string; cause: FailureCause; reason: string };
 
 /** The list of films, or one film's detail: they have different body caps. */
 export type CallKind = 'list' | 'detail';
@@ -66,7 +65,7 @@ export function createProviderClient(options: ClientOptions): ProviderClient {
   const stats: ClientStats = { retries: 0, responses: {} };
   const count = (key: string) => (stats.responses[key] = (stats.responses[key] ?? 0) + 1);
   // As the logger does: the token and its URL-encoded form.
-  const secrets = options.token === '' ? [] : [...new Set([options.token, encodeURIComponent(options.token)])];
+  const secrets = secretForms([options.token]);
   const limit = pLimit(options.concurrency);
   const admit = pLimit(options.concurrency * ADMITTED_PER_SLOT);
   const agentOptions = { keepAlive: true, maxSockets: options.concurrency };
@@ -214,10 +213,10 @@ function holdsSecret(value: unknown, secrets: readonly string[]): boolean {
 function describeFailure(err: unknown, signal: AbortSignal, capSetting: string): FetchOutcome & { ok: false } {
   const e = err as AxiosError;
   const status = e.response?.status ?? null;
-  const base = { ok: false as const, status, code: e.code ?? 'ERROR', authRejected: false, aborted: false };
-  if (signal.aborted || e.code === AxiosError.ERR_CANCELED) return { ...base, cause: 'aborted', aborted: true, reason: 'aborted: the poll deadline passed or the collector is stopping' };
+  const base = { ok: false as const, status, code: e.code ?? 'ERROR' };
+  if (signal.aborted || e.code === AxiosError.ERR_CANCELED) return { ...base, cause: 'aborted', reason: 'aborted: the poll deadline passed or the collector is stopping' };
   if (e.code === CUT_OFF) return { ...base, status: headStatus(e), cause: 'cut-off', reason: e.message };
-  if (status === 401 || status === 403) return { ...base, cause: 'auth', authRejected: true, reason: `HTTP ${status}: the provider rejected the access token` };
+  if (status === 401 || status === 403) return { ...base, cause: 'auth', reason: `HTTP ${status}: the provider rejected the access token` };
   if (status !== null && status >= 300 && status < 400) {
     return { ...base, cause: 'redirect', reason: `HTTP ${status}: redirect to ${String(e.response?.headers.location ?? '?')} refused (the token is never sent to another location)` };
   }

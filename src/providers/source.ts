@@ -24,9 +24,8 @@ export interface Harvest {
   failed: number;
   /** Why the provider's poll failed as a whole (list call failed), else null. */
   error: string | null;
-  /** The kind of that failure, else null. */
+  /** The kind of that failure (`auth`: the token was rejected), else null. */
   cause: HarvestCause | null;
-  authRejected: boolean;
   stats: ClientStats;
 }
 
@@ -44,7 +43,7 @@ export async function harvestProvider(options: HarvestOptions): Promise<Harvest>
   const { provider, client, polledAt, signal, logger } = options;
   const startedAt = new Date();
   const harvest: Harvest = {
-    provider, startedAt, finishedAt: startedAt, listed: 0, details: [], listRejects: [], failed: 0, error: null, cause: null, authRejected: false, stats: client.stats,
+    provider, startedAt, finishedAt: startedAt, listed: 0, details: [], listRejects: [], failed: 0, error: null, cause: null, stats: client.stats,
   };
   const finish = (): Harvest => ({ ...harvest, finishedAt: new Date() });
 
@@ -52,7 +51,6 @@ export async function harvestProvider(options: HarvestOptions): Promise<Harvest>
   if (!list.ok) {
     harvest.error = `list call failed: ${list.reason}`;
     harvest.cause = list.cause;
-    harvest.authRejected = list.authRejected;
     return finish();
   }
   let ids: string[];
