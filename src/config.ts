@@ -120,7 +120,8 @@ convict.addFormats({
   port: integerFormat('port', 0, 65535, 'a TCP port from 0 to 65535 (0 turns it off)'),
 });
 
-function schema() {
+/** The convict schema: every setting, its env name, default and doc (the README's settings table is checked against it). */
+export function settingsSchema() {
   return {
     schedule: {
       cron: { doc: 'When to poll (node-cron; a leading seconds field is allowed).', format: 'cron-expression', default: '*/15 * * * *', env: 'SCHEDULE_CRON' },
@@ -193,14 +194,14 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const cwd = options.cwd ?? process.cwd();
   // An empty variable (API_TOKEN= in an .env file) means unset, not "the empty string".
   const env = Object.fromEntries(Object.entries(options.env ?? process.env).filter(([, v]) => v !== undefined && v !== ''));
-  const config = convict(schema(), { env, args: [] });
+  const config = convict(settingsSchema(), { env, args: [] });
   const problems: string[] = [];
 
   const file = resolveConfigFile(options.configFile ?? env.CONFIG_FILE, cwd);
   if (file) {
     const values = readConfigFile(file);
     // convict throws a TypeError on some shapes (an object where a value belongs): check first.
-    const shape = shapeProblems(values, schema());
+    const shape = shapeProblems(values, settingsSchema());
     if (shape.length > 0) throw new ConfigError(shape);
     try {
       config.load(values);

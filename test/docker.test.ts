@@ -118,9 +118,12 @@ test('compose: the image is built once (by collector), the others run it without
   assert.match(perms.entrypoint?.join(' ') ?? '', /chown -R|find \/data \/logs .*-exec chown/);
 });
 
-test('README: says Compose v2, and the collector-only command it gives', () => {
+test('README: says Compose v2, the collector-only command it gives, and ends its Docker section with the page', () => {
   const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const ops = readme.slice(readme.indexOf('## Operations (Docker)'));
+  const start = readme.indexOf('## Run it with Docker');
+  assert.ok(start >= 0, 'the README has a "Run it with Docker" section');
+  const ops = readme.slice(start, readme.indexOf('\n## ', start + 1));
+  assert.match(ops, /open http:\/\/localhost:8080\/\.?\s*$/);
   assert.match(ops, /Compose v2/);
   assert.match(ops, /docker compose up -d collector/);
   assert.match(ops, /chown -R 1000:1000 data logs/);
