@@ -1,14 +1,20 @@
 // One process of the benchmark: runs the collector's poll (fetch, normalize, write) `--polls`
 // times in this process against a simulator and prints one JSON line of figures, so that its CPU
 // and peak RSS are its own. CPU is counted around each poll only (imports are not in it);
-// peak RSS includes the imports. Usage: node dist/bench/poll-child.js --url U --dir D [--concurrency C] [--polls 1]
+// peak RSS includes the imports. --fetch-only: the providers' harvests alone (client and source,
+// each detail dropped as it arrives), to tell the HTTP side's cost from the writer's.
+// Usage: node dist/bench/poll-child.js --url U --dir D [--concurrency C] [--polls 1] [--fetch-only]
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { runPoll } from '../src/poll.js';
+import { createProviderClient } from '../src/providers/client.js';
+import { harvestProvider } from '../src/providers/source.js';
 
 const { values } = parseArgs({
-  options: { url: { type: 'string' }, dir: { type: 'string' }, concurrency: { type: 'string', default: '8' }, polls: { type: 'string', default: '1' } },
+  options: {
+    url: { type: 'string' }, dir: { type: 'string' }, concurrency: { type: 'string', default: '8' }, polls: { type: 'string', default: '1' }, 'fetch-only': { type: 'boolean', default: false },
+  },
 });
 const { settings } = loadConfig({
   cwd: values.dir,
@@ -24,6 +30,25 @@ const polls = [];
 for (let i = 0; i < Number(values.polls); i++) {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
+  if (values['fetch-only']) {
+    const harvests = await Promise.all(
+      settings.providers.map(async (provider) => {
+        const client = createProviderClient({ ...settings.http, baseUrl: settings.api.baseUrl, token: 'mock-token', tokenHeader: settings.api.tokenHeader });
+        try {
+          return await harvestProvider({ provider, client, polledAt: new Date(), signal: new AbortController().signal, logger: log.logger, onDetail: () => undefined });
+        } finally {
+          client.close();
+        }
+      }),
+    );
+    const cpu = process.cpuUsage(cpu0);
+    polls.push({
+      cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - t0, status: harvests.every((h) => h.failed === 0 && h.error === null) ? 'complete' : 'partial',
+      attempts: harvests.reduce((n, h) => n + Object.values(h.stats.responses).reduce((a, b) => a + b, 0), 0),
+      movies: harvests.reduce((n, h) => n + h.fetched, 0), listed: harvests.reduce((n, h) => n + h.listed, 0), retries: harvests.reduce((n, h) => n + h.stats.retries, 0), writeMs: 0,
+    });
+    continue;
+  }
   const summary = await runPoll({ settings, logger: log.logger });
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);

@@ -107,8 +107,11 @@ try {
   const load = await simulator(['--movies', String(movies), '--latency-ms', String(latencyMs), '--fail-rate', String(failRate)]);
   let collector: ChildFigures;
   let bare: { attempts: number; films: number; cpuMs: number; wallMs: number };
+  let fetchOnly: PollFigures;
   try {
     bare = JSON.parse(node(path.join(here, 'bare-client.js'), ['--url', load.url, '--concurrency', String(concurrency)])) as typeof bare;
+    const harvest = JSON.parse(node(path.join(here, 'poll-child.js'), ['--url', load.url, '--dir', path.join(work, 'fetch'), '--concurrency', String(concurrency), '--fetch-only'])) as ChildFigures;
+    fetchOnly = harvest.polls[0] as PollFigures;
     collector = JSON.parse(node(path.join(here, 'poll-child.js'), ['--url', load.url, '--dir', path.join(work, 'load'), '--concurrency', String(concurrency)])) as ChildFigures;
   } finally {
     load.stop();
@@ -129,6 +132,7 @@ try {
     ['collector CPU (whole poll)', `${fmt(poll.cpuMs)} for ${poll.attempts} attempts = ${perAttempt.toFixed(0)} µs per attempt (fetch, normalize, write)`],
     ['bare undici client CPU', `${fmt(bare.cpuMs)} for ${bare.attempts} attempts = ${barePerAttempt.toFixed(0)} µs per attempt (wall ${fmt(bare.wallMs)}, no backoff)`],
     ['ratio collector / bare per attempt', `${(perAttempt / barePerAttempt).toFixed(2)}  (target <= 2.5)`],
+    ['fetch only (client + source)', `${fmt(fetchOnly.cpuMs)} for ${fetchOnly.attempts} attempts = ${((fetchOnly.cpuMs * 1000) / fetchOnly.attempts).toFixed(0)} µs per attempt, ${((fetchOnly.cpuMs * 1000) / fetchOnly.attempts / barePerAttempt).toFixed(2)} x bare (no normalize, no write)`],
     ['wall time', fmt(poll.wallMs)],
     ['lower bound with retry policy', `${fmt(bound.boundMs)}  (list ${fmt(bound.listMs)} + max(throughput ${fmt(bound.throughputMs)}, slowest film ${fmt(bound.slowestMs)}))`],
     ['ratio wall / retry bound', (poll.wallMs / bound.boundMs).toFixed(2)],

@@ -56,9 +56,10 @@ export function createUndiciAdapter(options: UndiciAdapterOptions): UndiciAdapte
   }
   // Our timer bounds each attempt; undici's own header/body timers (300 s) must not cut in first.
   const dispatcherOptions = { connections: options.connections, headersTimeout: 0, bodyTimeout: 0 };
-  // HTTP(S)_PROXY / NO_PROXY are honoured as before; looked at once per client, not per request.
+  // HTTP(S)_PROXY / NO_PROXY are honoured as before; looked at once per client, not per request. The
+  // proxy agent needs the methods undici's index adds to every dispatcher: with a proxy, it is loaded.
   const dispatcher: Dispatcher = PROXY_ENV.some((name) => (process.env[name] ?? '') !== '')
-    ? new (require('undici/lib/dispatcher/env-http-proxy-agent.js') as typeof EnvHttpProxyAgent)(dispatcherOptions)
+    ? new (require('undici') as { EnvHttpProxyAgent: typeof EnvHttpProxyAgent }).EnvHttpProxyAgent(dispatcherOptions)
     : new (require('undici/lib/dispatcher/pool.js') as typeof Pool)(origin, dispatcherOptions);
 
   /** Errors already counted, on their way out of an attempt's catch block. */
