@@ -80,7 +80,7 @@ export function createUndiciAdapter(options: UndiciAdapterOptions): UndiciAdapte
       let response: AxiosResponse | null = null;
       try {
         const res = await request.call(dispatcher, { origin, path: pathname + (config.url ?? ''), method: 'GET', headers, signal: attempt.signal });
-        response = { status: res.statusCode, statusText: '', headers: res.headers as AxiosResponse['headers'], config, data: '' };
+        response = { status: res.statusCode, statusText: '', headers: usedHeaders(res.statusCode, res.headers), config, data: '' };
         if (res.statusCode < 200 || res.statusCode >= 300) {
           // The body of an error answer is not used: read it off (so the socket can be reused) or drop it.
           await res.body.dump().catch(() => undefined);
@@ -137,6 +137,20 @@ function networkCode(e: NodeJS.ErrnoException): string {
   if (e.code === 'UND_ERR_SOCKET' || e.code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return 'ECONNRESET';
   if (e.code === 'UND_ERR_CONNECT_TIMEOUT') return 'ETIMEDOUT';
   return e.code ?? 'ERROR';
+}
+
+/**
+ * The answer's headers the client reads: Location of a refused redirect, Retry-After of a 429/5xx.
+ * axios turns the headers into an AxiosHeaders object twice per answer: a 2xx passes none.
+ */
+function usedHeaders(status: number, headers: Dispatcher.ResponseData['headers']): AxiosResponse['headers'] {
+  if (status >= 200 && status < 300) return {};
+  const used: Record<string, string | string[]> = {};
+  for (const name of ['location', 'retry-after']) {
+    const value = headers[name];
+    if (value !== undefined) used[name] = value;
+  }
+  return used as AxiosResponse['headers'];
 }
 
 /** The whole body as text (UTF-8, invalid bytes replaced, BOM dropped as axios does), or BodyTooLarge past maxBytes (-1: no cap). */
