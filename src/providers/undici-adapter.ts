@@ -54,8 +54,9 @@ export function createUndiciAdapter(options: UndiciAdapterOptions): UndiciAdapte
   if (base.username !== '' || base.password !== '') {
     headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64')}`;
   }
-  // Our timer bounds each attempt; undici's own header/body timers (300 s) must not cut in first.
-  const dispatcherOptions = { connections: options.connections, headersTimeout: 0, bodyTimeout: 0 };
+  // Our timer bounds each attempt: undici's own connect (10 s), header and body (300 s) timers must
+  // not cut in first (node:http under axios had none of them either).
+  const dispatcherOptions = { connections: options.connections, headersTimeout: 0, bodyTimeout: 0, connectTimeout: options.timeoutMs };
   // HTTP(S)_PROXY / NO_PROXY are honoured as before; looked at once per client, not per request. The
   // proxy agent needs the methods undici's index adds to every dispatcher: with a proxy, it is loaded.
   const dispatcher: Dispatcher = PROXY_ENV.some((name) => (process.env[name] ?? '') !== '')
