@@ -10,7 +10,7 @@
 // Usage: npm run bench [-- --movies 10000 --latency-ms 10 --fail-rate 0.1 --concurrency 50 --runs 7]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,12 +159,15 @@ try {
     if (!time) {
       print(`prototype shape: ${runs} one-shot polls`, [['skipped', 'needs GNU time (/usr/bin/time) to read each process\'s CPU']]);
     } else {
-      const cache = path.join(work, 'compile-cache'); // empty at first: the first run compiles, later ones reuse
+      // Each build as shipped: no NODE_COMPILE_CACHE here (it would turn Node's cache on for a build that
+      // does not ask for it); TMPDIR points a build that does at an empty folder, so poll 1 compiles.
+      const tmp = path.join(work, 'tmp');
+      mkdirSync(tmp);
       const figures: Array<{ cpu: number; wall: number; rssMb: number; code: number }> = [];
       for (let i = 0; i < runs; i++) {
         const env = {
           PATH: process.env.PATH, HOME: process.env.HOME, API_TOKEN: 'mock-token', PROVIDER_BASE_URL: films.url, DATA_DIR: path.join(work, 'proto', 'data'),
-          LOG_DIR: path.join(work, 'proto', 'logs'), HEALTH_PORT: '0', NODE_COMPILE_CACHE: cache,
+          LOG_DIR: path.join(work, 'proto', 'logs'), HEALTH_PORT: '0', TMPDIR: tmp,
         };
         const child = spawn(time, ['-f', 'TIME %U %S %e %M', process.execPath, cli, 'poll'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
         let err = '';
