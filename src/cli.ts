@@ -2,6 +2,7 @@
 // The movies-collector command line. Each command loads what it needs and returns an exit
 // code; errors a user can cause print one line (per problem) and exit with a defined code.
 // Each command imports its modules when it runs: `report` need not load axios or parquetjs.
+import './compile-cache.js'; // first: every module loaded after it is compiled once, then cached
 import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, redactedSettings, type LoadOptions, type Settings } from './config.js';
@@ -12,7 +13,7 @@ import type { PollSummary } from './poll.js';
 import type { HarvestCause } from './providers/source.js';
 import type { Section } from './report/report.js';
 import type { CommitHooks } from './store/committer.js';
-import { DEFAULT_MOCK_TOKEN } from './mock/server.js'; // light: node:http and the catalogue
+import { DEFAULT_MOCK_TOKEN } from './mock/token.js'; // not the simulator: see token.ts
 import { SECTIONS } from './report/sections.js';
 import { terminalText } from './report/text.js';
 import { VERSION } from './version.js';

@@ -1,5 +1,5 @@
 // What `poll` prints: a summary table per provider on stdout, progress bars on a terminal.
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
 import type { PollSummary } from './poll.js';
 import { terminalText } from './report/text.js';
 
@@ -22,6 +22,8 @@ export function summaryTable(summary: PollSummary): string {
 /** One bar per provider on a terminal; undefined when stderr is not a TTY. */
 export function progressBars(providers: string[]): { update(provider: string, done: number, total: number): void; stop(): void } | undefined {
   if (!process.stderr.isTTY) return undefined;
+  // Loaded only for a terminal: a scheduled or piped poll does not pay for it at start-up.
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress');
   const multi = new cliProgress.MultiBar(
     { stream: process.stderr, format: '{provider} [{bar}] {value}/{total}', hideCursor: true, clearOnComplete: false },
     cliProgress.Presets.shades_classic,

@@ -144,7 +144,7 @@ function runRecord(h: Harvest, rejected: number): RunRecord {
     finished_at: h.finishedAt,
     duration_ms: BigInt(h.finishedAt.getTime() - h.startedAt.getTime()),
     listed: h.listed,
-    fetched: h.details.length,
+    fetched: h.fetched,
     failed: h.failed,
     rejected,
     retries: h.stats.retries,

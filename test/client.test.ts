@@ -71,3 +71,23 @@ test('a token that stood where "[redacted]" breaks the JSON: the redacted body c
   const outcome = await client.get('movie/x', new AbortController().signal);
   assert.deepEqual(outcome, { ok: true, status: 200, body: '{"n":1[redacted]5,"s":"\\n"}' });
 });
+
+test('Retry-After on a 503 is honoured (the next attempt waits at least that long) and capped by maxRetryDelayMs', { timeout: 120_000 }, async (t) => {
+  const times: number[] = [];
+  const upstream = await startUpstream(({ path, attempt }) => {
+    times.push(performance.now());
+    return attempt === 1 ? { status: 503, headers: { 'retry-after': path.endsWith('/long') ? '3600' : '1' }, body: '{}' } : { body: '{"ID":"x"}' };
+  });
+  t.after(() => upstream.close());
+  const client = createProviderClient(options(upstream.url));
+  t.after(() => client.close());
+  const outcome = await client.get('movie/x', new AbortController().signal);
+  assert.deepEqual(outcome, { ok: true, status: 200, body: '{"ID":"x"}' });
+  // A lower bound only (a loaded machine makes it later, never sooner): the backoff alone would be ~0.2 s.
+  assert.ok((times[1] ?? 0) - (times[0] ?? 0) >= 950, `the retry came ${((times[1] ?? 0) - (times[0] ?? 0)).toFixed(0)} ms after the 503`);
+
+  // Retry-After: 3600 would stall the poll for an hour (the test's timeout fails it first) without the cap.
+  const capped = createProviderClient({ ...options(upstream.url), maxRetryDelayMs: 50 });
+  t.after(() => capped.close());
+  assert.equal((await capped.get('movie/long', new AbortController().signal)).ok, true);
+});

@@ -36,7 +36,7 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-const STATUS_TEXT: Record<number, string> = { 200: 'OK', 302: 'Found', 401: 'Unauthorized', 404: 'Not Found', 500: 'Internal Server Error' };
+const STATUS_TEXT: Record<number, string> = { 200: 'OK', 302: 'Found', 401: 'Unauthorized', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
 export async function startUpstream(script: (req: Request) => Reply): Promise<Upstream> {
   const attempts = new Map<string, number>();

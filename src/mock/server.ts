@@ -8,7 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { Catalogue, MOCK_PROVIDERS, type MockProviderName } from './catalogue.js';
 import { generator } from './random.js';
 
-export const DEFAULT_MOCK_TOKEN = 'mock-token';
+import { DEFAULT_MOCK_TOKEN } from './token.js';
+
+export { DEFAULT_MOCK_TOKEN };
 const TOKEN_HEADER = 'x-access-token';
 
 export interface MockOptions {

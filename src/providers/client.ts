@@ -1,17 +1,18 @@
 // One provider's HTTP client: axios with the token header, a per-attempt timeout, keep-alive,
 // capped bodies, no redirects (the token must never travel to another origin), and
-// axios-retry for transient failures. The concurrency bound wraps axios's adapter, so it
-// counts HTTP attempts in flight: a request waiting out a retry backoff holds no slot.
-// A second, looser bound admits requests into axios, so a list of 50,000 films does not
-// become 50,000 live requests. A 2xx answer counts only once its body arrived whole and parses
-// as JSON: a body cut short (or not JSON) is retried like a 5xx. The token is replaced in every
-// body and reason before the caller sees it, so an upstream that echoes it cannot get it stored.
-import http from 'node:http';
-import https from 'node:https';
+// axios-retry for transient failures. Under axios sits a small adapter on undici's Pool (see
+// undici-adapter.ts): axios's own http adapter costs several times the CPU of the request itself.
+// The concurrency bound wraps that adapter, so it counts HTTP attempts in flight: a request waiting
+// out a retry backoff holds no slot. A second, looser bound admits requests into axios, so a list of
+// 50,000 films does not become 50,000 live requests. A 2xx answer counts only once its body arrived
+// whole and parses as JSON: a body cut short (or not JSON) is retried like a 5xx. The token is
+// replaced in every body and reason before the caller sees it, so an upstream that echoes it
+// cannot get it stored.
 import axios, { AxiosError, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import axiosRetry, { exponentialDelay, isNetworkOrIdempotentRequestError } from 'axios-retry';
 import pLimit from 'p-limit';
 import { redact, replaceSecrets, secretForms } from '../redact.js';
+import { BAD_JSON, CUT_OFF, createUndiciAdapter, isBodyTooLarge } from './undici-adapter.js';
 
 export interface ClientOptions {
   baseUrl: string;
@@ -49,6 +50,8 @@ export interface ProviderClient {
   /** GET a path relative to the base URL; never throws. */
   get(path: string, signal: AbortSignal, kind?: CallKind): Promise<FetchOutcome>;
   readonly stats: ClientStats;
+  /** Requests admitted at once (in flight or waiting out a backoff): callers need no more workers than this. */
+  readonly capacity: number;
   /** Frees the keep-alive sockets. */
   close(): void;
 }
@@ -57,9 +60,6 @@ const RETRY_BASE_DELAY_MS = 100;
 /** Requests admitted at once (in flight or waiting out a backoff) per HTTP slot: enough to keep the
  * slots busy while some requests back off, few enough that memory and abort listeners stay bounded. */
 const ADMITTED_PER_SLOT = 4;
-/** Error codes of a 2xx answer that is not usable yet; both are retried. */
-const CUT_OFF = 'ERR_BODY_CUT_OFF';
-const BAD_JSON = 'ERR_BODY_NOT_JSON';
 
 export function createProviderClient(options: ClientOptions): ProviderClient {
   const stats: ClientStats = { retries: 0, responses: {} };
@@ -67,58 +67,28 @@ export function createProviderClient(options: ClientOptions): ProviderClient {
   // As the logger does: the token and its URL-encoded form.
   const secrets = secretForms([options.token]);
   const limit = pLimit(options.concurrency);
-  const admit = pLimit(options.concurrency * ADMITTED_PER_SLOT);
-  const agentOptions = { keepAlive: true, maxSockets: options.concurrency };
-  const httpAgent = new http.Agent(agentOptions);
-  const httpsAgent = new https.Agent(agentOptions);
-  const send = axios.getAdapter(axios.defaults.adapter);
-  const boundedAdapter: AxiosAdapter = (config: InternalAxiosRequestConfig) =>
-    limit(async (): Promise<AxiosResponse> => {
-      // axios's own timeout is a socket-idle timer: an answer dripped a byte at a time never trips
-      // it. This one bounds the whole attempt, and surfaces as a (retryable) timeout.
-      const attempt = AbortSignal.timeout(options.timeoutMs);
-      const outer = config.signal as AbortSignal | undefined;
-      let response: AxiosResponse;
-      try {
-        response = await send({ ...config, signal: outer ? AbortSignal.any([outer, attempt]) : attempt });
-      } catch (err) {
-        let e = attempt.aborted && !outer?.aborted ? new AxiosError(`timeout of ${options.timeoutMs}ms exceeded`, 'ECONNABORTED', config) : (err as AxiosError);
-        // The connection closed after 2xx headers, mid-body (FIN or RST): axios reports it with or
-        // without `response`, as "stream has been aborted" or ECONNRESET, depending on timing.
-        const head = cutOffStatus(e);
-        if (head !== null) e = new AxiosError(`body cut off: the connection closed before the whole HTTP ${head} answer arrived (${e.code ?? e.message})`, CUT_OFF, config, e.request, e.response);
-        // axios-retry retries with the error's config: give it the caller's signal back, or this
-        // attempt's timer would go on to cancel the retry (seen as "aborted", and never retried).
-        if (e.config) e.config.signal = outer;
-        count(head !== null ? `${head}:cut-off` : e.response ? String(e.response.status) : (e.code ?? 'ERROR'));
-        throw e;
-      }
-      if (response.status >= 200 && response.status < 300 && !isJson(response.data as string)) {
-        // A body that ends early without the framing saying so (the connection closing is its end),
-        // or a provider's bad moment: retried; the last one goes to the caller, and on to rejects.
-        // (An error made with `config` carries the caller's signal, as axios-retry needs.)
-        count(`${response.status}:bad-json`);
-        throw new AxiosError(`HTTP ${response.status} answer is not JSON`, BAD_JSON, config, response.request, response);
-      }
-      count(String(response.status));
-      return response;
-    });
-
-  const instance = axios.create({
-    baseURL: options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`,
-    headers: { [options.tokenHeader]: options.token, accept: 'application/json' },
-    timeout: options.timeoutMs,
-    maxRedirects: 0,
-    responseType: 'text',
-    responseEncoding: 'utf8',
-    transformResponse: [(data: unknown) => data], // bodies are parsed by the normalizer, which keeps the raw text
-    httpAgent,
-    httpsAgent,
-    adapter: boundedAdapter,
+  const capacity = options.concurrency * ADMITTED_PER_SLOT;
+  const admit = pLimit(capacity);
+  const transport = createUndiciAdapter({
+    baseUrl: options.baseUrl,
+    headers: { [options.tokenHeader.toLowerCase()]: options.token, accept: 'application/json' },
+    timeoutMs: options.timeoutMs,
+    connections: options.concurrency,
+    count,
   });
+  const boundedAdapter: AxiosAdapter = (config: InternalAxiosRequestConfig) => limit((): Promise<AxiosResponse> => transport.send(config));
+
+  const instance = axios.create({ adapter: boundedAdapter });
+  // axios merges its instance defaults into every request's config (and again on each retry):
+  // everything the adapter does not read is dropped, so each merge is small. The adapter builds the
+  // URL and headers itself, never follows redirects, never looks for a proxy in the environment
+  // (undici-adapter.ts decides that once) and returns the body as text: the normalizer parses it.
+  const defaults = instance.defaults as unknown as Record<string, unknown>;
+  for (const key of Object.keys(defaults)) if (key !== 'adapter') delete defaults[key];
+  Object.assign(defaults, { proxy: false, maxRedirects: 0, transformRequest: [], transformResponse: [] });
   axiosRetry(instance, {
     retries: options.retries,
-    shouldResetTimeout: true, // the timeout is per attempt; the poll's deadline bounds the whole
+    shouldResetTimeout: true, // the timeout is per attempt (the adapter's timer); the poll's deadline bounds the whole
     retryCondition: (err) => {
       if (err.code === AxiosError.ERR_CANCELED || isBodyTooLarge(err)) return false;
       if (err.code === CUT_OFF || err.code === BAD_JSON) return true;
@@ -133,6 +103,7 @@ export function createProviderClient(options: ClientOptions): ProviderClient {
 
   return {
     stats,
+    capacity,
     get: (path, signal, kind = 'detail') =>
       admit(async (): Promise<FetchOutcome> => {
         const [maxBodyBytes, capSetting] = kind === 'list' ? [options.maxListBodyBytes, 'http.maxListBodyBytes'] : [options.maxBodyBytes, 'http.maxBodyBytes'];
@@ -150,39 +121,9 @@ export function createProviderClient(options: ClientOptions): ProviderClient {
         }
       }),
     close() {
-      httpAgent.destroy();
-      httpsAgent.destroy();
+      transport.close();
     },
   };
-}
-
-/** axios says ERR_BAD_RESPONSE for 5xx answers too; only the body-size error comes without a response. */
-function isBodyTooLarge(err: AxiosError): boolean {
-  return err.code === AxiosError.ERR_BAD_RESPONSE && err.response === undefined;
-}
-
-/** The 2xx status whose body an error cut short, else null (no headers yet, a 5xx, a timeout, a cap, an abort). */
-function cutOffStatus(e: AxiosError): number | null {
-  if (e.code === AxiosError.ERR_CANCELED || e.code === 'ECONNABORTED' || isBodyTooLarge(e)) return null;
-  const status = headStatus(e);
-  return status !== null && status >= 200 && status < 300 ? status : null;
-}
-
-/**
- * The answer's status once its head arrived. Without `response`, Node's ClientRequest still holds
- * it as `req.res` (set by Node, missing from @types/node); axios gives that request, as no redirect is followed.
- */
-function headStatus(e: AxiosError): number | null {
-  return e.response?.status ?? (e.request as { res?: http.IncomingMessage } | undefined)?.res?.statusCode ?? null;
-}
-
-function isJson(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -215,7 +156,7 @@ function describeFailure(err: unknown, signal: AbortSignal, capSetting: string):
   const status = e.response?.status ?? null;
   const base = { ok: false as const, status, code: e.code ?? 'ERROR' };
   if (signal.aborted || e.code === AxiosError.ERR_CANCELED) return { ...base, cause: 'aborted', reason: 'aborted: the poll deadline passed or the collector is stopping' };
-  if (e.code === CUT_OFF) return { ...base, status: headStatus(e), cause: 'cut-off', reason: e.message };
+  if (e.code === CUT_OFF) return { ...base, cause: 'cut-off', reason: e.message };
   if (status === 401 || status === 403) return { ...base, cause: 'auth', reason: `HTTP ${status}: the provider rejected the access token` };
   if (status !== null && status >= 300 && status < 400) {
     return { ...base, cause: 'redirect', reason: `HTTP ${status}: redirect to ${String(e.response?.headers.location ?? '?')} refused (the token is never sent to another location)` };

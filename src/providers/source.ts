@@ -16,8 +16,10 @@ export interface Harvest {
   finishedAt: Date;
   /** Unique, valid IDs the list gave. */
   listed: number;
-  /** Successful detail answers, to normalize. */
+  /** Successful detail answers, to normalize (empty when they were handed to `onDetail`). */
   details: DetailInput[];
+  /** Successful detail answers, whether kept in `details` or handed to `onDetail`. */
+  fetched: number;
   /** List entries without a usable ID. */
   listRejects: RejectRecord[];
   /** Detail calls that failed after retries (or were cut by the deadline). */
@@ -37,13 +39,15 @@ export interface HarvestOptions {
   logger: Logger;
   /** Called once the list is known, and after each detail call. */
   onProgress?: (done: number, total: number) => void;
+  /** When given, each successful detail is handed to it as it arrives and not kept in `details`. */
+  onDetail?: (detail: DetailInput) => void;
 }
 
 export async function harvestProvider(options: HarvestOptions): Promise<Harvest> {
   const { provider, client, polledAt, signal, logger } = options;
   const startedAt = new Date();
   const harvest: Harvest = {
-    provider, startedAt, finishedAt: startedAt, listed: 0, details: [], listRejects: [], failed: 0, error: null, cause: null, stats: client.stats,
+    provider, startedAt, finishedAt: startedAt, listed: 0, details: [], fetched: 0, listRejects: [], failed: 0, error: null, cause: null, stats: client.stats,
   };
   const finish = (): Harvest => ({ ...harvest, finishedAt: new Date() });
 
@@ -69,19 +73,26 @@ export async function harvestProvider(options: HarvestOptions): Promise<Harvest>
 
   let done = 0;
   const failures: Array<{ id: string; reason: string }> = [];
-  await Promise.all(
-    ids.map(async (id) => {
+  const keep = options.onDetail ?? ((detail: DetailInput) => void harvest.details.push(detail));
+  // A bounded pool of workers takes the films in list order: as many requests as the client admits
+  // at once are pending, not one promise per film (10,000 films are 10,000 closures and promises).
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < ids.length) {
+      const id = ids[next++] as string;
       // IDs are checked against MOVIE_ID already; encoding is the second line of defence for the path.
       const outcome: FetchOutcome = await client.get(`${provider}/movie/${encodeURIComponent(id)}`, signal);
       if (outcome.ok) {
-        harvest.details.push({ provider, requestedId: id, body: outcome.body, httpStatus: outcome.status, polledAt, fetchedAt: new Date() });
+        harvest.fetched++;
+        keep({ provider, requestedId: id, body: outcome.body, httpStatus: outcome.status, polledAt, fetchedAt: new Date() });
       } else {
         harvest.failed++;
         failures.push({ id, reason: outcome.reason });
       }
       options.onProgress?.(++done, ids.length);
-    }),
-  );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(client.capacity, ids.length) }, worker));
   for (const f of failures.slice(0, 20)) logger.warn('detail call failed after retries', { provider, id: f.id, reason: f.reason });
   if (failures.length > 20) logger.warn('more detail calls failed', { provider, more: failures.length - 20 });
   return finish();

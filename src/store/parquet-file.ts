@@ -1,7 +1,7 @@
 // Writes rows to one Parquet file and makes it durable (fsync). On failure the partial file
 // is removed: a truncated Parquet file breaks every DuckDB query over its glob.
 import { open, rm } from 'node:fs/promises';
-import parquet from '@dsnp/parquetjs';
+import * as parquet from './parquet-lib.js';
 import { writeLogicalTypes } from './parquet-footer.js';
 
 /** Rows per row group: large groups read faster; a poll of 10,000 films is a few groups. */

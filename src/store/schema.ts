@@ -2,7 +2,7 @@
 // Snappy-compressed per field: @dsnp/parquetjs ignores a writer-level compression option.
 // Prices are INT64 cents (its DECIMAL corrupts values); timestamps are UTC millis, annotated as
 // instants (TIMESTAMP, isAdjustedToUTC) by parquet-footer.ts, which parquetjs alone never writes.
-import parquet from '@dsnp/parquetjs';
+import * as parquet from './parquet-lib.js';
 import type { MovieRecord, RejectRecord, RunRecord } from '../records/types.js';
 import { UTC_MILLIS } from './parquet-footer.js';
 
