@@ -16,8 +16,10 @@ export interface Harvest {
   finishedAt: Date;
   /** Unique, valid IDs the list gave. */
   listed: number;
-  /** Successful detail answers, to normalize. */
+  /** Successful detail answers, to normalize (none when `onDetail` took them). */
   details: DetailInput[];
+  /** Successful detail answers, counted. */
+  fetched: number;
   /** List entries without a usable ID. */
   listRejects: RejectRecord[];
   /** Detail calls that failed after retries (or were cut by the deadline). */
@@ -37,13 +39,15 @@ export interface HarvestOptions {
   logger: Logger;
   /** Called once the list is known, and after each detail call. */
   onProgress?: (done: number, total: number) => void;
+  /** Hands each successful detail over as it arrives; it is then not kept in `details`. */
+  onDetail?: (detail: DetailInput) => void;
 }
 
 export async function harvestProvider(options: HarvestOptions): Promise<Harvest> {
   const { provider, client, polledAt, signal, logger } = options;
   const startedAt = new Date();
   const harvest: Harvest = {
-    provider, startedAt, finishedAt: startedAt, listed: 0, details: [], listRejects: [], failed: 0, error: null, cause: null, stats: client.stats,
+    provider, startedAt, finishedAt: startedAt, listed: 0, details: [], fetched: 0, listRejects: [], failed: 0, error: null, cause: null, stats: client.stats,
   };
   const finish = (): Harvest => ({ ...harvest, finishedAt: new Date() });
 
@@ -74,7 +78,10 @@ export async function harvestProvider(options: HarvestOptions): Promise<Harvest>
       // IDs are checked against MOVIE_ID already; encoding is the second line of defence for the path.
       const outcome: FetchOutcome = await client.get(`${provider}/movie/${encodeURIComponent(id)}`, signal);
       if (outcome.ok) {
-        harvest.details.push({ provider, requestedId: id, body: outcome.body, httpStatus: outcome.status, polledAt, fetchedAt: new Date() });
+        const detail: DetailInput = { provider, requestedId: id, body: outcome.body, httpStatus: outcome.status, polledAt, fetchedAt: new Date() };
+        harvest.fetched++;
+        if (options.onDetail) options.onDetail(detail);
+        else harvest.details.push(detail);
       } else {
         harvest.failed++;
         failures.push({ id, reason: outcome.reason });

@@ -2,6 +2,8 @@
 // is removed: a truncated Parquet file breaks every DuckDB query over its glob.
 // Rows go straight into parquetjs's row buffer (row-buffer.ts); the library itself still
 // encodes pages, row groups and the footer, so files are the ones its appendRow would write.
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { open, rm } from 'node:fs/promises';
 import parquet from '@dsnp/parquetjs';
 import { writeLogicalTypes } from './parquet-footer.js';
@@ -38,12 +40,29 @@ export class ParquetFileWriter {
     readonly file: string,
     private readonly writer: parquet.ParquetWriter,
     private readonly filler: RowBufferFiller,
+    /** The first failed write to the file, if any. */
+    private readonly writeFailure: () => unknown = () => null,
   ) {}
 
   static async open(file: string, schema: parquet.ParquetSchema, options: { rowGroupSize?: number } = {}): Promise<ParquetFileWriter> {
     const filler = fillerFor(schema); // refuses a schema shape it cannot fill before any file exists
-    const writer = await parquet.ParquetWriter.openFile(schema, file, { rowGroupSize: options.rowGroupSize ?? ROW_GROUP_SIZE });
-    const fileWriter = new ParquetFileWriter(file, writer, filler);
+    const opts = { rowGroupSize: options.rowGroupSize ?? ROW_GROUP_SIZE };
+    // ParquetWriter.openFile, opened by hand: parquetjs leaves some writes' promises unawaited (the
+    // header, the page index), so a failed write (ENOSPC) would be an unhandled rejection that ends
+    // the process. Every write's failure is caught here and kept, and fails the file.
+    const stream = createWriteStream(file);
+    let failure: unknown = null;
+    stream.on('error', (err) => (failure ??= err));
+    await once(stream, 'open'); // rejects with the error of a file that cannot be created
+    const envelope = await parquet.ParquetEnvelopeWriter.openStream(schema, stream, opts);
+    const write = envelope.write;
+    envelope.write = (buf: Buffer) => {
+      const written = Promise.resolve(write(buf));
+      written.catch((err: unknown) => (failure ??= err));
+      return written as unknown as void; // typed void by parquetjs; it is the promise its callers await
+    };
+    const writer = new parquet.ParquetWriter(schema, envelope, opts);
+    const fileWriter = new ParquetFileWriter(file, writer, filler, () => failure);
     try {
       writeLogicalTypes(writer);
     } catch (err) {
@@ -94,6 +113,8 @@ export class ParquetFileWriter {
     }
     try {
       await this.writer.close();
+      const failure = this.writeFailure(); // a write whose promise parquetjs did not await
+      if (failure !== null) throw failure;
       await fsync(this.file);
     } catch (err) {
       await this.discard();
@@ -106,8 +127,9 @@ export class ParquetFileWriter {
     this.finished = true;
     this.pending.length = 0;
     await this.draining;
-    await this.writer.envelopeWriter?.close();
+    const envelope = this.writer.envelopeWriter;
     this.writer.envelopeWriter = null;
+    await Promise.resolve(envelope?.close()).catch(() => undefined); // the stream may have failed or ended already
     await rm(this.file, { force: true });
   }
 
