@@ -1,15 +1,17 @@
 // One poll: every provider in parallel (source) → typed records or rejects (transform) →
-// staged and committed Parquet (sink). Returns a summary; the caller decides the exit code.
+// staged Parquet, appended to as answers arrive, then committed (sink). Returns a summary;
+// the caller decides the exit code.
 import { setMaxListeners } from 'node:events';
 import type { Settings } from './config.js';
 import { EXIT, UserError, errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import { createProviderClient } from './providers/client.js';
 import { harvestProvider, type Harvest, type HarvestCause } from './providers/source.js';
-import { normalizeDetail } from './records/normalize.js';
-import type { MovieRecord, RejectRecord, RunRecord, RunStatus } from './records/types.js';
-import { commitRun, runIdTaken, type CommitHooks, type TableFile } from './store/committer.js';
+import { normalizeDetail, type DetailInput } from './records/normalize.js';
+import type { RejectRecord, RunRecord, RunStatus } from './records/types.js';
+import { StagedRun, runIdTaken, type CommitHooks } from './store/committer.js';
 import { dtOf, newRunId } from './store/layout.js';
+import type { ParquetFileWriter } from './store/parquet-file.js';
 import { MOVIES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA, movieRow, rejectRow, runRow } from './store/schema.js';
 import { VERSION } from './version.js';
 import { writeProbe } from './writable-dir.js';
@@ -59,39 +61,66 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
   setMaxListeners(0, signal); // every request in flight listens to it
   logger.debug('poll started', { run: runId, providers: settings.providers });
 
-  const harvests = await Promise.all(
-    settings.providers.map(async (provider) => {
-      const client = createProviderClient({ ...settings.http, baseUrl: settings.api.baseUrl, token: settings.api.token ?? '', tokenHeader: settings.api.tokenHeader });
-      try {
-        return await harvestProvider({ provider, client, polledAt: startedAt, signal, logger, onProgress: (done, total) => options.onProgress?.(provider, done, total) });
-      } finally {
-        client.close();
-      }
-    }),
-  );
-  if (options.signal?.aborted) throw new PollAbortedError();
+  // The staging folder and the movies/rejects files exist from the start: each answer is
+  // normalized and appended as it arrives, so a large poll never holds all its records at once.
+  let staged: StagedRun;
+  const sinks = new Map<string, ProviderSink>();
+  try {
+    staged = await StagedRun.create(settings.store.dir, runId, dt, options.hooks);
+  } catch (err) {
+    throw storeError(settings.store.dir, err);
+  }
+  let harvests: Harvest[];
+  try {
+    // Every provider's files, even one that gets no rows: a reader's glob over any table then answers (0 rows) on any store with a poll.
+    for (const provider of settings.providers) {
+      sinks.set(provider, new ProviderSink(await staged.openFile('movies', provider, MOVIES_SCHEMA), await staged.openFile('rejects', provider, REJECTS_SCHEMA)));
+    }
+  } catch (err) {
+    await staged.discard();
+    throw storeError(settings.store.dir, err);
+  }
+  try {
+    harvests = await Promise.all(
+      settings.providers.map(async (provider) => {
+        const client = createProviderClient({ ...settings.http, baseUrl: settings.api.baseUrl, token: settings.api.token ?? '', tokenHeader: settings.api.tokenHeader });
+        const sink = sinks.get(provider);
+        try {
+          return await harvestProvider({
+            provider, client, polledAt: startedAt, signal, logger, onProgress: (done, total) => options.onProgress?.(provider, done, total), onDetail: (detail) => sink?.add(detail),
+          });
+        } finally {
+          client.close();
+        }
+      }),
+    );
+  } catch (err) {
+    await staged.discard();
+    throw err;
+  }
+  if (options.signal?.aborted) {
+    await staged.discard();
+    throw new PollAbortedError();
+  }
   if (deadline.aborted) logger.warn('poll deadline reached: committing what was collected', { run: runId, deadlineMs: settings.poll.deadlineMs });
 
-  const files: TableFile[] = [];
   const runs: RunRecord[] = [];
   let movieCount = 0;
   let rejectCount = 0;
   const moviesByProvider: Record<string, number> = {};
   for (const harvest of harvests) {
-    const { movies, rejects } = transform(harvest);
-    moviesByProvider[harvest.provider] = movies.length;
-    movieCount += movies.length;
-    rejectCount += rejects.length;
-    // Written even with zero rows: a reader's glob over any table then answers (0 rows) on any store with a poll.
-    files.push({ table: 'movies', provider: harvest.provider, schema: MOVIES_SCHEMA, rows: lazyMap(movies, movieRow) });
-    files.push({ table: 'rejects', provider: harvest.provider, schema: REJECTS_SCHEMA, rows: lazyMap(rejects, rejectRow) });
-    runs.push(runRecord(harvest, rejects.length));
+    const sink = sinks.get(harvest.provider);
+    if (!sink) throw new Error(`no staged files for provider ${harvest.provider}`);
+    for (const reject of harvest.listRejects) sink.addReject(reject);
+    moviesByProvider[harvest.provider] = sink.movieCount;
+    movieCount += sink.movieCount;
+    rejectCount += sink.rejectCount;
+    runs.push(runRecord(harvest, sink.rejectCount));
   }
-  files.push({ table: 'runs', schema: RUNS_SCHEMA, rows: runs.map(runRow) });
 
   let writeMs: number;
   try {
-    ({ writeMs } = await commitRun(settings.store.dir, runId, dt, files, options.hooks));
+    ({ writeMs } = await staged.commit([{ table: 'runs', schema: RUNS_SCHEMA, rows: runs.map(runRow) }]));
   } catch (err) {
     throw storeError(settings.store.dir, err);
   }
@@ -123,15 +152,30 @@ export function* lazyMap<T, U>(items: readonly T[], fn: (item: T) => U): Generat
   for (const item of items) yield fn(item);
 }
 
-function transform(harvest: Harvest): { movies: MovieRecord[]; rejects: RejectRecord[] } {
-  const movies: MovieRecord[] = [];
-  const rejects: RejectRecord[] = [...harvest.listRejects];
-  for (const detail of harvest.details) {
+/** One provider's staged movies and rejects files: each detail is normalized and appended as it arrives. */
+class ProviderSink {
+  movieCount = 0;
+  rejectCount = 0;
+
+  constructor(
+    private readonly movies: ParquetFileWriter,
+    private readonly rejects: ParquetFileWriter,
+  ) {}
+
+  add(detail: DetailInput): void {
     const result = normalizeDetail(detail);
-    if (result.ok) movies.push(result.movie);
-    else rejects.push(result.reject);
+    if (result.ok) {
+      this.movies.append(movieRow(result.movie));
+      this.movieCount++;
+    } else {
+      this.addReject(result.reject);
+    }
   }
-  return { movies, rejects };
+
+  addReject(reject: RejectRecord): void {
+    this.rejects.append(rejectRow(reject));
+    this.rejectCount++;
+  }
 }
 
 /** `complete` means every listed film is in `movies`: a film that failed or was rejected makes the provider's poll `partial`. */

@@ -217,6 +217,22 @@ export function mountTmpfs(dir: string, size: string): () => void {
   return () => execFileSync('umount', ['-l', dir]);
 }
 
+/**
+ * Remounts read-only once no file on it is open for writing: the kernel refuses (busy) while one is,
+ * and a poll keeps its staged files open while it runs. Tries until a moment between polls.
+ */
+export async function remountReadOnlyBetweenWrites(dir: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      remount(dir, 'ro');
+      return;
+    } catch (err) {
+      if (attempt >= 500 || !/busy/.test(String((err as { stderr?: unknown }).stderr ?? err))) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}
+
 export function remount(dir: string, mode: 'ro' | 'rw'): void {
   execFileSync('mount', ['-o', `remount,${mode}`, dir]);
 }
@@ -308,7 +324,7 @@ export function storeBrokenWhileRunning(target: Target, cwd: string, how: 'full'
     try {
       await until(async () => (await inspectStore(data)).committed.size >= 1, 20_000, 'a first commit');
       const before = await inspectStore(data);
-      const filler = how === 'full' ? fill(data) : (remount(data, 'ro'), null);
+      const filler = how === 'full' ? fill(data) : (await remountReadOnlyBetweenWrites(data), null);
       const cause = how === 'full' ? /cannot write the store .*\(ENOSPC\)/ : /cannot write the store .*\(EROFS\)/;
       await until(() => cause.test(daemon.output()), 20_000, `a failed poll (${how})`);
       expect(notes, alive(daemon), 'the daemon died');

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type parquet from '@dsnp/parquetjs';
 import type { Logger } from '../log.js';
-import { fsync, writeParquetFile } from './parquet-file.js';
+import { ParquetFileWriter, fsync, writeParquetFile } from './parquet-file.js';
 import { OWNER_FILE, PART_FILE, READY_MARKER, RUN_ID, STAGING_DIR, TABLES, runPartition, type Table } from './layout.js';
 
 export interface TableFile {
@@ -36,41 +36,98 @@ interface ReadyMarker {
 
 export interface CommitResult {
   tables: Table[];
-  /** Time to write and fsync every staged file. */
+  /** Time to finish and fsync every staged file at commit (rows streamed in while the poll ran are not in it). */
   writeMs: number;
 }
 
+/** Writes every file of a poll whole, then commits it (see StagedRun for a poll whose files fill while it runs). */
 export async function commitRun(root: string, runId: string, dt: string, files: TableFile[], hooks: CommitHooks = {}): Promise<CommitResult> {
-  const staging = path.join(root, STAGING_DIR, runId);
-  const started = performance.now();
-  const tables = TABLES.filter((t) => files.some((f) => f.table === t));
-  try {
-    await mkdir(staging, { recursive: true });
-    await writeFile(path.join(staging, OWNER_FILE), JSON.stringify(thisProcess()));
-    for (const file of files) {
-      const dir = path.join(staging, runPartition(file.table, dt, runId), file.provider ? `provider=${file.provider}` : '');
-      await mkdir(dir, { recursive: true });
-      await writeParquetFile(path.join(dir, PART_FILE), file.schema, file.rows);
-      hooks.afterStep?.('file-written');
+  const run = await StagedRun.create(root, runId, dt, hooks);
+  return run.commit(files);
+}
+
+/**
+ * A poll's staging folder, made when the poll starts: its movies and rejects files are opened at
+ * once and filled as answers arrive, so records never pile up in memory. `commit` closes them,
+ * writes the last files (runs), then marks and renames as commitRun always did; `discard` (an
+ * aborted poll) and any failure remove the folder. The _OWNER file, written first, tells a
+ * recovery run beside this one that the staging is alive.
+ */
+export class StagedRun {
+  private readonly opened: Array<{ table: Table; writer: ParquetFileWriter }> = [];
+
+  private constructor(
+    readonly root: string,
+    readonly runId: string,
+    readonly dt: string,
+    private readonly staging: string,
+    private readonly hooks: CommitHooks,
+  ) {}
+
+  static async create(root: string, runId: string, dt: string, hooks: CommitHooks = {}): Promise<StagedRun> {
+    const staging = path.join(root, STAGING_DIR, runId);
+    try {
+      await mkdir(staging, { recursive: true });
+      await writeFile(path.join(staging, OWNER_FILE), JSON.stringify(thisProcess()));
+    } catch (err) {
+      await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+      throw err;
     }
-    // The marker appears whole or not at all (written aside, then renamed): recovery rolls forward
-    // any run that has one, so a half-written marker would stop every later start.
-    const marker: ReadyMarker = { runId, dt, tables };
-    const markerTemp = path.join(staging, `${READY_MARKER}.tmp`);
-    await writeFile(markerTemp, JSON.stringify(marker));
-    await fsync(markerTemp);
-    await rename(markerTemp, path.join(staging, READY_MARKER));
-    await fsync(staging);
-  } catch (err) {
-    await rm(staging, { recursive: true, force: true }).catch(() => undefined);
-    throw err;
+    return new StagedRun(root, runId, dt, staging, hooks);
   }
-  const writeMs = performance.now() - started;
-  hooks.afterStep?.('staged');
-  const duplicates = await rollForward(root, staging, { runId, dt, tables }, hooks);
-  // The poll picked an id no table had (runIdTaken), under the store lock: this means a second writer.
-  if (duplicates.length > 0) throw new Error(`run ${runId} was committed by another writer while this poll ran (${duplicates.join(', ')}); this copy was discarded`);
-  return { tables, writeMs };
+
+  /** Opens a table's file in staging, to append rows to while the poll runs; `commit` closes it. */
+  async openFile(table: Table, provider: string | undefined, schema: parquet.ParquetSchema): Promise<ParquetFileWriter> {
+    const dir = await this.partition(table, provider);
+    const writer = await ParquetFileWriter.open(path.join(dir, PART_FILE), schema);
+    this.opened.push({ table, writer });
+    return writer;
+  }
+
+  /** Closes the open files, writes `files` whole, marks the run ready, and renames it into place, runs last. */
+  async commit(files: TableFile[] = []): Promise<CommitResult> {
+    const started = performance.now();
+    const tables = TABLES.filter((t) => this.opened.some((o) => o.table === t) || files.some((f) => f.table === t));
+    try {
+      for (const { writer } of this.opened) {
+        await writer.close();
+        this.hooks.afterStep?.('file-written');
+      }
+      for (const file of files) {
+        await writeParquetFile(path.join(await this.partition(file.table, file.provider), PART_FILE), file.schema, file.rows);
+        this.hooks.afterStep?.('file-written');
+      }
+      // The marker appears whole or not at all (written aside, then renamed): recovery rolls forward
+      // any run that has one, so a half-written marker would stop every later start.
+      const marker: ReadyMarker = { runId: this.runId, dt: this.dt, tables };
+      const markerTemp = path.join(this.staging, `${READY_MARKER}.tmp`);
+      await writeFile(markerTemp, JSON.stringify(marker));
+      await fsync(markerTemp);
+      await rename(markerTemp, path.join(this.staging, READY_MARKER));
+      await fsync(this.staging);
+    } catch (err) {
+      await this.discard();
+      throw err;
+    }
+    const writeMs = performance.now() - started;
+    this.hooks.afterStep?.('staged');
+    const duplicates = await rollForward(this.root, this.staging, { runId: this.runId, dt: this.dt, tables }, this.hooks);
+    // The poll picked an id no table had (runIdTaken), under the store lock: this means a second writer.
+    if (duplicates.length > 0) throw new Error(`run ${this.runId} was committed by another writer while this poll ran (${duplicates.join(', ')}); this copy was discarded`);
+    return { tables, writeMs };
+  }
+
+  /** Stops the open files and removes the staging folder: nothing of this poll is committed. */
+  async discard(): Promise<void> {
+    for (const { writer } of this.opened) await writer.discard().catch(() => undefined);
+    await rm(this.staging, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  private async partition(table: Table, provider: string | undefined): Promise<string> {
+    const dir = path.join(this.staging, runPartition(table, this.dt, this.runId), provider ? `provider=${provider}` : '');
+    await mkdir(dir, { recursive: true });
+    return dir;
+  }
 }
 
 /**

@@ -96,11 +96,8 @@ export const RUNS_SCHEMA = schema({
   collector_version: text,
 });
 
-const list = (items: string[] | null) => (items === null ? null : { list: items.map((element) => ({ element })) });
-
-export function movieRow(m: MovieRecord): Record<string, unknown> {
-  return { ...m, genres: list(m.genres), writers: list(m.writers), actors: list(m.actors), warnings: list(m.warnings) };
-}
+/** A row for ParquetFileWriter: its list columns (genres, writers, actors, warnings) stay plain arrays (see row-buffer.ts). */
+export const movieRow = (m: MovieRecord): Record<string, unknown> => ({ ...m });
 
 export const rejectRow = (r: RejectRecord): Record<string, unknown> => ({ ...r });
 export const runRow = (r: RunRecord): Record<string, unknown> => ({ ...r });

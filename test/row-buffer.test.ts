@@ -1,0 +1,190 @@
+// The writer that fills parquetjs's row buffer directly writes the very files parquetjs's own
+// appendRow writes (byte for byte), and readers read them back: nulls, empty lists, the largest
+// INT64, text beyond the BMP, zero rows and several row groups.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import parquet from '@dsnp/parquetjs';
+import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
+import { INT64_MAX } from '../src/records/normalize.js';
+import type { MovieRecord, RejectRecord, RunRecord } from '../src/records/types.js';
+import { ParquetFileWriter, ROW_GROUP_SIZE, writeParquetFile } from '../src/store/parquet-file.js';
+import { writeLogicalTypes } from '../src/store/parquet-footer.js';
+import { MOVIES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA, movieRow, rejectRow, runRow } from '../src/store/schema.js';
+import { query } from './duckdb.js';
+import { tempDir } from './helpers.js';
+
+type Row = Record<string, unknown>;
+
+const libraryList = (items: string[] | null) => (items === null ? null : { list: items.map((element) => ({ element })) });
+/** A movie row in parquetjs's own shape (lists as { list: [{ element }] }), as the writer before built it. */
+const libraryMovieRow = (m: MovieRecord): Row => ({
+  ...m, genres: libraryList(m.genres), writers: libraryList(m.writers), actors: libraryList(m.actors), warnings: libraryList(m.warnings),
+});
+
+/** The writer before: parquetjs's appendRow (its generic shredRecord) for every row. Kept here only, as the reference. */
+async function writeWithAppendRow(file: string, schema: parquet.ParquetSchema, rows: Row[], rowGroupSize = ROW_GROUP_SIZE): Promise<void> {
+  const writer = await parquet.ParquetWriter.openFile(schema, file, { rowGroupSize });
+  writeLogicalTypes(writer);
+  for (const row of rows) await writer.appendRow(row);
+  await writer.close();
+}
+
+async function writeWithRowBuffer(file: string, schema: parquet.ParquetSchema, rows: Row[], rowGroupSize = ROW_GROUP_SIZE): Promise<void> {
+  const writer = await ParquetFileWriter.open(file, schema, { rowGroupSize });
+  for (const row of rows) writer.append(row); // all at once: rows after a full row group queue behind it
+  await writer.close();
+}
+
+const polledAt = new Date(Date.UTC(2026, 10, 23, 10, 15, 0, 123));
+const TEXTS = ['😀 Smile', 'Ｆｕｌｌ width', 'Bad \uFFFD byte', 'Plain', '𝐌𝐚𝐭𝐡 letters', 'naïve café', ''];
+
+/** Movie records with every optional field null in some rows, empty and unicode lists, and the INT64 extremes. */
+function movies(n: number): MovieRecord[] {
+  return Array.from({ length: n }, (_, i): MovieRecord => {
+    const text = TEXTS[i % TEXTS.length] ?? '';
+    const sparse = i % 3 === 0;
+    return {
+      film_key: `tt${String(i).padStart(7, '0')}`,
+      provider_movie_id: `cw${i}`,
+      title: `${text} ${i}`,
+      year: sparse ? null : 1900 + (i % 130),
+      rated: sparse ? null : text,
+      released: sparse ? null : new Date(Date.UTC(1939 + (i % 90), i % 12, 1 + (i % 28))),
+      runtime_minutes: sparse ? null : 60 + (i % 150),
+      genres: i % 5 === 0 ? null : i % 5 === 1 ? [] : [text, 'Drama'],
+      director: sparse ? null : `Director ${text}`,
+      writers: i % 4 === 0 ? null : [`W ${i}`],
+      actors: i % 7 === 0 ? [] : ['A', text, `B ${i}`],
+      plot: sparse ? null : `Plot ${i} ${text}`.repeat(1 + (i % 4)),
+      language: sparse ? null : 'English',
+      country: null,
+      awards: i % 2 ? null : 'N/A',
+      poster: sparse ? null : `https://img.example.invalid/${i}.jpg`,
+      metascore: sparse ? null : i % 101,
+      rating: sparse ? null : (i % 100) / 10,
+      votes: i % 11 === 0 ? INT64_MAX : sparse ? null : BigInt(i * 1000),
+      type: sparse ? null : 'movie',
+      price_cents: i % 13 === 0 ? INT64_MAX : i % 17 === 0 ? 0n : BigInt(1999 + i),
+      warnings: i % 6 === 0 ? [`Runtime: "${text}" is not a number`] : [],
+      polled_at: polledAt, // one Date for the whole poll, as runPoll passes it
+      fetched_at: new Date(polledAt.getTime() + i),
+      raw: JSON.stringify({ ID: `cw${i}`, Title: text, Price: '19.99' }),
+    };
+  });
+}
+
+function rejects(n: number): RejectRecord[] {
+  return Array.from({ length: n }, (_, i) => ({
+    provider_movie_id: i % 4 === 0 ? null : `cw${i}`, reason: `Price: ${TEXTS[i % TEXTS.length] ?? ''} is not a decimal`, http_status: i % 3 === 0 ? null : 200,
+    polled_at: polledAt, fetched_at: new Date(polledAt.getTime() + i), raw: `{"Title":"${TEXTS[i % TEXTS.length] ?? ''}"}`,
+  }));
+}
+
+function runs(n: number): RunRecord[] {
+  return Array.from({ length: n }, (_, i) => ({
+    provider: i % 2 ? 'filmworld' : 'cinemaworld', status: 'partial', started_at: polledAt, finished_at: new Date(polledAt.getTime() + 1000 * i),
+    duration_ms: i === 0 ? INT64_MAX : BigInt(1000 * i), listed: i, fetched: i, failed: 0, rejected: 0, retries: 2 ** 31 - 1, responses: '{"200":1}',
+    error: i % 2 ? null : 'list call failed: 😀', collector_version: 'test',
+  }));
+}
+
+const CASES: Array<{ name: string; schema: parquet.ParquetSchema; before: Row[]; after: Row[]; rowGroupSize?: number; rowGroups: number }> = [
+  { name: 'movies, 40 rows in row groups of 7 (nulls, empty lists, max INT64, unicode)', schema: MOVIES_SCHEMA, before: movies(40).map(libraryMovieRow), after: movies(40).map(movieRow), rowGroupSize: 7, rowGroups: 6 },
+  { name: 'movies, 9,000 rows in the default row groups', schema: MOVIES_SCHEMA, before: movies(9000).map(libraryMovieRow), after: movies(9000).map(movieRow), rowGroups: 3 },
+  { name: 'movies, exactly one full row group', schema: MOVIES_SCHEMA, before: movies(7).map(libraryMovieRow), after: movies(7).map(movieRow), rowGroupSize: 7, rowGroups: 1 },
+  { name: 'movies, one row', schema: MOVIES_SCHEMA, before: movies(1).map(libraryMovieRow), after: movies(1).map(movieRow), rowGroups: 1 },
+  { name: 'movies, zero rows', schema: MOVIES_SCHEMA, before: [], after: [], rowGroups: 0 },
+  { name: 'rejects, 25 rows in row groups of 4', schema: REJECTS_SCHEMA, before: rejects(25).map(rejectRow), after: rejects(25).map(rejectRow), rowGroupSize: 4, rowGroups: 7 },
+  { name: 'runs, 5 rows', schema: RUNS_SCHEMA, before: runs(5).map(runRow), after: runs(5).map(runRow), rowGroups: 1 },
+];
+
+for (const c of CASES) {
+  test(`byte-identical to parquetjs appendRow: ${c.name}`, async (t) => {
+    const dir = tempDir(t);
+    const before = path.join(dir, 'append-row.parquet');
+    const after = path.join(dir, 'row-buffer.parquet');
+    await writeWithAppendRow(before, c.schema, c.before, c.rowGroupSize);
+    await writeWithRowBuffer(after, c.schema, c.after, c.rowGroupSize);
+    const [a, b] = [readFileSync(before), readFileSync(after)];
+    assert.ok(a.equals(b), `files differ (${a.length} and ${b.length} bytes)`);
+    const [meta] = await query(`SELECT count(DISTINCT row_group_id)::INT AS groups, count(*) FILTER (WHERE compression <> 'SNAPPY')::INT AS unsnappy FROM parquet_metadata('${after}')`);
+    assert.deepEqual(meta, { groups: c.rowGroups, unsnappy: 0 });
+  });
+}
+
+test('read back by DuckDB (filters in SQL) and hyparquet: nulls, empty lists, max INT64, unicode, several row groups', async (t) => {
+  const file = path.join(tempDir(t), 'movies.parquet');
+  const records = movies(40);
+  await writeWithRowBuffer(file, MOVIES_SCHEMA, records.map(movieRow), 7);
+  const from = `read_parquet('${file}')`;
+  const [counts] = await query(
+    `SELECT count(*)::INT AS n,
+            count(*) FILTER (WHERE votes = 9223372036854775807)::INT AS max_votes,
+            count(*) FILTER (WHERE price_cents = 9223372036854775807)::INT AS max_price,
+            count(*) FILTER (WHERE genres IS NULL)::INT AS null_genres,
+            count(*) FILTER (WHERE len(genres) = 0)::INT AS empty_genres,
+            count(*) FILTER (WHERE list_contains(actors, '😀 Smile'))::INT AS emoji_actor,
+            count(*) FILTER (WHERE title LIKE 'Ｆｕｌｌ width %')::INT AS fullwidth,
+            count(*) FILTER (WHERE year IS NULL AND released IS NULL AND rating IS NULL)::INT AS sparse,
+            count(*) FILTER (WHERE released = DATE '1939-01-01')::INT AS released_1939,
+            count(DISTINCT polled_at)::INT AS polled
+       FROM ${from}`,
+  );
+  const expect = (pred: (m: MovieRecord) => boolean) => records.filter(pred).length;
+  assert.deepEqual(counts, {
+    n: 40,
+    max_votes: expect((m) => m.votes === INT64_MAX),
+    max_price: expect((m) => m.price_cents === INT64_MAX),
+    null_genres: expect((m) => m.genres === null),
+    empty_genres: expect((m) => m.genres?.length === 0),
+    emoji_actor: expect((m) => m.actors?.includes('😀 Smile') === true),
+    fullwidth: expect((m) => m.title.startsWith('Ｆｕｌｌ width ')),
+    sparse: expect((m) => m.year === null),
+    released_1939: expect((m) => m.released?.getTime() === Date.UTC(1939, 0, 1)),
+    polled: 1,
+  });
+  const [last] = await query(`SELECT title, actors, warnings, raw FROM ${from} WHERE provider_movie_id = 'cw39'`);
+  assert.deepEqual(last, { title: records[39]?.title, actors: records[39]?.actors, warnings: records[39]?.warnings, raw: records[39]?.raw });
+
+  const rows = await parquetReadObjects({ file: await asyncBufferFromFile(file) });
+  assert.equal(rows.length, 40);
+  rows.forEach((r, i) => {
+    const m = records[i];
+    assert.ok(m);
+    assert.equal(r.title, m.title);
+    assert.equal(r.votes ?? null, m.votes);
+    assert.equal(r.price_cents, m.price_cents);
+    assert.deepEqual(r.genres ?? null, m.genres);
+    assert.equal((r.fetched_at as Date).getTime(), m.fetched_at.getTime());
+  });
+});
+
+test('rows appended from concurrent callbacks keep their order across row groups', async (t) => {
+  const file = path.join(tempDir(t), 'movies.parquet');
+  const records = movies(100);
+  const writer = await ParquetFileWriter.open(file, MOVIES_SCHEMA, { rowGroupSize: 8 });
+  // One row per macrotask: a row group's write (file I/O) spans several, so later rows queue behind it.
+  await Promise.all(records.map((m) => new Promise<void>((resolve) => setImmediate(() => resolve(writer.append(movieRow(m)))))));
+  await writer.close();
+  assert.equal(writer.rows, 100);
+  const rows = await query(`SELECT provider_movie_id AS id FROM read_parquet('${file}', file_row_number = true) WHERE film_key >= 'tt' ORDER BY file_row_number`);
+  assert.deepEqual(rows.map((r) => r.id), records.map((m) => m.provider_movie_id));
+});
+
+test('a row the schema refuses fails the file: close throws and no partial file is left', async (t) => {
+  const file = path.join(tempDir(t), 'movies.parquet');
+  const writer = await ParquetFileWriter.open(file, MOVIES_SCHEMA, { rowGroupSize: 4 });
+  const [good] = movies(1);
+  assert.ok(good);
+  writer.append(movieRow(good));
+  writer.append({ ...movieRow(good), title: null });
+  writer.append(movieRow(good));
+  assert.equal(writer.failed, true);
+  await assert.rejects(writer.close(), /missing required field: title/);
+  assert.equal(existsSync(file), false);
+  // The old entry point refuses the same row the same way.
+  await assert.rejects(writeParquetFile(file, MOVIES_SCHEMA, [{ ...movieRow(good), price_cents: null }]), /missing required field: price_cents/);
+  assert.equal(existsSync(file), false);
+});
