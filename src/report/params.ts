@@ -45,7 +45,7 @@ export function parseReportQuery(params: URLSearchParams, allowed: readonly Para
   const seen = new Set<string>();
   for (const [name, value] of params) {
     if (!(allowed as readonly string[]).includes(name)) {
-      throw new ParamError(`unknown parameter ${shown(name)}: expected ${allowed.join(', ')}`);
+      throw new ParamError(`unknown parameter ${shown(name)}: ${allowed.length > 0 ? `expected ${allowed.join(', ')}` : 'this path takes none'}`);
     }
     if (seen.has(name)) throw new ParamError(`parameter "${name}" given more than once`);
     seen.add(name);
