@@ -62,6 +62,7 @@ test('the daemon\'s page: answer, charts, a new point without a reload, then fai
 
   // The next committed poll reaches the charts without a reload: a later x, more points.
   const shape = async () => {
+    // CHARTS is the page script's own binding (a top-level let, not a window property).
     const data = (await tab.evaluate('CHARTS')) as PageChart[];
     return {
       lastX: Math.max(...data.map((c) => c.data[0]?.at(-1) ?? 0)),
@@ -71,8 +72,12 @@ test('the daemon\'s page: answer, charts, a new point without a reload, then fai
   const before = await shape();
   const polls = d.count(pollDone);
   await d.waitForCount(pollDone, polls + 1, 30_000);
-  // CHARTS is the page script's own binding (a top-level let, not a window property).
-  await tab.waitForFunction(`Math.max(...CHARTS.map((c) => c.data[0].at(-1) ?? 0)) > ${before.lastX}`, undefined, { timeout: 30_000 });
+  // Polled from here: waitForFunction would eval a string in the page, which its CSP forbids.
+  const deadline = Date.now() + 30_000;
+  while ((await shape()).lastX <= before.lastX) {
+    assert.ok(Date.now() < deadline, 'the page showed the next poll within 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
   const after = await shape();
   assert.ok(after.points > before.points, `a point was added (${before.points} → ${after.points})`);
   assert.equal(navigations, 1, 'no reload');
