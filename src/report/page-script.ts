@@ -1,7 +1,8 @@
 // The report page's script, as text inlined into the page (no module loader, no network): it
 // renders the report JSON (answer first, then a uPlot chart per film, then data health) with
-// DOM text nodes only, and on the daemon's page asks /api/status and /api/report (If-None-Match)
-// every few seconds, re-rendering when a new poll was committed and flagging stale or failing data.
+// DOM text nodes only, and on the daemon's page asks api/status and api/report (If-None-Match)
+// every few seconds, re-rendering when a new poll was committed and flagging stale or failing
+// data. The URLs are relative, so the page also works behind a proxy's sub-path.
 export const PAGE_SCRIPT = String.raw`
 'use strict';
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
@@ -142,15 +143,15 @@ if (!CONFIG.live) {
     return { status: res.status, etag: res.headers.get('etag'), body: await res.json() };
   }
   async function refresh() {
-    const s = await fetch('/api/status', { cache: 'no-store' });
+    const s = await fetch('api/status', { cache: 'no-store' });
     status = await s.json();
     status.skew = Date.parse(status.now) - Date.now();
     reportError = null;
     if (status.run !== null) {
-      const r = await getJson('/api/report', etag);
+      const r = await getJson('api/report', etag);
       if (r.error) reportError = r.error;
       else if (r.status === 200) {
-        const c = await getJson('/api/charts', null);
+        const c = await getJson('api/charts', null);
         if (c.error) reportError = c.error;
         else {
           render(r.body, c.body.charts);
