@@ -157,7 +157,7 @@ export class Daemon {
     const last = this.state.lastPoll;
     return {
       schedule: { cron, timezone, interval_seconds: next && after ? (after.getTime() - next.getTime()) / 1000 : null, next_run: next?.toISOString() ?? null },
-      last_poll: last && { run: last.run, status: last.status, finishedAt: last.finishedAt },
+      last_poll: last && { run: last.run, status: last.status, finished_at: last.finishedAt },
       consecutive_failures: this.state.consecutiveFailures,
       polling: this.state.polling,
       problem: this.state.problem,

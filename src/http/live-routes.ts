@@ -4,16 +4,15 @@
 // with validators from the last commit; bad query parameters get 400 naming the parameter.
 import type http from 'node:http';
 import { LIVE_PAGE, LIVE_PAGE_CSP } from '../report/html.js';
-import { etagOf, type LiveAnswer, type LiveReport } from '../report/live.js';
+import { etagOf, type LiveReport } from '../report/live.js';
 import { ParamError, parseReportQuery, type ParamName, type ReportQuery } from '../report/params.js';
-import { pickSection } from '../report/report.js';
 
 export type Route = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<void> | void;
 
 /** What /api/status tells the page besides the report (the daemon's view, never cached). */
 export interface DaemonStatus {
   schedule: { cron: string; timezone: string; /** Seconds between the next two scheduled polls: "stale" is older than two. */ interval_seconds: number | null; next_run: string | null };
-  last_poll: { run: string; status: string; finishedAt: string } | null;
+  last_poll: { run: string; status: string; finished_at: string } | null;
   consecutive_failures: number;
   polling: boolean;
   problem: string | null;
@@ -51,18 +50,8 @@ function notModified(req: http.IncomingMessage, etag: string, lastModified: Date
   return !Number.isNaN(ims) && Math.floor(lastModified.getTime() / 1000) * 1000 <= ims;
 }
 
-/** Serialised bodies per answer and variant: a 1,000,000-row report is stringified once, not per request. */
-const bodies = new WeakMap<LiveAnswer, Map<string, string>>();
-function bodyOf(answer: LiveAnswer, variant: string, make: () => unknown): string {
-  let byVariant = bodies.get(answer);
-  if (!byVariant) bodies.set(answer, (byVariant = new Map()));
-  let body = byVariant.get(variant);
-  if (body === undefined) byVariant.set(variant, (body = JSON.stringify(make())));
-  return body;
-}
-
 /** Answers an /api/ route from the cached answer: 503 before the first commit, 500 if the report failed, else 200 or 304. */
-async function answerRoute(live: LiveReport, nextRun: () => string | null, req: http.IncomingMessage, res: http.ServerResponse, q: ReportQuery, variant: string, make: (a: LiveAnswer) => unknown): Promise<void> {
+async function answerRoute(live: LiveReport, nextRun: () => string | null, req: http.IncomingMessage, res: http.ServerResponse, q: ReportQuery, variant: string): Promise<void> {
   const result = await live.answer(q);
   if (result.kind === 'empty') {
     text(res, 503, `no committed poll in the store yet: the report appears after the first poll (next: ${nextRun() ?? 'not scheduled'})`, { 'retry-after': '5' });
@@ -78,7 +67,9 @@ async function answerRoute(live: LiveReport, nextRun: () => string | null, req: 
     res.writeHead(304, validators).end();
     return;
   }
-  json(res, bodyOf(answer, variant, () => make(answer)), validators);
+  const body = answer.bodies[variant];
+  if (body === undefined) throw new Error(`no ${variant} body`); // the worker computes every variant
+  json(res, body, validators);
 }
 
 export function liveRoutes(live: LiveReport, status: () => DaemonStatus): Record<string, Route> {
@@ -97,13 +88,12 @@ export function liveRoutes(live: LiveReport, status: () => DaemonStatus): Record
     '/api/report': async (req, res, url) => {
       const q = query(res, url, [...FILTERS, 'section']);
       if (!q) return;
-      const section = q.section;
-      await answerRoute(live, nextRun, req, res, q, `report:${section ?? ''}`, (a) => (section ? pickSection(a.report, section) : a.report));
+      await answerRoute(live, nextRun, req, res, q, q.section ? `report:${q.section}` : 'report');
     },
     '/api/charts': async (req, res, url) => {
       const q = query(res, url, FILTERS);
       if (!q) return;
-      await answerRoute(live, nextRun, req, res, q, 'charts', (a) => ({ charts: a.charts }));
+      await answerRoute(live, nextRun, req, res, q, 'charts');
     },
     '/api/status': (_req, res, url) => {
       if (!query(res, url, [])) return;

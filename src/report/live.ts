@@ -1,22 +1,23 @@
 // The daemon's report, computed once per commit: the latest committed run id (read from folder
 // names at start-up and after each of the daemon's polls, never per request) keys a small cache
-// of reports by filters. Concurrent requests share one computation, computations run one at a
-// time, and DuckDB is loaded on the first request only, so a poll never waits for a report.
+// of answers by filters. Concurrent requests share one computation; computations run one at a
+// time, each in a worker thread (live-worker.ts) that loads DuckDB, so neither DuckDB's memory
+// between requests nor the report's CPU ever reaches the daemon's event loop and its polls.
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
 import pLimit from 'p-limit';
 import type { Logger } from 'winston';
 import { errorMessage } from '../errors.js';
 import { committedAt, latestCommittedRun } from '../store/history.js';
-import type { ChartData } from './html.js';
-import { parseSince, type ReportQuery } from './params.js';
-import type { Report } from './report.js';
+import type { WorkerInput, WorkerOutput } from './live-worker.js';
+import type { ReportQuery } from './params.js';
 
-/** One computed report and the page's chart data, for one commit and one set of filters. */
+/** One computed answer for one commit and one set of filters: its JSON bodies by variant ("report", "report:<section>", "charts"). */
 export interface LiveAnswer {
   run: string;
   committedAt: Date;
-  report: Report;
-  charts: ChartData[];
+  bodies: Record<string, string>;
 }
 
 export type LiveResult =
@@ -84,34 +85,39 @@ export class LiveReport {
   }
 
   private async compute(run: string, at: Date, query: ReportQuery): Promise<LiveResult> {
+    let output: WorkerOutput;
     try {
-      // Loaded here, not at start: the poll path never needs DuckDB.
-      const { StoreReader } = await import('./queries.js');
-      const { buildReport } = await import('./report.js');
-      const { chartData } = await import('./html.js');
-      const started = performance.now();
-      const reader = await StoreReader.open(this.root);
-      if (!reader) return { kind: 'empty' };
-      try {
-        const filters = { since: parseSince(query.since), provider: query.provider, film: query.film };
-        const report = await buildReport(reader, this.root, filters);
-        const charts = chartData(report, await reader.series(filters));
-        this.logger.debug('live report computed', { run, ms: Math.round(performance.now() - started) });
-        return { kind: 'ok', answer: { run, committedAt: at, report, charts } };
-      } finally {
-        reader.close();
-      }
+      output = await runWorker({ root: this.root, query });
     } catch (err) {
-      const message = errorMessage(err).split('\n')[0] ?? 'unknown error';
-      if (run === this.latest?.run) {
-        this.lastError = message;
-        if (!this.logged.has(message)) {
-          this.logged.add(message);
-          this.logger.error(`live report failed (run ${run}): ${message}`);
-        }
-      }
-      return { kind: 'failed', run, message };
+      output = { kind: 'failed', message: errorMessage(err).split('\n')[0] ?? 'unknown error' };
     }
+    if (output.kind === 'ok') {
+      this.logger.debug('live report computed', { run, ms: output.ms });
+      return { kind: 'ok', answer: { run, committedAt: at, bodies: output.bodies } };
+    }
+    if (output.kind === 'empty') return output;
+    if (run === this.latest?.run) {
+      this.lastError = output.message;
+      if (!this.logged.has(output.message)) {
+        this.logged.add(output.message);
+        this.logger.error(`live report failed (run ${run}): ${output.message}`);
+      }
+    }
+    return { kind: 'failed', run, message: output.message };
+  }
+}
+
+/** Runs one computation in a worker thread of its own; a worker that dies without answering is an error. */
+async function runWorker(input: WorkerInput): Promise<WorkerOutput> {
+  const worker = new Worker(new URL('./live-worker.js', import.meta.url), { workerData: input });
+  const answered = once(worker, 'message') as Promise<[WorkerOutput]>;
+  const ended = once(worker, 'exit').then(([code]) => Promise.reject(new Error(`the report worker exited (code ${String(code)}) without an answer`)));
+  ended.catch(() => undefined); // settled by whichever comes first
+  try {
+    const [output] = await Promise.race([answered, ended]);
+    return output;
+  } finally {
+    void worker.terminate();
   }
 }
 
