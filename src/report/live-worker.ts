@@ -1,9 +1,9 @@
-// One live report computation, in a worker thread: DuckDB's reads, the conversion of its rows
-// and the JSON of a 1,000,000-row report take seconds of CPU, which on the daemon's own thread
-// would stall the poll's requests and timers. Here they never touch the daemon's event loop; the
-// daemon receives the finished JSON texts, one per variant it serves, and the worker exits
-// (with it DuckDB and its memory).
-import { parentPort, workerData } from 'node:worker_threads';
+// One live report computation, in a child process the daemon starts at low CPU priority: DuckDB's
+// reads, the conversion of its rows and the JSON of a 1,000,000-row report take seconds of CPU
+// and hundreds of MB, which in the daemon would stall its polls' requests and timers (measured:
+// ticks seconds late) and stay in its RSS (a worker thread's native memory is not given back).
+// The daemon sends the query, receives the finished JSON texts, one per variant it serves, and
+// the process exits, taking DuckDB and its memory with it.
 import { errorMessage } from '../errors.js';
 import { chartData } from './html.js';
 import { parseSince, type ReportQuery } from './params.js';
@@ -34,5 +34,8 @@ async function compute({ root, query }: WorkerInput): Promise<WorkerOutput> {
   }
 }
 
-const post = (output: WorkerOutput) => parentPort?.postMessage(output);
-compute(workerData as WorkerInput).then(post, (err: unknown) => post({ kind: 'failed', message: errorMessage(err).split('\n')[0] ?? 'unknown error' }));
+const post = (output: WorkerOutput) => process.send?.(output, () => process.exit(0));
+process.once('disconnect', () => process.exit(0)); // the daemon is gone: nobody to answer
+process.once('message', (input: WorkerInput) => {
+  compute(input).then(post, (err: unknown) => post({ kind: 'failed', message: errorMessage(err).split('\n')[0] ?? 'unknown error' }));
+});

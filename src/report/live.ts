@@ -1,11 +1,12 @@
 // The daemon's report, computed once per commit: the latest committed run id (read from folder
 // names at start-up and after each of the daemon's polls, never per request) keys a small cache
 // of answers by filters. Concurrent requests share one computation; computations run one at a
-// time, each in a worker thread (live-worker.ts) that loads DuckDB, so neither DuckDB's memory
-// between requests nor the report's CPU ever reaches the daemon's event loop and its polls.
+// time, each in a child process at low CPU priority (live-worker.ts) that loads DuckDB, so
+// neither DuckDB's memory nor the report's CPU is the daemon's: its polls come first.
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { Worker } from 'node:worker_threads';
+import { fork } from 'node:child_process';
+import os from 'node:os';
 import pLimit from 'p-limit';
 import type { Logger } from 'winston';
 import { errorMessage } from '../errors.js';
@@ -107,17 +108,33 @@ export class LiveReport {
   }
 }
 
-/** Runs one computation in a worker thread of its own; a worker that dies without answering is an error. */
+/** Niceness of the report process: it gets the CPU the poll leaves (2 cores are shared with it). */
+const REPORT_NICENESS = 10;
+
+/** Runs one computation in a process of its own; one that dies without answering is an error. */
 async function runWorker(input: WorkerInput): Promise<WorkerOutput> {
-  const worker = new Worker(new URL('./live-worker.js', import.meta.url), { workerData: input });
-  const answered = once(worker, 'message') as Promise<[WorkerOutput]>;
-  const ended = once(worker, 'exit').then(([code]) => Promise.reject(new Error(`the report worker exited (code ${String(code)}) without an answer`)));
+  // Only what it needs from the environment: not the daemon's token.
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir() };
+  const child = fork(new URL('./live-worker.js', import.meta.url), [], { env, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  try {
+    if (child.pid !== undefined) os.setPriority(child.pid, REPORT_NICENESS);
+  } catch {
+    // not permitted here: it runs at normal priority
+  }
+  const answered = once(child, 'message') as Promise<[WorkerOutput]>;
+  const ended = once(child, 'exit').then(([code, signal]) => {
+    const last = stderr.trim().split('\n').at(-1) ?? '';
+    return Promise.reject(new Error(`the report process ended (${String(signal ?? code)}) without an answer${last ? `: ${last}` : ''}`));
+  });
   ended.catch(() => undefined); // settled by whichever comes first
+  child.send(input);
   try {
     const [output] = await Promise.race([answered, ended]);
     return output;
   } finally {
-    void worker.terminate();
+    if (child.exitCode === null && child.signalCode === null) child.kill();
   }
 }
 
