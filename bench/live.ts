@@ -54,11 +54,12 @@ const daemon = spawn(process.execPath, [cli, 'start'], {
   cwd: root,
   env: {
     PATH: process.env.PATH, API_TOKEN: 'mock-token', PROVIDER_BASE_URL: url, DATA_DIR: store, LOG_DIR: path.join(root, 'logs'),
-    HEALTH_PORT: String(port), HEALTH_HOST: '127.0.0.1', SCHEDULE_CRON: `*/${values.interval} * * * * *`, RUN_ON_START: 'never', LOG_LEVEL: 'info',
+    HEALTH_PORT: String(port), HEALTH_HOST: '127.0.0.1', SCHEDULE_CRON: `*/${values.interval} * * * * *`, RUN_ON_START: 'never', LOG_LEVEL: 'debug',
   },
   stdio: ['ignore', 'ignore', 'pipe'],
 });
 const polls: number[] = [];
+const computations: number[] = [];
 let buffered = '';
 daemon.stderr.on('data', (chunk: Buffer) => {
   buffered += chunk.toString();
@@ -67,7 +68,8 @@ daemon.stderr.on('data', (chunk: Buffer) => {
     const line = buffered.slice(0, nl);
     buffered = buffered.slice(nl + 1);
     try {
-      const l = JSON.parse(line) as { message: string; durationMs?: number };
+      const l = JSON.parse(line) as { message: string; durationMs?: number; ms?: number };
+      if (l.message === 'live report computed' && typeof l.ms === 'number') computations.push(l.ms);
       if (/^poll (complete|partial|failed):/.test(l.message) && typeof l.durationMs === 'number') polls.push(l.durationMs);
     } catch {
       // not a log line
@@ -145,6 +147,7 @@ try {
   line('same, page requested 10 times a second', `${busy.map((p) => p.toFixed(0)).join(', ')} ms (median ${median(busy).toFixed(0)})`);
   line('  the page traffic meanwhile', `${pageLoads} page requests, ${(bytes / 1e6).toFixed(0)} MB, slowest answer ${slowest.toFixed(0)} ms`);
   line('ratio with / without', `${(median(busy) / median(quiet)).toFixed(2)}`);
+  line('report computations (niced child process)', `${computations.length}, median ${median(computations).toFixed(0)} ms`);
 } finally {
   daemon.kill('SIGTERM');
   mock.kill('SIGTERM');

@@ -29,9 +29,16 @@ export type LiveResult =
 /** Filter sets kept per commit (the page's own, plus a few a user asked for). */
 const MAX_ENTRIES = 16;
 
+interface Entry {
+  promise: Promise<LiveResult>;
+  done: LiveResult | null;
+}
+
 export class LiveReport {
   private latest: { run: string; committedAt: Date } | null = null;
-  private readonly cache = new Map<string, Promise<LiveResult>>();
+  private readonly cache = new Map<string, Entry>();
+  /** The last good answer per filter set, kept across commits: served while the next one computes. */
+  private readonly lastGood = new Map<string, LiveAnswer>();
   /** One DuckDB computation at a time: a burst of different filters queues instead of piling up memory. */
   private readonly queue = pLimit(1);
   /** Report errors already logged, per commit (each is logged once). */
@@ -71,18 +78,28 @@ export class LiveReport {
     return this.lastError;
   }
 
-  /** The answer for these filters (a section is picked from it later): cached per commit. */
+  /**
+   * The answer for these filters: computed once per commit. While the latest commit's answer is
+   * being computed, the previous one is served at once (its own run and ETag), so a slow report
+   * on a frequent schedule never makes a request wait; the first answer is waited for.
+   */
   answer(query: ReportQuery): Promise<LiveResult> {
     const latest = this.latest;
     if (latest === null) return Promise.resolve({ kind: 'empty' });
     const key = JSON.stringify([query.since, query.provider ?? null, query.film ?? null]);
-    let result = this.cache.get(key);
-    if (!result) {
-      result = this.queue(() => this.compute(latest.run, latest.committedAt, query));
-      this.cache.set(key, result);
-      while (this.cache.size > MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value as string);
+    let entry = this.cache.get(key);
+    if (!entry) {
+      const created: Entry = { promise: Promise.resolve({ kind: 'empty' }), done: null };
+      created.promise = this.queue(() => this.compute(latest.run, latest.committedAt, query)).then((result) => {
+        created.done = result;
+        if (result.kind === 'ok') remember(this.lastGood, key, result.answer);
+        return result;
+      });
+      entry = remember(this.cache, key, created);
     }
-    return result;
+    if (entry.done) return Promise.resolve(entry.done);
+    const previous = this.lastGood.get(key);
+    return previous ? Promise.resolve({ kind: 'ok', answer: previous }) : entry.promise;
   }
 
   private async compute(run: string, at: Date, query: ReportQuery): Promise<LiveResult> {
@@ -106,6 +123,14 @@ export class LiveReport {
     }
     return { kind: 'failed', run, message: output.message };
   }
+}
+
+/** Sets a key in a map bounded to MAX_ENTRIES (the oldest key goes first). */
+function remember<V>(map: Map<string, V>, key: string, value: V): V {
+  map.delete(key);
+  map.set(key, value);
+  while (map.size > MAX_ENTRIES) map.delete(map.keys().next().value as string);
+  return value;
 }
 
 /** Niceness of the report process: it gets the CPU the poll leaves (2 cores are shared with it). */
