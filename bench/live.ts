@@ -2,9 +2,10 @@
 // 1,000,000-row report store (bench/report-store.ts), polling the simulator on a schedule.
 // Prints /api/report's first answer and the median of 20 after it, the daemon's RSS before and
 // after the first report, and the daemon's poll durations without and with the page requested
-// 10 times a second (each time: /, /api/status and the whole /api/report, not a 304; /api/charts
-// too whenever the report's ETag changed, as the page does).
-// Usage: npm run bench:live [-- --polls 100 --films 5000 --movies 1000 --interval 15 --keep DIR]
+// 10 times a second: --traffic page (default) asks what an open page asks (/api/status, then
+// /api/report with If-None-Match; /api/charts and the whole report when the ETag changed);
+// --traffic full asks /, /api/status and the whole /api/report every time (10 fresh page loads a second).
+// Usage: npm run bench:live [-- --traffic page|full --polls 100 --films 5000 --movies 1000 --interval 15 --keep DIR]
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,6 +23,8 @@ const { values } = parseArgs({
     movies: { type: 'string', default: '1000' },
     interval: { type: 'string', default: '15' },
     'polls-each': { type: 'string', default: '3' },
+    /** page: what an open page asks (status, report with If-None-Match; charts and the report when it changed); full: /, status and the whole report every time. */
+    traffic: { type: 'string', default: 'page' },
     keep: { type: 'string' },
   },
 });
@@ -119,11 +122,13 @@ try {
   const load = (async () => {
     while (!stop) {
       const tick = performance.now();
-      void Promise.all(['/', '/api/status', '/api/report'].map((t) => timed(t))).then(async (rs) => {
-        const etag = rs[2]?.etag ?? '';
+      const requests = values.traffic === 'full' ? [timed('/'), timed('/api/status'), timed('/api/report')] : [timed('/api/status'), timed('/api/report', { 'if-none-match': seen })];
+      void Promise.all(requests).then(async (rs) => {
+        const etag = rs.at(-1)?.etag ?? '';
         if (etag !== seen) {
           seen = etag;
           rs.push(await timed('/api/charts'));
+          if (values.traffic !== 'full') rs.push(await timed('/api/report'));
         }
         pageLoads++;
         bytes += rs.reduce((n, r) => n + r.bytes, 0);
@@ -144,7 +149,7 @@ try {
   line('/api/report 304, median of 20', `${median(notModified).toFixed(1)} ms`);
   line('daemon RSS before / after the first report', `${rssBefore.toFixed(0)} / ${rssAfter.toFixed(0)} MB (end: ${rssEnd.toFixed(0)} MB)`);
   line(`poll of 2 x ${values.movies} films, no page traffic`, `${quiet.map((p) => p.toFixed(0)).join(', ')} ms (median ${median(quiet).toFixed(0)})`);
-  line('same, page requested 10 times a second', `${busy.map((p) => p.toFixed(0)).join(', ')} ms (median ${median(busy).toFixed(0)})`);
+  line(`same, page requested 10 times a second (${values.traffic})`, `${busy.map((p) => p.toFixed(0)).join(', ')} ms (median ${median(busy).toFixed(0)})`);
   line('  the page traffic meanwhile', `${pageLoads} page requests, ${(bytes / 1e6).toFixed(0)} MB, slowest answer ${slowest.toFixed(0)} ms`);
   line('ratio with / without', `${(median(busy) / median(quiet)).toFixed(2)}`);
   line('report computations (niced child process)', `${computations.length}, median ${median(computations).toFixed(0)} ms`);

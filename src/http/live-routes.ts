@@ -4,7 +4,7 @@
 // with validators from the last commit; bad query parameters get 400 naming the parameter.
 import type http from 'node:http';
 import { LIVE_PAGE, LIVE_PAGE_CSP } from '../report/html.js';
-import { etagOf, type LiveReport } from '../report/live.js';
+import { etagOf, type LiveAnswer, type LiveReport } from '../report/live.js';
 import { ParamError, parseReportQuery, type ParamName, type ReportQuery } from '../report/params.js';
 
 export type Route = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<void> | void;
@@ -24,7 +24,7 @@ function text(res: http.ServerResponse, status: number, line: string, headers: h
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers }).end(`${line}\n`);
 }
 
-function json(res: http.ServerResponse, body: string, headers: http.OutgoingHttpHeaders = {}): void {
+function json(res: http.ServerResponse, body: string | Buffer, headers: http.OutgoingHttpHeaders = {}): void {
   res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(body);
 }
 
@@ -50,6 +50,20 @@ function notModified(req: http.IncomingMessage, etag: string, lastModified: Date
   return !Number.isNaN(ims) && Math.floor(lastModified.getTime() / 1000) * 1000 <= ims;
 }
 
+/** An answer's body as bytes, encoded once: a 2 MB report is not re-encoded for every request. */
+const bytes = new WeakMap<LiveAnswer, Map<string, Buffer>>();
+function encoded(answer: LiveAnswer, variant: string): Buffer {
+  let byVariant = bytes.get(answer);
+  if (!byVariant) bytes.set(answer, (byVariant = new Map()));
+  let body = byVariant.get(variant);
+  if (!body) {
+    const text = answer.bodies[variant];
+    if (text === undefined) throw new Error(`no ${variant} body`); // the report process makes every variant
+    byVariant.set(variant, (body = Buffer.from(text)));
+  }
+  return body;
+}
+
 /** Answers an /api/ route from the cached answer: 503 before the first commit, 500 if the report failed, else 200 or 304. */
 async function answerRoute(live: LiveReport, nextRun: () => string | null, req: http.IncomingMessage, res: http.ServerResponse, q: ReportQuery, variant: string): Promise<void> {
   const result = await live.answer(q);
@@ -67,8 +81,7 @@ async function answerRoute(live: LiveReport, nextRun: () => string | null, req: 
     res.writeHead(304, validators).end();
     return;
   }
-  const body = answer.bodies[variant];
-  if (body === undefined) throw new Error(`no ${variant} body`); // the worker computes every variant
+  const body = encoded(answer, variant);
   json(res, body, validators);
 }
 
