@@ -3,56 +3,22 @@
 // timed, and the whole `report` command (table format, then --html) timed as a user runs it.
 // Usage: npm run bench:report [-- --polls 100 --films 5000]   (films per provider)
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Catalogue, MOCK_PROVIDERS } from '../src/mock/catalogue.js';
-import { lazyMap } from '../src/poll.js';
-import { normalizeDetail } from '../src/records/normalize.js';
-import type { MovieRecord, RunRecord } from '../src/records/types.js';
 import { buildReport } from '../src/report/report.js';
 import { StoreReader } from '../src/report/queries.js';
-import { commitRun } from '../src/store/committer.js';
-import { dtOf, newRunId } from '../src/store/layout.js';
-import { MOVIES_SCHEMA, RUNS_SCHEMA, movieRow, runRow } from '../src/store/schema.js';
+import { buildReportStore } from './report-store.js';
 
 const { values } = parseArgs({ options: { polls: { type: 'string', default: '100' }, films: { type: 'string', default: '5000' }, keep: { type: 'string' } } });
 const pollCount = Number(values.polls);
-const catalogue = new Catalogue(3, Number(values.films), 0.05);
 const root = values.keep ?? mkdtempSync(path.join(os.tmpdir(), 'mc-bench-report-'));
 const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli.js');
 const hours = 3_600_000;
 
-let rows = 0;
-const writeStarted = performance.now();
-if (!existsSync(path.join(root, 'runs'))) {
-  for (let i = 0; i < pollCount; i++) {
-    const polledAt = new Date(Date.now() - (pollCount - i) * hours);
-    const runId = newRunId(polledAt);
-    const files = [];
-    const runs: RunRecord[] = [];
-    for (const provider of MOCK_PROVIDERS) {
-      const movies: MovieRecord[] = [];
-      for (const film of catalogue.filmsOf(provider)) {
-        const body = JSON.stringify(catalogue.detailBody(provider, film, i));
-        const n = normalizeDetail({ provider, requestedId: Catalogue.id(provider, film), body, httpStatus: 200, polledAt, fetchedAt: polledAt });
-        if (n.ok) movies.push(n.movie);
-      }
-      rows += movies.length;
-      files.push({ table: 'movies' as const, provider, schema: MOVIES_SCHEMA, rows: lazyMap(movies, movieRow) });
-      runs.push({
-        provider, status: 'complete', started_at: polledAt, finished_at: polledAt, duration_ms: 1000n, listed: movies.length, fetched: movies.length,
-        failed: 0, rejected: 0, retries: 0, responses: '{}', error: null, collector_version: 'bench',
-      });
-    }
-    files.push({ table: 'runs' as const, schema: RUNS_SCHEMA, rows: lazyMap(runs, runRow) });
-    await commitRun(root, runId, dtOf(polledAt), files);
-    if ((i + 1) % 10 === 0) process.stderr.write(`  wrote ${i + 1}/${pollCount} polls (${rows} rows)\n`);
-  }
-}
-const writeSeconds = (performance.now() - writeStarted) / 1000;
+const { rows, seconds: writeSeconds } = await buildReportStore(root, pollCount, Number(values.films));
 
 const reader = await StoreReader.open(root);
 if (!reader) throw new Error('no store');

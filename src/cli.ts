@@ -14,6 +14,7 @@ import type { HarvestCause } from './providers/source.js';
 import type { Section } from './report/report.js';
 import type { CommitHooks } from './store/committer.js';
 import { DEFAULT_MOCK_TOKEN } from './mock/token.js'; // not the simulator: see token.ts
+import { SINCE_EXPECTED, parseSince } from './report/params.js';
 import { SECTIONS } from './report/sections.js';
 import { terminalText } from './report/text.js';
 import { VERSION } from './version.js';
@@ -269,19 +270,13 @@ withConfigFlags(
   }),
 );
 
-/** --since: "7d", "24h", or a date/time such as 2026-11-01 (UTC unless it names a zone). */
+/** --since, checked as /api/report checks ?since= (report/params.ts). */
 function since(raw: string): Date {
-  const relative = /^(\d+)([dh])$/.exec(raw);
-  const date = relative
-    ? new Date(Date.now() - Number(relative[1]) * (relative[2] === 'd' ? 86_400_000 : 3_600_000))
-    : new Date(/^\d{4}-\d{2}-\d{2}T[\d:.]+$/.test(raw) ? `${raw}Z` : raw);
-  // A day that does not exist (2026-02-31) is refused, not moved into the next month.
-  const day = /^(\d{4})-(\d{2})-(\d{2})/.exec(raw);
-  const realDay = day !== null && !Number.isNaN(date.getTime()) && new Date(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]))).toISOString().startsWith(day[0]);
-  if (Number.isNaN(date.getTime()) || (!relative && !realDay)) {
-    throw new InvalidArgumentError('expected a duration like 7d or 24h, or a real date like 2026-11-01');
+  try {
+    return parseSince(raw);
+  } catch {
+    throw new InvalidArgumentError(SINCE_EXPECTED);
   }
-  return date;
 }
 
 withConfigFlags(

@@ -1,11 +1,13 @@
-// Health and metrics on health.port: GET /healthz (JSON; 503 once polls have failed more than
+// The daemon's HTTP port (health.port): GET /healthz (JSON; 503 once polls have failed more than
 // health.maxConsecutiveFailures times in a row, or at once while a folder the collector must write
-// is not writable) and GET /metrics (Prometheus, prom-client).
+// is not writable), GET /metrics (Prometheus, prom-client), and the routes the daemon adds (the
+// live report: see http/live-routes.ts). GET and HEAD only; every answer says nosniff.
 import { once } from 'node:events';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import client from 'prom-client';
 import { ConfigError } from './errors.js';
+import type { Route } from './http/live-routes.js';
 import type { PollSummary } from './poll.js';
 
 export interface HealthState {
@@ -63,20 +65,44 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-export async function startHealthServer(port: number, host: string, maxConsecutiveFailures: () => number, state: () => HealthState, metrics: Metrics): Promise<HealthServer> {
+/** Longest request target answered (the report's query parameters are bounded well below this). */
+const MAX_URL_LENGTH = 2048;
+
+export async function startHealthServer(port: number, host: string, maxConsecutiveFailures: () => number, state: () => HealthState, metrics: Metrics, extra: Record<string, Route> = {}): Promise<HealthServer> {
+  const routes: Record<string, Route> = {
+    ...extra,
+    '/healthz': (_req, res) => {
+      const s = state();
+      const healthy = s.problem === null && s.consecutiveFailures <= maxConsecutiveFailures();
+      const body = JSON.stringify({ status: healthy ? 'ok' : 'failing', ...s });
+      res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' }).end(body);
+    },
+    '/metrics': async (_req, res) => {
+      res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
+    },
+  };
   const server = http.createServer((req, res) => {
+    // Read-only routes; no response may be sniffed into another type.
+    res.setHeader('x-content-type-options', 'nosniff');
     void (async () => {
-      if (req.method === 'GET' && req.url === '/healthz') {
-        const s = state();
-        const healthy = s.problem === null && s.consecutiveFailures <= maxConsecutiveFailures();
-        const body = JSON.stringify({ status: healthy ? 'ok' : 'failing', ...s });
-        res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' }).end(body);
-      } else if (req.method === 'GET' && req.url === '/metrics') {
-        res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
-      } else {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz or /metrics\n');
+      const target = req.url ?? '/';
+      if (target.length > MAX_URL_LENGTH) {
+        res.writeHead(414, { 'content-type': 'text/plain' }).end(`request target too long (at most ${MAX_URL_LENGTH} characters)\n`);
+        return;
       }
-    })().catch(() => res.destroy());
+      const url = new URL(target, 'http://localhost');
+      const route = Object.hasOwn(routes, url.pathname) ? routes[url.pathname] : undefined;
+      if (!route) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: try ${Object.keys(routes).join(', ')}\n`);
+      } else if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end(`method ${req.method ?? ''} not allowed: only GET and HEAD\n`);
+      } else {
+        await route(req, res, url);
+      }
+    })().catch(() => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error\n');
+      else res.destroy();
+    });
   });
   try {
     await listen(server, port, host);

@@ -1,15 +1,18 @@
 // The daemon: node-cron on schedule.cron, one poll at a time (a tick that comes while one runs
 // is skipped and counted), a poll at start when one was missed, live config reloads (file
-// change or SIGHUP), retention after each poll, health/metrics, and a graceful stop.
+// change or SIGHUP), retention after each poll, health/metrics and the live report page (its
+// cache refreshed after each poll), and a graceful stop.
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { createTask, setLogger, type ScheduledTask, type TaskContext } from 'node-cron';
 import { DEFAULT_CONFIG_FILE, loadConfig, type LoadOptions, type Settings } from './config.js';
 import { ConfigError, EXIT, UserError, errorMessage } from './errors.js';
 import { Metrics, startHealthServer, type HealthServer, type HealthState } from './health.js';
+import { liveRoutes, type DaemonStatus } from './http/live-routes.js';
 import { unwritableInLogs, unwritableInStore } from './write-access.js';
 import type { LogHandle } from './log.js';
 import { PollAbortedError, logPollSummary, runPoll } from './poll.js';
+import { LiveReport } from './report/live.js';
 import { recoverStaging } from './store/committer.js';
 import { lastCommittedPollStart } from './store/history.js';
 import { applyRetention } from './store/retention.js';
@@ -42,6 +45,8 @@ export class Daemon {
   private readonly abort = new AbortController();
   private stopping = false;
   private health: HealthServer | null = null;
+  /** The report served on the health port, recomputed after each commit (null: the port is off). */
+  private live: LiveReport | null = null;
   readonly metrics = new Metrics();
   private readonly state: HealthState = { lastPoll: null, nextRun: null, consecutiveFailures: 0, polling: false, problem: null };
   private readonly watchedFile: string;
@@ -82,8 +87,10 @@ export class Daemon {
     });
     await recoverStaging(this.settings.store.dir, this.logger);
     if (this.settings.health.port !== 0) {
-      this.health = await startHealthServer(this.settings.health.port, this.settings.health.host, () => this.settings.health.maxConsecutiveFailures, () => this.healthState(), this.metrics);
-      this.logger.info('health endpoint listening', { port: this.health.port, paths: ['/healthz', '/metrics'] });
+      this.live = new LiveReport(this.settings.store.dir, this.logger);
+      const routes = liveRoutes(this.live, () => this.liveStatus());
+      this.health = await startHealthServer(this.settings.health.port, this.settings.health.host, () => this.settings.health.maxConsecutiveFailures, () => this.healthState(), this.metrics, routes);
+      this.logger.info('health endpoint listening', { port: this.health.port, paths: ['/healthz', '/metrics', ...Object.keys(routes)] });
     }
     this.checkFolders();
     this.schedule();
@@ -141,6 +148,20 @@ export class Daemon {
 
   private healthState(): HealthState {
     return { ...this.state, nextRun: this.nextRun() };
+  }
+
+  /** The schedule and poll state the report page shows beside the report. */
+  private liveStatus(): DaemonStatus {
+    const { cron, timezone } = this.settings.schedule;
+    const [next, after] = this.task?.getNextRuns(2) ?? [];
+    const last = this.state.lastPoll;
+    return {
+      schedule: { cron, timezone, interval_seconds: next && after ? (after.getTime() - next.getTime()) / 1000 : null, next_run: next?.toISOString() ?? null },
+      last_poll: last && { run: last.run, status: last.status, finished_at: last.finishedAt },
+      consecutive_failures: this.state.consecutiveFailures,
+      polling: this.state.polling,
+      problem: this.state.problem,
+    };
   }
 
   /** Why to poll at once at start (schedule.runOnStart), or null. */
@@ -206,6 +227,8 @@ export class Daemon {
       this.logger.error(message, { consecutiveFailures: this.state.consecutiveFailures, nextRun: this.nextRun() });
     } finally {
       this.state.polling = false;
+      // Whatever the poll's end, the report's cache follows the store's latest committed run.
+      this.live?.refresh();
       this.checkFolders();
       this.logger.debug('next poll', { at: this.nextRun() });
     }

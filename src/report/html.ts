@@ -1,13 +1,16 @@
-// `report --html FILE`: one self-contained page (no network fetches) with the report's tables
-// and a price-history chart per film, one line per provider, drawn by uPlot inlined into the page.
+// The report page: one self-contained document (uPlot and the page script inlined, no fetches
+// from elsewhere) showing the answer first, a price-history chart per film (one line per
+// provider), then data health. `report --html FILE` writes it with the data inside; the daemon
+// serves it at / without data, and its script asks the daemon's /api/ endpoints.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { PAGE_SCRIPT } from './page-script.js';
 import type { SeriesPoint } from './queries.js';
-import { SECTIONS, sectionRows, type Report } from './report.js';
+import type { Report } from './report.js';
 
 const require = createRequire(import.meta.url);
 const asset = (file: string) => readFileSync(require.resolve(`uplot/dist/${file}`), 'utf8');
-const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 /** JSON inside <script>: "</script>" or "<!--" in a title must not end the script. */
@@ -45,58 +48,70 @@ export function chartData(report: Report, series: SeriesPoint[]): ChartData[] {
     .sort((a, b) => a.title.localeCompare(b.title));
 }
 
-export function renderHtml(report: Report, charts: ChartData[]): string {
-  const tables = SECTIONS.flatMap((s) => sectionRows(report, s))
-    .map((t) => {
-      const head = t.headers.map((h, i) => `<th class="${t.numeric[i] ? 'num' : ''}">${escapeHtml(h)}</th>`).join('');
-      const body = t.rows.map((r) => `<tr>${r.map((c, i) => `<td class="${t.numeric[i] ? 'num' : ''}">${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
-      return `<h2>${escapeHtml(t.title)}</h2>\n<table><thead><tr>${head}</tr></thead><tbody>${body || `<tr><td colspan="${t.headers.length}">(nothing)</td></tr>`}</tbody></table>`;
-    })
-    .join('\n');
+const STYLE = `
+  body { font: 14px/1.4 system-ui, sans-serif; margin: 2rem; color: #222; }
+  table { border-collapse: collapse; margin-bottom: 1rem; }
+  th, td { padding: 2px 10px; border-bottom: 1px solid #ddd; text-align: left; }
+  .num { text-align: right; font-variant-numeric: tabular-nums; }
+  .note { color: #666; }
+  .charts { display: flex; flex-wrap: wrap; gap: 1rem; }
+  .chart { border: 1px solid #eee; padding: 0.5rem; }
+  #status { padding: 0.5rem 1rem; margin-bottom: 1rem; border-left: 6px solid #2ca02c; background: #f3faf3; }
+  #status[data-state="waiting"] { border-color: #999; background: #f6f6f6; }
+  #status[data-state="stale"] { border-color: #ff7f0e; background: #fff6ea; }
+  #status[data-state="failing"], #status[data-state="error"] { border-color: #d62728; background: #fdeeee; font-weight: 600; }
+`;
+
+/** The page's inline elements: the same bytes in the file and on the daemon, so their hashes are fixed. */
+const UPLOT_CSS = asset('uPlot.min.css');
+const UPLOT_JS = asset('uPlot.iife.min.js');
+
+const hash = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
+
+/**
+ * The daemon page's Content-Security-Policy: nothing from outside the page itself; its own inline
+ * scripts and styles by hash; requests only to its own origin (/api/...).
+ */
+export const LIVE_PAGE_CSP = [
+  "default-src 'none'",
+  `script-src ${hash(UPLOT_JS)} ${hash(PAGE_SCRIPT)}`,
+  `style-src ${hash(UPLOT_CSS)} ${hash(STYLE)}`,
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+function page(title: string, config: object, data: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>movies-collector report</title>
-<style>${asset('uPlot.min.css')}</style>
-<style>
-  body { font: 14px/1.4 system-ui, sans-serif; margin: 2rem; color: #222; }
-  table { border-collapse: collapse; margin-bottom: 1rem; }
-  th, td { padding: 2px 10px; border-bottom: 1px solid #ddd; text-align: left; }
-  .num { text-align: right; font-variant-numeric: tabular-nums; }
-  .charts { display: flex; flex-wrap: wrap; gap: 1rem; }
-  .chart { border: 1px solid #eee; padding: 0.5rem; }
-</style>
+<title>${escapeHtml(title)}</title>
+<style>${UPLOT_CSS}</style>
+<style>${STYLE}</style>
 </head>
 <body>
-<h1>movies-collector report</h1>
-<p>Store <code>${escapeHtml(report.store)}</code>, generated ${escapeHtml(report.generated_at)}, history since ${escapeHtml(report.filters.since)}. Prices in the provider's currency (AUD in practice).</p>
+<h1>${escapeHtml(title)}</h1>
+<div id="status" data-state="waiting">Loading…</div>
+<section id="best-prices"></section>
+<section id="cheapest"></section>
 <h2>Price history per film</h2>
 <div class="charts" id="charts"></div>
-${tables}
-<script>${asset('uPlot.iife.min.js')}</script>
-<script>
-const CHARTS = ${scriptJson(charts)};
-const COLOURS = ${scriptJson(COLOURS)};
-const root = document.getElementById('charts');
-for (const chart of CHARTS) {
-  const box = document.createElement('div');
-  box.className = 'chart';
-  box.dataset.film = chart.film_key;
-  box.dataset.providers = chart.providers.join(',');
-  root.appendChild(box);
-  new uPlot({
-    title: chart.title,
-    width: 420,
-    height: 220,
-    scales: { x: { time: true } },
-    series: [{}, ...chart.providers.map((p, i) => ({ label: p, stroke: COLOURS[i % COLOURS.length], width: 2, spanGaps: true, points: { show: true } }))],
-    axes: [{}, { label: 'price' }],
-  }, chart.data, box);
-}
-</script>
+<section id="health"></section>
+<script type="application/json" id="page-config">${scriptJson(config)}</script>
+${data}<script>${UPLOT_JS}</script>
+<script>${PAGE_SCRIPT}</script>
 </body>
 </html>
 `;
 }
+
+/** `report --html FILE`: the page with its data inside (opens offline, no requests). */
+export function renderHtml(report: Report, charts: ChartData[]): string {
+  return page('movies-collector report', { live: false }, `<script type="application/json" id="page-data">${scriptJson({ report, charts })}</script>\n`);
+}
+
+/** The daemon's page at /: no data inside; its script asks /api/status and /api/report. */
+export const LIVE_PAGE = page('movies-collector: live report', { live: true }, '');

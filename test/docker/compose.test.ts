@@ -153,6 +153,19 @@ test('docker compose up, as a user runs it, on a real Docker engine', async (t) 
     if (process.platform === 'linux') assert.equal(statSync(path.join(data, 'runs')).uid, 1000);
   });
 
+  await t.test('the published port serves the live report: / and /api/report after the first committed poll, on 127.0.0.1 only', async () => {
+    assert.equal((await dc('port', 'collector', '8080')).trim(), `127.0.0.1:${port}`, 'published on the loopback address by default');
+    const report = await waitFor('/api/report to answer 200', async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/api/report`);
+      return res.status === 200 ? ((await res.json()) as { best_prices: Array<{ title: string; cheapest: string }> }) : undefined;
+    }, diagnose);
+    assert.ok(report.best_prices.some((f) => f.title.startsWith('Star Wars') && f.cheapest !== ''), JSON.stringify(report.best_prices[0]));
+    const page = await fetch(`http://127.0.0.1:${port}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-security-policy') ?? '', /^default-src 'none'/);
+    assert.match(await page.text(), /<title>movies-collector: live report<\/title>/);
+  });
+
   await t.test('./logs/current.log grows with each poll', async () => {
     const size = statSync(path.join(logs, 'current.log')).size;
     const before = committedRuns(data).length;

@@ -1,0 +1,123 @@
+// The daemon's report routes on the health port: / (the page), /api/report (the same JSON as
+// `report --format json`), /api/charts (the page's chart data) and /api/status (schedule and
+// poll state, for the page's stale and failing banners). Answers come from LiveReport's cache,
+// with validators from the last commit; bad query parameters get 400 naming the parameter.
+import type http from 'node:http';
+import { LIVE_PAGE, LIVE_PAGE_CSP } from '../report/html.js';
+import { etagOf, type LiveAnswer, type LiveReport } from '../report/live.js';
+import { ParamError, parseReportQuery, type ParamName, type ReportQuery } from '../report/params.js';
+
+export type Route = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<void> | void;
+
+/** What /api/status tells the page besides the report (the daemon's view, never cached). */
+export interface DaemonStatus {
+  schedule: { cron: string; timezone: string; /** Seconds between the next two scheduled polls: "stale" is older than two. */ interval_seconds: number | null; next_run: string | null };
+  last_poll: { run: string; status: string; finished_at: string } | null;
+  consecutive_failures: number;
+  polling: boolean;
+  problem: string | null;
+}
+
+const FILTERS: ParamName[] = ['since', 'provider', 'film'];
+
+function text(res: http.ServerResponse, status: number, line: string, headers: http.OutgoingHttpHeaders = {}): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers }).end(`${line}\n`);
+}
+
+function json(res: http.ServerResponse, body: string | Buffer, headers: http.OutgoingHttpHeaders = {}): void {
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(body);
+}
+
+/** The query, or null after answering 400 with the line that names the parameter. */
+function query(res: http.ServerResponse, url: URL, allowed: ParamName[]): ReportQuery | null {
+  try {
+    return parseReportQuery(url.searchParams, allowed);
+  } catch (err) {
+    if (!(err instanceof ParamError)) throw err;
+    text(res, 400, `bad request: ${err.message}`);
+    return null;
+  }
+}
+
+/** True when the client's copy is current (If-None-Match first; If-Modified-Since only without it, to the second). */
+function notModified(req: http.IncomingMessage, etag: string, lastModified: Date): boolean {
+  const inm = req.headers['if-none-match'];
+  if (inm !== undefined) {
+    const bare = (tag: string) => tag.trim().replace(/^W\//, '');
+    return inm.split(',').some((tag) => tag.trim() === '*' || bare(tag) === bare(etag));
+  }
+  const ims = Date.parse(req.headers['if-modified-since'] ?? '');
+  return !Number.isNaN(ims) && Math.floor(lastModified.getTime() / 1000) * 1000 <= ims;
+}
+
+/** An answer's body as bytes, encoded once: a 2 MB report is not re-encoded for every request. */
+const bytes = new WeakMap<LiveAnswer, Map<string, Buffer>>();
+function encoded(answer: LiveAnswer, variant: string): Buffer {
+  let byVariant = bytes.get(answer);
+  if (!byVariant) bytes.set(answer, (byVariant = new Map()));
+  let body = byVariant.get(variant);
+  if (!body) {
+    const text = answer.bodies[variant];
+    if (text === undefined) throw new Error(`no ${variant} body`); // the report process makes every variant
+    byVariant.set(variant, (body = Buffer.from(text)));
+  }
+  return body;
+}
+
+/** Answers an /api/ route from the cached answer: 503 before the first commit, 500 if the report failed, else 200 or 304. */
+async function answerRoute(live: LiveReport, nextRun: () => string | null, req: http.IncomingMessage, res: http.ServerResponse, q: ReportQuery, variant: string): Promise<void> {
+  const result = await live.answer(q);
+  if (result.kind === 'empty') {
+    text(res, 503, `no committed poll in the store yet: the report appears after the first poll (next: ${nextRun() ?? 'not scheduled'})`, { 'retry-after': '5' });
+    return;
+  }
+  if (result.kind === 'failed') {
+    text(res, 500, `report failed: ${result.message}`);
+    return;
+  }
+  const { answer } = result;
+  const validators = { etag: etagOf(answer.run, variant), 'last-modified': answer.committedAt.toUTCString(), 'cache-control': 'no-cache' };
+  if (notModified(req, validators.etag, answer.committedAt)) {
+    res.writeHead(304, validators).end();
+    return;
+  }
+  const body = encoded(answer, variant);
+  json(res, body, validators);
+}
+
+export function liveRoutes(live: LiveReport, status: () => DaemonStatus): Record<string, Route> {
+  const nextRun = () => status().schedule.next_run;
+  return {
+    '/': (_req, res, url) => {
+      // The page passes its own query string on to the API: checked here too, so a bad one is a 400 at once.
+      if (!query(res, url, FILTERS)) return;
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': LIVE_PAGE_CSP,
+        'referrer-policy': 'no-referrer',
+        'cache-control': 'no-cache',
+      }).end(LIVE_PAGE);
+    },
+    '/api/report': async (req, res, url) => {
+      const q = query(res, url, [...FILTERS, 'section']);
+      if (!q) return;
+      await answerRoute(live, nextRun, req, res, q, q.section ? `report:${q.section}` : 'report');
+    },
+    '/api/charts': async (req, res, url) => {
+      const q = query(res, url, FILTERS);
+      if (!q) return;
+      await answerRoute(live, nextRun, req, res, q, 'charts');
+    },
+    '/api/status': (_req, res, url) => {
+      if (!query(res, url, [])) return;
+      const version = live.version;
+      json(res, JSON.stringify({
+        now: new Date().toISOString(),
+        run: version?.run ?? null,
+        committed_at: version?.committedAt.toISOString() ?? null,
+        report_error: live.error,
+        ...status(),
+      }), { 'cache-control': 'no-store' });
+    },
+  };
+}

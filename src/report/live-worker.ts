@@ -1,0 +1,41 @@
+// One live report computation, in a child process the daemon starts at low CPU priority: DuckDB's
+// reads, the conversion of its rows and the JSON of a 1,000,000-row report take seconds of CPU
+// and hundreds of MB, which in the daemon would stall its polls' requests and timers (measured:
+// ticks seconds late) and stay in its RSS (a worker thread's native memory is not given back).
+// The daemon sends the query, receives the finished JSON texts, one per variant it serves, and
+// the process exits, taking DuckDB and its memory with it.
+import { errorMessage } from '../errors.js';
+import { chartData } from './html.js';
+import { parseSince, type ReportQuery } from './params.js';
+import { StoreReader } from './queries.js';
+import { SECTIONS, buildReport, pickSection } from './report.js';
+
+export interface WorkerInput {
+  root: string;
+  query: ReportQuery;
+}
+
+/** What the worker posts back: the bodies by variant ("report", "report:<section>", "charts"). */
+export type WorkerOutput = { kind: 'ok'; bodies: Record<string, string>; ms: number } | { kind: 'empty' } | { kind: 'failed'; message: string };
+
+async function compute({ root, query }: WorkerInput): Promise<WorkerOutput> {
+  const started = performance.now();
+  const reader = await StoreReader.open(root);
+  if (!reader) return { kind: 'empty' };
+  try {
+    const filters = { since: parseSince(query.since), provider: query.provider, film: query.film };
+    const report = await buildReport(reader, root, filters);
+    const charts = chartData(report, await reader.series(filters));
+    const bodies: Record<string, string> = { report: JSON.stringify(report), charts: JSON.stringify({ charts }) };
+    for (const section of SECTIONS) bodies[`report:${section}`] = JSON.stringify(pickSection(report, section));
+    return { kind: 'ok', bodies, ms: Math.round(performance.now() - started) };
+  } finally {
+    reader.close();
+  }
+}
+
+const post = (output: WorkerOutput) => process.send?.(output, () => process.exit(0));
+process.once('disconnect', () => process.exit(0)); // the daemon is gone: nobody to answer
+process.once('message', (input: WorkerInput) => {
+  compute(input).then(post, (err: unknown) => post({ kind: 'failed', message: errorMessage(err).split('\n')[0] ?? 'unknown error' }));
+});

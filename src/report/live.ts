@@ -1,0 +1,169 @@
+// The daemon's report, computed once per commit: the latest committed run id (read from folder
+// names at start-up and after each of the daemon's polls, never per request) keys a small cache
+// of answers by filters. Concurrent requests share one computation; computations run one at a
+// time, each in a child process at low CPU priority (live-worker.ts) that loads DuckDB, so
+// neither DuckDB's memory nor the report's CPU is the daemon's: its polls come first.
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { fork } from 'node:child_process';
+import os from 'node:os';
+import pLimit from 'p-limit';
+import type { Logger } from 'winston';
+import { errorMessage } from '../errors.js';
+import { committedAt, latestCommittedRun } from '../store/history.js';
+import type { WorkerInput, WorkerOutput } from './live-worker.js';
+import type { ReportQuery } from './params.js';
+
+/** One computed answer for one commit and one set of filters: its JSON bodies by variant ("report", "report:<section>", "charts"). */
+export interface LiveAnswer {
+  run: string;
+  committedAt: Date;
+  bodies: Record<string, string>;
+}
+
+export type LiveResult =
+  | { kind: 'ok'; answer: LiveAnswer }
+  | { kind: 'empty' } // no committed poll yet
+  | { kind: 'failed'; run: string; message: string };
+
+/** Filter sets kept per commit (the page's own, plus a few a user asked for). */
+const MAX_ENTRIES = 16;
+
+interface Entry {
+  promise: Promise<LiveResult>;
+  done: LiveResult | null;
+}
+
+export class LiveReport {
+  private latest: { run: string; committedAt: Date } | null = null;
+  private readonly cache = new Map<string, Entry>();
+  /** The last good answer per filter set, kept across commits: served while the next one computes. */
+  private readonly lastGood = new Map<string, LiveAnswer>();
+  /** One DuckDB computation at a time: a burst of different filters queues instead of piling up memory. */
+  private readonly queue = pLimit(1);
+  /** Report errors already logged, per commit (each is logged once). */
+  private readonly logged = new Set<string>();
+  private lastError: string | null = null;
+
+  constructor(
+    private readonly root: string,
+    private readonly logger: Pick<Logger, 'error' | 'debug'>,
+  ) {
+    this.refresh();
+  }
+
+  /** Re-reads the latest committed run (folder names only); a new one drops every cached answer. Call after each poll. */
+  refresh(): void {
+    let found: ReturnType<typeof latestCommittedRun>;
+    try {
+      found = latestCommittedRun(this.root);
+    } catch (err) {
+      this.logger.error(`live report: cannot list the store's runs: ${errorMessage(err)}`);
+      return;
+    }
+    if (found?.run === this.latest?.run) return;
+    this.latest = found && { run: found.run, committedAt: committedAt(found) };
+    this.cache.clear();
+    this.logged.clear();
+    this.lastError = null;
+  }
+
+  /** The latest committed run the answers are for, and when it was committed. */
+  get version(): { run: string; committedAt: Date } | null {
+    return this.latest;
+  }
+
+  /** The last report error of the current commit (shown on the page), or null. */
+  get error(): string | null {
+    return this.lastError;
+  }
+
+  /**
+   * The answer for these filters: computed once per commit. While the latest commit's answer is
+   * being computed, the previous one is served at once (its own run and ETag), so a slow report
+   * on a frequent schedule never makes a request wait; the first answer is waited for.
+   */
+  answer(query: ReportQuery): Promise<LiveResult> {
+    const latest = this.latest;
+    if (latest === null) return Promise.resolve({ kind: 'empty' });
+    const key = JSON.stringify([query.since, query.provider ?? null, query.film ?? null]);
+    let entry = this.cache.get(key);
+    if (!entry) {
+      const created: Entry = { promise: Promise.resolve({ kind: 'empty' }), done: null };
+      created.promise = this.queue(() => this.compute(latest.run, latest.committedAt, query)).then((result) => {
+        created.done = result;
+        if (result.kind === 'ok') remember(this.lastGood, key, result.answer);
+        return result;
+      });
+      entry = remember(this.cache, key, created);
+    }
+    if (entry.done) return Promise.resolve(entry.done);
+    const previous = this.lastGood.get(key);
+    return previous ? Promise.resolve({ kind: 'ok', answer: previous }) : entry.promise;
+  }
+
+  private async compute(run: string, at: Date, query: ReportQuery): Promise<LiveResult> {
+    let output: WorkerOutput;
+    try {
+      output = await runWorker({ root: this.root, query });
+    } catch (err) {
+      output = { kind: 'failed', message: errorMessage(err).split('\n')[0] ?? 'unknown error' };
+    }
+    if (output.kind === 'ok') {
+      this.logger.debug('live report computed', { run, ms: output.ms });
+      return { kind: 'ok', answer: { run, committedAt: at, bodies: output.bodies } };
+    }
+    if (output.kind === 'empty') return output;
+    if (run === this.latest?.run) {
+      this.lastError = output.message;
+      if (!this.logged.has(output.message)) {
+        this.logged.add(output.message);
+        this.logger.error(`live report failed (run ${run}): ${output.message}`);
+      }
+    }
+    return { kind: 'failed', run, message: output.message };
+  }
+}
+
+/** Sets a key in a map bounded to MAX_ENTRIES (the oldest key goes first). */
+function remember<V>(map: Map<string, V>, key: string, value: V): V {
+  map.delete(key);
+  map.set(key, value);
+  while (map.size > MAX_ENTRIES) map.delete(map.keys().next().value as string);
+  return value;
+}
+
+/** Niceness of the report process: it gets the CPU the poll leaves (2 cores are shared with it). */
+const REPORT_NICENESS = 10;
+
+/** Runs one computation in a process of its own; one that dies without answering is an error. */
+async function runWorker(input: WorkerInput): Promise<WorkerOutput> {
+  // Only what it needs from the environment: not the daemon's token.
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir() };
+  const child = fork(new URL('./live-worker.js', import.meta.url), [], { env, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  try {
+    if (child.pid !== undefined) os.setPriority(child.pid, REPORT_NICENESS);
+  } catch {
+    // not permitted here: it runs at normal priority
+  }
+  const answered = once(child, 'message') as Promise<[WorkerOutput]>;
+  const ended = once(child, 'exit').then(([code, signal]) => {
+    const last = stderr.trim().split('\n').at(-1) ?? '';
+    return Promise.reject(new Error(`the report process ended (${String(signal ?? code)}) without an answer${last ? `: ${last}` : ''}`));
+  });
+  ended.catch(() => undefined); // settled by whichever comes first
+  child.send(input);
+  try {
+    const [output] = await Promise.race([answered, ended]);
+    return output;
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill();
+  }
+}
+
+/** A weak validator of one commit's answer for one URL (the body is computed once per commit, but may be recomputed after eviction). */
+export function etagOf(run: string, variant: string): string {
+  return `W/"${run}-${createHash('sha1').update(variant).digest('base64url').slice(0, 10)}"`;
+}

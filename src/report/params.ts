@@ -1,0 +1,70 @@
+// The report's filters as the user gives them: `report`'s options and /api/report's query
+// parameters share these checks, so both refuse the same values with the same words.
+import { SECTIONS, type Section } from './sections.js';
+
+/** --since / ?since=: "7d", "24h", or a date/time such as 2026-11-01 (UTC unless it names a zone). */
+export function parseSince(raw: string, now = Date.now()): Date {
+  const relative = /^(\d+)([dh])$/.exec(raw);
+  const date = relative
+    ? new Date(now - Number(relative[1]) * (relative[2] === 'd' ? 86_400_000 : 3_600_000))
+    : new Date(/^\d{4}-\d{2}-\d{2}T[\d:.]+$/.test(raw) ? `${raw}Z` : raw);
+  // A day that does not exist (2026-02-31) is refused, not moved into the next month.
+  const day = /^(\d{4})-(\d{2})-(\d{2})/.exec(raw);
+  const realDay = day !== null && !Number.isNaN(date.getTime()) && new Date(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]))).toISOString().startsWith(day[0]);
+  if (Number.isNaN(date.getTime()) || (!relative && !realDay)) {
+    throw new Error(SINCE_EXPECTED);
+  }
+  return date;
+}
+
+export const SINCE_EXPECTED = 'expected a duration like 7d or 24h, or a real date like 2026-11-01';
+export const DEFAULT_SINCE = '7d';
+
+/** Longest value a query parameter may have (a title fragment, a provider name, a date). */
+export const MAX_PARAM_LENGTH = 200;
+
+/** The filters of one request, as given: `since` stays raw so that "7d" is re-read at each computation. */
+export interface ReportQuery {
+  since: string;
+  provider?: string;
+  film?: string;
+  section?: Section;
+}
+
+export type ParamName = keyof ReportQuery;
+
+/** A bad query parameter: the message names it and says what is expected. */
+export class ParamError extends Error {}
+
+/** Visible, bounded text of a parameter name the client sent (for the error line). */
+const shown = (name: string) => JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}…` : name);
+
+/** Reads the query string of a report URL; only `allowed` parameters, each once, non-empty and bounded. */
+export function parseReportQuery(params: URLSearchParams, allowed: readonly ParamName[]): ReportQuery {
+  const query: ReportQuery = { since: DEFAULT_SINCE };
+  const seen = new Set<string>();
+  for (const [name, value] of params) {
+    if (!(allowed as readonly string[]).includes(name)) {
+      throw new ParamError(`unknown parameter ${shown(name)}: ${allowed.length > 0 ? `expected ${allowed.join(', ')}` : 'this path takes none'}`);
+    }
+    if (seen.has(name)) throw new ParamError(`parameter "${name}" given more than once`);
+    seen.add(name);
+    if (value === '') throw new ParamError(`parameter "${name}" is empty`);
+    if (value.length > MAX_PARAM_LENGTH) throw new ParamError(`parameter "${name}" is too long (at most ${MAX_PARAM_LENGTH} characters)`);
+    const key = name as ParamName;
+    if (key === 'since') {
+      try {
+        parseSince(value);
+      } catch {
+        throw new ParamError(`parameter "since": ${SINCE_EXPECTED}`);
+      }
+      query.since = value;
+    } else if (key === 'section') {
+      if (!(SECTIONS as readonly string[]).includes(value)) throw new ParamError(`parameter "section": expected one of ${SECTIONS.join(', ')}`);
+      query.section = value as Section;
+    } else {
+      query[key] = value;
+    }
+  }
+  return query;
+}
