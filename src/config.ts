@@ -159,8 +159,8 @@ export function settingsSchema() {
       maxSize: { doc: 'Size at which a log file rotates.', format: 'log-max-size', default: '20m', env: 'LOG_MAX_SIZE' },
     },
     health: {
-      port: { doc: 'Port of /healthz and /metrics (0 = off).', format: 'port', default: 8080, env: 'HEALTH_PORT' },
-      host: { doc: 'Address of /healthz and /metrics.', format: 'non-empty-string', default: '0.0.0.0', env: 'HEALTH_HOST' },
+      port: { doc: 'Port of the page, /api/*, /healthz and /metrics (0 = off).', format: 'port', default: 8080, env: 'HEALTH_PORT' },
+      host: { doc: 'Address of the page, /api/*, /healthz and /metrics.', format: 'non-empty-string', default: '0.0.0.0', env: 'HEALTH_HOST' },
       maxConsecutiveFailures: { doc: '/healthz answers 503 once more polls than this have failed in a row.', format: 'non-negative-int', default: 3, env: 'HEALTH_MAX_CONSECUTIVE_FAILURES' },
     },
     shutdown: {
