@@ -90,7 +90,14 @@ export async function startHealthServer(port: number, host: string, maxConsecuti
         res.writeHead(414, { 'content-type': 'text/plain' }).end(`request target too long (at most ${MAX_URL_LENGTH} characters)\n`);
         return;
       }
-      const url = new URL(target, 'http://localhost');
+      // The target is a path (origin-form): "//x" is a path here, not a host, and "//" no parse error.
+      let url: URL;
+      try {
+        url = new URL(target.startsWith('/') ? `http://localhost${target}` : target, 'http://localhost');
+      } catch {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request: the request target is not a path\n');
+        return;
+      }
       const route = Object.hasOwn(routes, url.pathname) ? routes[url.pathname] : undefined;
       if (!route) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: try ${Object.keys(routes).join(', ')}\n`);

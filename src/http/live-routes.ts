@@ -46,9 +46,15 @@ function notModified(req: http.IncomingMessage, etag: string, lastModified: Date
     const bare = (tag: string) => tag.trim().replace(/^W\//, '');
     return inm.split(',').some((tag) => tag.trim() === '*' || bare(tag) === bare(etag));
   }
-  const ims = Date.parse(req.headers['if-modified-since'] ?? '');
-  return !Number.isNaN(ims) && Math.floor(lastModified.getTime() / 1000) * 1000 <= ims;
+  // Only an HTTP-date, and none from the future (RFC 9110 13.1.3): Date.parse reads "99999" as a
+  // year, and a date past any commit would answer 304 to every later commit.
+  const raw = req.headers['if-modified-since'] ?? '';
+  const ims = HTTP_DATE.test(raw) ? Date.parse(raw) : NaN;
+  return !Number.isNaN(ims) && ims <= Date.now() && Math.floor(lastModified.getTime() / 1000) * 1000 <= ims;
 }
+
+/** IMF-fixdate, the form every current client sends (Sun, 06 Nov 1994 08:49:37 GMT). */
+const HTTP_DATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 
 /** An answer's body as bytes, encoded once: a 2 MB report is not re-encoded for every request. */
 const bytes = new WeakMap<LiveAnswer, Map<string, Buffer>>();

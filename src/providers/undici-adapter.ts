@@ -6,6 +6,7 @@
 // Errors are AxiosErrors shaped as axios's own http adapter shapes them, so that axios-retry's
 // checks and the client's failure causes work unchanged. Counts every attempt's outcome.
 import { createRequire } from 'node:module';
+import zlib from 'node:zlib';
 import { AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import type { Dispatcher, EnvHttpProxyAgent, Pool } from 'undici';
 
@@ -89,7 +90,7 @@ export function createUndiciAdapter(options: UndiciAdapterOptions): UndiciAdapte
           const code = [AxiosError.ERR_BAD_REQUEST, AxiosError.ERR_BAD_RESPONSE][Math.floor(res.statusCode / 100) - 4];
           throw fail(new AxiosError(`Request failed with status code ${res.statusCode}`, code, config, undefined, response), String(res.statusCode));
         }
-        response.data = await readText(res.body, config.maxContentLength ?? -1);
+        response.data = await readText(res.body, config.maxContentLength ?? -1, res.headers['content-encoding']);
         if (!isJson(response.data as string)) {
           // A body that ends early without the framing saying so (the connection closing is its end),
           // or a provider's bad moment: retried; the last one goes to the caller, and on to rejects.
@@ -155,7 +156,7 @@ function usedHeaders(status: number, headers: Dispatcher.ResponseData['headers']
 }
 
 /** The whole body as text (UTF-8, invalid bytes replaced, BOM dropped as axios does), or BodyTooLarge past maxBytes (-1: no cap). */
-function readText(body: Dispatcher.ResponseData['body'], maxBytes: number): Promise<string> {
+function readText(body: Dispatcher.ResponseData['body'], maxBytes: number, encoding?: string | string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -170,10 +171,33 @@ function readText(body: Dispatcher.ResponseData['body'], maxBytes: number): Prom
     });
     body.on('error', reject);
     body.on('end', () => {
-      const text = (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)).toString('utf8');
+      let bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+      try {
+        bytes = decoded(bytes, encoding, maxBytes);
+      } catch (err) {
+        reject(err as Error);
+        return;
+      }
+      const text = bytes.toString('utf8');
       resolve(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
     });
   });
+}
+
+/**
+ * A compressed answer decoded, as axios's http adapter did: we ask for none, but a CDN may compress
+ * anyway. The cap holds for the decoded size too (a small gzip bomb is refused, not inflated).
+ */
+function decoded(bytes: Buffer, encoding: string | string[] | undefined, maxBytes: number): Buffer {
+  const name = (Array.isArray(encoding) ? encoding.join(',') : encoding ?? '').trim().toLowerCase();
+  const decode = { gzip: zlib.gunzipSync, 'x-gzip': zlib.gunzipSync, deflate: zlib.inflateSync, br: zlib.brotliDecompressSync }[name];
+  if (decode === undefined || bytes.length === 0) return bytes; // identity, or an encoding we cannot read (then: not JSON)
+  try {
+    return decode(bytes, maxBytes > -1 ? { maxOutputLength: maxBytes } : {});
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new BodyTooLarge(`maxContentLength size of ${maxBytes} exceeded`);
+    return bytes; // not really compressed: the JSON check decides
+  }
 }
 
 function isJson(text: string): boolean {

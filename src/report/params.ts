@@ -5,9 +5,12 @@ import { SECTIONS, type Section } from './sections.js';
 /** --since / ?since=: "7d", "24h", or a date/time such as 2026-11-01 (UTC unless it names a zone). */
 export function parseSince(raw: string, now = Date.now()): Date {
   const relative = /^(\d+)([dh])$/.exec(raw);
+  // Only ISO forms: Date's own parser reads "2026-11-01 junk" as some other day, and a time
+  // without a zone as local time.
+  const iso = ISO_DATE.exec(raw);
   const date = relative
     ? new Date(now - Number(relative[1]) * (relative[2] === 'd' ? 86_400_000 : 3_600_000))
-    : new Date(/^\d{4}-\d{2}-\d{2}T[\d:.]+$/.test(raw) ? `${raw}Z` : raw);
+    : iso ? new Date(`${iso[1] ?? ''}${iso[2] ? `T${iso[2]}${iso[3] ?? 'Z'}` : ''}`) : new Date(NaN);
   // A day that does not exist (2026-02-31) is refused, not moved into the next month.
   const day = /^(\d{4})-(\d{2})-(\d{2})/.exec(raw);
   const realDay = day !== null && !Number.isNaN(date.getTime()) && new Date(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]))).toISOString().startsWith(day[0]);
@@ -16,6 +19,9 @@ export function parseSince(raw: string, now = Date.now()): Date {
   }
   return date;
 }
+
+/** 2026-11-01, 2026-11-01T12:00[:00[.000]] or with a space for the T, then Z or ±hh:mm (none: UTC). */
+const ISO_DATE = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)(Z|[+-]\d{2}:\d{2})?)?$/i;
 
 export const SINCE_EXPECTED = 'expected a duration like 7d or 24h, or a real date like 2026-11-01';
 export const DEFAULT_SINCE = '7d';
