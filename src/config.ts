@@ -73,6 +73,8 @@ convict.addFormats({
       if (url.protocol !== 'http:' && url.protocol !== 'https:') {
         throw new Error('expected an http: or https: URL');
       }
+      // The provider paths are appended to it: a query or fragment would swallow them.
+      if (url.search !== '' || url.hash !== '') throw new Error('expected a base URL without a query (?...) or fragment (#...)');
     },
   },
   'provider-names': {

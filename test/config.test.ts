@@ -38,6 +38,13 @@ test('a cron expression with seconds is accepted; seven fields are not', async (
   assertConfigError(bad, 'schedule.cron');
 });
 
+test('a base URL with a query or fragment exits 78 naming api.baseUrl (the provider paths would land inside the query)', async (t) => {
+  for (const url of ['http://127.0.0.1:9/api/?k=v', 'http://127.0.0.1:9/api/#frag']) {
+    const result = await checkConfig(t, { PROVIDER_BASE_URL: url, API_TOKEN: TOKEN });
+    assertConfigError(result, 'api.baseUrl', 'without a query');
+  }
+});
+
 test('a bad timezone exits 78 naming schedule.timezone', async (t) => {
   const result = await checkConfig(t, { SCHEDULE_TIMEZONE: 'Mars/Olympus_Mons', API_TOKEN: TOKEN });
   assertConfigError(result, 'schedule.timezone', 'IANA time zone');

@@ -54,3 +54,24 @@ test('hostile request targets and If-Modified-Since on the live routes: 400/404 
   }
   assert.equal(await d.stop(), 0);
 });
+
+test('a burst of distinct filters: at most 4 computations wait behind the running one, the rest get 503 busy with Retry-After', async (t) => {
+  const mock = await startMockProvider();
+  t.after(() => mock.close());
+  const d = await startDaemon(t, mock, tempDir(t), { SCHEDULE_CRON: '0 0 1 1 *', RUN_ON_START: 'always' });
+  await d.waitFor(pollDone);
+  const answers = await Promise.all(
+    Array.from({ length: 12 }, (_, i) => raw(d.healthPort, `/api/report?film=no-such-film-${i}`)),
+  );
+  const statuses = answers.map((a) => a.status);
+  assert.equal(statuses.filter((s) => s === 200).length, 5, `one running + 4 waiting are answered: ${statuses.join(',')}`);
+  for (const a of answers.filter((x) => x.status !== 200)) {
+    assert.equal(a.status, 503);
+    assert.match(a.body, /^busy: other reports are being computed/);
+  }
+  const busy = http.get({ host: '127.0.0.1', port: d.healthPort, path: '/api/report?film=after-the-burst' });
+  const [res] = (await once(busy, 'response')) as [http.IncomingMessage];
+  res.resume();
+  assert.equal(res.statusCode, 200, 'once the queue drained, a new filter is computed again');
+  assert.equal(await d.stop(), 0);
+});

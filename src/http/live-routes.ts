@@ -81,6 +81,10 @@ async function answerRoute(live: LiveReport, nextRun: () => string | null, req: 
     text(res, 500, `report failed: ${result.message}`);
     return;
   }
+  if (result.kind === 'busy') {
+    text(res, 503, 'busy: other reports are being computed; try again in a few seconds', { 'retry-after': '5' });
+    return;
+  }
   const { answer } = result;
   const validators = { etag: etagOf(answer.run, variant), 'last-modified': answer.committedAt.toUTCString(), 'cache-control': 'no-cache' };
   if (notModified(req, validators.etag, answer.committedAt)) {

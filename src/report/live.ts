@@ -24,10 +24,13 @@ export interface LiveAnswer {
 export type LiveResult =
   | { kind: 'ok'; answer: LiveAnswer }
   | { kind: 'empty' } // no committed poll yet
+  | { kind: 'busy' } // too many other filter sets are waiting to be computed
   | { kind: 'failed'; run: string; message: string };
 
 /** Filter sets kept per commit (the page's own, plus a few a user asked for). */
 const MAX_ENTRIES = 16;
+/** Computations waiting beyond the one running: a client asking for ever new filters gets 503, not an endless queue. */
+const MAX_WAITING = 4;
 
 interface Entry {
   promise: Promise<LiveResult>;
@@ -89,6 +92,7 @@ export class LiveReport {
     const key = JSON.stringify([query.since, query.provider ?? null, query.film ?? null]);
     let entry = this.cache.get(key);
     if (!entry) {
+      if (this.queue.pendingCount >= MAX_WAITING) return Promise.resolve({ kind: 'busy' });
       const created: Entry = { promise: Promise.resolve({ kind: 'empty' }), done: null };
       created.promise = this.queue(() => this.compute(latest.run, latest.committedAt, query)).then((result) => {
         created.done = result;
