@@ -72,7 +72,10 @@ test('hostile titles through a real daemon: no script runs from data, no console
   const moviesRoot = path.join(d.data, 'movies');
   const files: string[] = [];
   const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) (e.isDirectory() ? walk(path.join(dir, e.name)) : files.push(path.join(dir, e.name)));
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(dir, e.name));
+      else files.push(path.join(dir, e.name));
+    }
   };
   walk(moviesRoot);
   const victim = files.sort()[0] ?? '';
