@@ -155,10 +155,15 @@ test('check-config hides the token pasted into other settings, and userinfo in e
   const base = { API_TOKEN: TOKEN, LOG_DIR: path.join(dir, 'logs'), HEALTH_PORT: '0' };
   const pasted = await runCli(['check-config'], {
     cwd: dir,
-    env: { ...base, PROVIDER_BASE_URL: `http://127.0.0.1:9/api/?key=${TOKEN}`, DATA_DIR: path.join(dir, `d-${TOKEN}`), API_TOKEN_HEADER: `x-${TOKEN.slice(0, 8)}` },
+    env: { ...base, PROVIDER_BASE_URL: `http://127.0.0.1:9/api/${TOKEN}/`, DATA_DIR: path.join(dir, `d-${TOKEN}`), API_TOKEN_HEADER: `x-${TOKEN.slice(0, 8)}` },
   });
   assert.equal(pasted.code, 0, pasted.stderr);
   assertNoFragment(pasted.stdout + pasted.stderr, TOKEN);
+  // In a query the base URL is refused (the provider paths would land in it): the error hides the token too.
+  const inQuery = await runCli(['check-config'], { cwd: dir, env: { ...base, PROVIDER_BASE_URL: `http://127.0.0.1:9/api/?key=${TOKEN}` } });
+  assert.equal(inQuery.code, 78, inQuery.stderr);
+  assert.match(inQuery.stderr, /api\.baseUrl: .*without a query/);
+  assertNoFragment(inQuery.stdout + inQuery.stderr, TOKEN);
   for (const [url, password] of [['http://user:p@ss@127.0.0.1:9/api/', 'p@ss'], ['http:/\\user:pa55word@127.0.0.1:9/api/', 'pa55word'], ['http:user:pa55word@127.0.0.1:9/api/', 'pa55word']] as const) {
     const r = await runCli(['check-config'], { cwd: dir, env: { ...base, PROVIDER_BASE_URL: url } });
     assert.ok(r.code === 0 || r.code === 78, r.stderr);
