@@ -59,7 +59,7 @@ export async function harvestProvider(options: HarvestOptions): Promise<Harvest>
   }
   let ids: string[];
   try {
-    const parsed = parseList(list.body, polledAt, new Date(), list.status);
+    const parsed = parseList(list.body, polledAt, new Date(), list.status, list.json);
     ids = parsed.ids;
     harvest.listRejects = parsed.rejects;
     if (parsed.duplicates > 0) logger.warn('list has duplicate IDs; each film is fetched once', { provider, duplicates: parsed.duplicates });
@@ -84,7 +84,7 @@ export async function harvestProvider(options: HarvestOptions): Promise<Harvest>
       const outcome: FetchOutcome = await client.get(`${provider}/movie/${encodeURIComponent(id)}`, signal);
       if (outcome.ok) {
         harvest.fetched++;
-        keep({ provider, requestedId: id, body: outcome.body, httpStatus: outcome.status, polledAt, fetchedAt: new Date() });
+        keep({ provider, requestedId: id, body: outcome.body, json: outcome.json, httpStatus: outcome.status, polledAt, fetchedAt: new Date() });
       } else {
         harvest.failed++;
         failures.push({ id, reason: outcome.reason });
