@@ -9,10 +9,12 @@ import { test } from 'node:test';
 import parquet from '@dsnp/parquetjs';
 import thrift from '@dsnp/parquetjs/dist/gen-nodejs/parquet_types.js';
 import { decodeThrift, serializeThrift } from '@dsnp/parquetjs/dist/lib/util.js';
+import thriftLib from 'thrift';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { INT64_MAX } from '../src/records/normalize.js';
 import type { MovieRecord, RejectRecord, RunRecord } from '../src/records/types.js';
 import { ParquetFileWriter, ROW_GROUP_SIZE, writeParquetFile } from '../src/store/parquet-file.js';
+import { serializeCompact } from '../src/store/thrift-serialize.js';
 import { MOVIES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA, movieRow, rejectRow, runRow } from '../src/store/schema.js';
 import { query } from './duckdb.js';
 import { tempDir } from './helpers.js';
@@ -205,4 +207,44 @@ test('a row the schema refuses fails the file: close throws and no partial file 
   // The old entry point refuses the same row the same way.
   await assert.rejects(writeParquetFile(file, MOVIES_SCHEMA, [{ ...movieRow(good), price_cents: null }]), /missing required field: price_cents/);
   assert.equal(existsSync(file), false);
+});
+
+/** parquetjs's own serializeThrift, rebuilt from thrift's classes: the reference for the faster serializer. */
+function libraryThriftBytes(obj: object): Buffer {
+  const output: Buffer[] = [];
+  const transport = new thriftLib.TBufferedTransport(undefined, (buf?: Buffer) => void (buf && output.push(buf)));
+  const protocol = new thriftLib.TCompactProtocol(transport);
+  (obj as Record<symbol, (p: unknown) => void>)[Symbol.for('write')]?.call(obj, protocol);
+  transport.flush();
+  return Buffer.concat(output);
+}
+
+test('the faster thrift serializer gives the library\'s bytes: footers (statistics, INT64 extremes, logical types) and every page header', async (t) => {
+  const dir = tempDir(t);
+  const files = [
+    { file: path.join(dir, 'movies.parquet'), schema: MOVIES_SCHEMA, rows: movies(9000).map(movieRow) },
+    { file: path.join(dir, 'runs.parquet'), schema: RUNS_SCHEMA, rows: runs(5).map(runRow) },
+  ];
+  let headers = 0;
+  for (const { file, schema, rows } of files) {
+    await writeWithRowBuffer(file, schema, rows);
+    const bytes = readFileSync(file);
+    const length = bytes.readUInt32LE(bytes.length - 8);
+    const footer = bytes.subarray(bytes.length - 8 - length, bytes.length - 8);
+    const meta = new thrift.FileMetaData();
+    decodeThrift(meta, footer);
+    assert.ok(serializeCompact(meta).equals(footer), 'footer as written');
+    assert.ok(serializeCompact(meta).equals(libraryThriftBytes(meta)), 'footer as the library serializes it');
+    for (const group of meta.row_groups) {
+      for (const chunk of group.columns) {
+        const header = new thrift.PageHeader();
+        const offset = Number(chunk.meta_data?.data_page_offset);
+        const size = decodeThrift(header, bytes, offset) as number;
+        assert.ok(serializeCompact(header).equals(bytes.subarray(offset, offset + size)), 'page header as written');
+        assert.ok(serializeCompact(header).equals(libraryThriftBytes(header)), 'page header as the library serializes it');
+        headers++;
+      }
+    }
+  }
+  assert.ok(headers > 50, `${headers} page headers checked`);
 });

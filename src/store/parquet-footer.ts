@@ -9,6 +9,7 @@
 import { createRequire } from 'node:module';
 import type parquet from '@dsnp/parquetjs';
 import thrift from '@dsnp/parquetjs/dist/gen-nodejs/parquet_types.js';
+import { serializeCompact } from './thrift-serialize.js';
 
 /** The library's util module object: its writer calls `serializeThrift` through it at each call. */
 const util = createRequire(import.meta.url)('@dsnp/parquetjs/dist/lib/util.js') as { serializeThrift: (obj: object) => Buffer };
@@ -20,10 +21,10 @@ export const UTC_MILLIS = new thrift.LogicalType({
 
 /** The schema whose footer is being encoded right now (footer encoding is synchronous), else null. */
 let encoding: parquet.ParquetSchema | null = null;
-const serializeThrift = util.serializeThrift;
+// Every struct the writer serializes (page headers too) goes through the faster serializer (same bytes).
 util.serializeThrift = (obj) => {
   if (encoding !== null && obj instanceof thrift.FileMetaData) setLogicalTypes(obj, encoding);
-  return serializeThrift(obj);
+  return serializeCompact(obj);
 };
 
 /** parquetjs writes the schema root, then `schema.fieldList` in order. */
