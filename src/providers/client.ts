@@ -8,10 +8,11 @@
 // whole and parses as JSON: a body cut short (or not JSON) is retried like a 5xx. The token is
 // replaced in every body and reason before the caller sees it, so an upstream that echoes it
 // cannot get it stored.
-import axios, { AxiosError, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import type { AxiosAdapter, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import axiosRetry, { exponentialDelay, isNetworkOrIdempotentRequestError } from 'axios-retry';
 import pLimit from 'p-limit';
 import { redact, replaceSecrets, secretForms } from '../redact.js';
+import axios, { AxiosError } from './axios-lib.js';
 import { BAD_JSON, CUT_OFF, createUndiciAdapter, isBodyTooLarge, parsedBody } from './undici-adapter.js';
 
 export interface ClientOptions {

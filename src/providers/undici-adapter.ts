@@ -6,8 +6,9 @@
 // Errors are AxiosErrors shaped as axios's own http adapter shapes them, so that axios-retry's
 // checks and the client's failure causes work unchanged. Counts every attempt's outcome.
 import { createRequire } from 'node:module';
-import { AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import type { AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import type { Dispatcher, EnvHttpProxyAgent, Pool } from 'undici';
+import { AxiosError } from './axios-lib.js';
 
 // undici's index loads fetch, WebSocket, caches and more (~0.2 s of CPU at start-up here): only the
 // dispatchers used are loaded. undici has no "exports" map, so these paths are its public files.
