@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { HEAP_FLAGS } from '../src/heap.js';
 
 const { values } = parseArgs({
   options: {
@@ -50,9 +51,12 @@ async function simulator(args: string[]): Promise<{ url: string; stop(): void }>
   return { url, stop: () => mock.kill('SIGTERM') };
 }
 
-/** Runs a script and returns the JSON object on the last line of its stdout (log lines may come before it). */
-function node(script: string, args: string[]): string {
-  const out = execFileSync(process.execPath, [script, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+/**
+ * Runs a script and returns the JSON object on the last line of its stdout (log lines may come before it).
+ * flags: Node's own flags (the collector's poll process runs with the CLI's, HEAP_FLAGS).
+ */
+function node(script: string, args: string[], flags: readonly string[] = []): string {
+  const out = execFileSync(process.execPath, [...flags, script, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
   return out.trimEnd().split('\n').at(-1) ?? '';
 }
 
@@ -110,9 +114,9 @@ try {
   let fetchOnly: PollFigures;
   try {
     bare = JSON.parse(node(path.join(here, 'bare-client.js'), ['--url', load.url, '--concurrency', String(concurrency)])) as typeof bare;
-    const harvest = JSON.parse(node(path.join(here, 'poll-child.js'), ['--url', load.url, '--dir', path.join(work, 'fetch'), '--concurrency', String(concurrency), '--fetch-only'])) as ChildFigures;
+    const harvest = JSON.parse(node(path.join(here, 'poll-child.js'), ['--url', load.url, '--dir', path.join(work, 'fetch'), '--concurrency', String(concurrency), '--fetch-only'], HEAP_FLAGS)) as ChildFigures;
     fetchOnly = harvest.polls[0] as PollFigures;
-    collector = JSON.parse(node(path.join(here, 'poll-child.js'), ['--url', load.url, '--dir', path.join(work, 'load'), '--concurrency', String(concurrency)])) as ChildFigures;
+    collector = JSON.parse(node(path.join(here, 'poll-child.js'), ['--url', load.url, '--dir', path.join(work, 'load'), '--concurrency', String(concurrency)], HEAP_FLAGS)) as ChildFigures;
   } finally {
     load.stop();
   }
@@ -147,7 +151,7 @@ try {
   // 2 and 3 run against the 13 films, no latency, no faults.
   const films = await simulator([]);
   try {
-    const daemon = JSON.parse(node(path.join(here, 'poll-child.js'), ['--url', films.url, '--dir', path.join(work, 'daemon'), '--polls', '6'])) as ChildFigures;
+    const daemon = JSON.parse(node(path.join(here, 'poll-child.js'), ['--url', films.url, '--dir', path.join(work, 'daemon'), '--polls', '6'], HEAP_FLAGS)) as ChildFigures;
     const later = daemon.polls.slice(1).map((p) => p.cpuMs);
     print('daemon: 6 polls of the 13 films in one process', [
       ['first poll CPU', `${daemon.polls[0]?.cpuMs.toFixed(0)} ms`],
@@ -169,7 +173,7 @@ try {
           PATH: process.env.PATH, HOME: process.env.HOME, API_TOKEN: 'mock-token', PROVIDER_BASE_URL: films.url, DATA_DIR: path.join(work, 'proto', 'data'),
           LOG_DIR: path.join(work, 'proto', 'logs'), HEALTH_PORT: '0', TMPDIR: tmp,
         };
-        const child = spawn(time, ['-f', 'TIME %U %S %e %M', process.execPath, cli, 'poll'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(time, ['-f', 'TIME %U %S %e %M', process.execPath, ...HEAP_FLAGS, cli, 'poll'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
         let err = '';
         child.stderr.on('data', (d: Buffer) => (err += d.toString()));
         const [code] = (await once(child, 'close')) as [number];

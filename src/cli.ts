@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
+// (The shebang's V8 flag bounds the young generation: see heap.ts.)
 // The movies-collector command line. Each command loads what it needs and returns an exit
 // code; errors a user can cause print one line (per problem) and exit with a defined code.
 // Each command imports its modules when it runs: `report` need not load axios or parquetjs.

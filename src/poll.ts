@@ -4,6 +4,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Settings } from './config.js';
 import { EXIT, UserError, errorMessage } from './errors.js';
+import { limitHeapGrowth } from './heap.js';
 import type { Logger } from './log.js';
 import { createProviderClient } from './providers/client.js';
 import { harvestProvider, type Harvest, type HarvestCause } from './providers/source.js';
@@ -52,6 +53,7 @@ export class PollAbortedError extends UserError {
 
 export async function runPoll(options: PollOptions): Promise<PollSummary> {
   const { settings, logger } = options;
+  limitHeapGrowth(); // a poll's garbage must not grow the heap far past its live data
   const startedAt = new Date();
   const dt = dtOf(startedAt);
   let runId = newRunId(startedAt);

@@ -36,7 +36,7 @@ test('a retry that hangs times out on its own timer and is retried (an earlier a
   const client = createProviderClient(options(server.url));
   t.after(() => client.close());
   const outcome = await client.get('movie/x', new AbortController().signal);
-  assert.deepEqual(outcome, { ok: true, status: 200, body: '{"ID":"x"}' });
+  assert.deepEqual(outcome, { ok: true, status: 200, body: '{"ID":"x"}', json: { ID: 'x' } });
   assert.equal(server.attempts(), 3);
   assert.equal(client.stats.retries, 2);
   assert.deepEqual(client.stats.responses, { 200: 1, 500: 1, ECONNABORTED: 1 });
@@ -82,7 +82,7 @@ test('Retry-After on a 503 is honoured (the next attempt waits at least that lon
   const client = createProviderClient(options(upstream.url));
   t.after(() => client.close());
   const outcome = await client.get('movie/x', new AbortController().signal);
-  assert.deepEqual(outcome, { ok: true, status: 200, body: '{"ID":"x"}' });
+  assert.deepEqual(outcome, { ok: true, status: 200, body: '{"ID":"x"}', json: { ID: 'x' } });
   // A lower bound only (a loaded machine makes it later, never sooner): the backoff alone would be ~0.2 s.
   assert.ok((times[1] ?? 0) - (times[0] ?? 0) >= 950, `the retry came ${((times[1] ?? 0) - (times[0] ?? 0)).toFixed(0)} ms after the 503`);
 

@@ -1,16 +1,20 @@
 // The writer that fills parquetjs's row buffer directly writes the very files parquetjs's own
 // appendRow writes (byte for byte), and readers read them back: nulls, empty lists, the largest
-// INT64, text beyond the BMP, zero rows and several row groups.
+// INT64, text beyond the BMP, zero rows and several row groups. The reference also sets the
+// footer's logical types the earlier way (the finished footer decoded, amended, encoded again).
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import parquet from '@dsnp/parquetjs';
+import thrift from '@dsnp/parquetjs/dist/gen-nodejs/parquet_types.js';
+import { decodeThrift, serializeThrift } from '@dsnp/parquetjs/dist/lib/util.js';
+import thriftLib from 'thrift';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { INT64_MAX } from '../src/records/normalize.js';
 import type { MovieRecord, RejectRecord, RunRecord } from '../src/records/types.js';
 import { ParquetFileWriter, ROW_GROUP_SIZE, writeParquetFile } from '../src/store/parquet-file.js';
-import { writeLogicalTypes } from '../src/store/parquet-footer.js';
+import { serializeCompact } from '../src/store/thrift-serialize.js';
 import { MOVIES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA, movieRow, rejectRow, runRow } from '../src/store/schema.js';
 import { query } from './duckdb.js';
 import { tempDir } from './helpers.js';
@@ -23,12 +27,28 @@ const libraryMovieRow = (m: MovieRecord): Row => ({
   ...m, genres: libraryList(m.genres), writers: libraryList(m.writers), actors: libraryList(m.actors), warnings: libraryList(m.warnings),
 });
 
-/** The writer before: parquetjs's appendRow (its generic shredRecord) for every row. Kept here only, as the reference. */
+/**
+ * The writer before: parquetjs's appendRow (its generic shredRecord) for every row, then the
+ * finished footer decoded, given each field's logicalType, and encoded again. Kept here only, as the reference.
+ */
 async function writeWithAppendRow(file: string, schema: parquet.ParquetSchema, rows: Row[], rowGroupSize = ROW_GROUP_SIZE): Promise<void> {
   const writer = await parquet.ParquetWriter.openFile(schema, file, { rowGroupSize });
-  writeLogicalTypes(writer);
   for (const row of rows) await writer.appendRow(row);
   await writer.close();
+  const bytes = readFileSync(file);
+  const length = bytes.readUInt32LE(bytes.length - 8);
+  const meta = new thrift.FileMetaData();
+  decodeThrift(meta, bytes.subarray(bytes.length - 8 - length, bytes.length - 8));
+  schema.fieldList.forEach((field, i) => {
+    const element = meta.schema[i + 1];
+    assert.equal(element?.name, field.name);
+    if (field.logicalType && element) element.logicalType = field.logicalType;
+  });
+  const footer = serializeThrift(meta);
+  const tail = Buffer.alloc(8);
+  tail.writeUInt32LE(footer.length, 0);
+  tail.write('PAR1', 4);
+  writeFileSync(file, Buffer.concat([bytes.subarray(0, bytes.length - 8 - length), footer, tail]));
 }
 
 async function writeWithRowBuffer(file: string, schema: parquet.ParquetSchema, rows: Row[], rowGroupSize = ROW_GROUP_SIZE): Promise<void> {
@@ -187,4 +207,44 @@ test('a row the schema refuses fails the file: close throws and no partial file 
   // The old entry point refuses the same row the same way.
   await assert.rejects(writeParquetFile(file, MOVIES_SCHEMA, [{ ...movieRow(good), price_cents: null }]), /missing required field: price_cents/);
   assert.equal(existsSync(file), false);
+});
+
+/** parquetjs's own serializeThrift, rebuilt from thrift's classes: the reference for the faster serializer. */
+function libraryThriftBytes(obj: object): Buffer {
+  const output: Buffer[] = [];
+  const transport = new thriftLib.TBufferedTransport(undefined, (buf?: Buffer) => void (buf && output.push(buf)));
+  const protocol = new thriftLib.TCompactProtocol(transport);
+  (obj as Record<symbol, (p: unknown) => void>)[Symbol.for('write')]?.call(obj, protocol);
+  transport.flush();
+  return Buffer.concat(output);
+}
+
+test('the faster thrift serializer gives the library\'s bytes: footers (statistics, INT64 extremes, logical types) and every page header', async (t) => {
+  const dir = tempDir(t);
+  const files = [
+    { file: path.join(dir, 'movies.parquet'), schema: MOVIES_SCHEMA, rows: movies(9000).map(movieRow) },
+    { file: path.join(dir, 'runs.parquet'), schema: RUNS_SCHEMA, rows: runs(5).map(runRow) },
+  ];
+  let headers = 0;
+  for (const { file, schema, rows } of files) {
+    await writeWithRowBuffer(file, schema, rows);
+    const bytes = readFileSync(file);
+    const length = bytes.readUInt32LE(bytes.length - 8);
+    const footer = bytes.subarray(bytes.length - 8 - length, bytes.length - 8);
+    const meta = new thrift.FileMetaData();
+    decodeThrift(meta, footer);
+    assert.ok(serializeCompact(meta).equals(footer), 'footer as written');
+    assert.ok(serializeCompact(meta).equals(libraryThriftBytes(meta)), 'footer as the library serializes it');
+    for (const group of meta.row_groups) {
+      for (const chunk of group.columns) {
+        const header = new thrift.PageHeader();
+        const offset = Number(chunk.meta_data?.data_page_offset);
+        const size = decodeThrift(header, bytes, offset) as number;
+        assert.ok(serializeCompact(header).equals(bytes.subarray(offset, offset + size)), 'page header as written');
+        assert.ok(serializeCompact(header).equals(libraryThriftBytes(header)), 'page header as the library serializes it');
+        headers++;
+      }
+    }
+  }
+  assert.ok(headers > 50, `${headers} page headers checked`);
 });

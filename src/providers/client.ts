@@ -8,11 +8,12 @@
 // whole and parses as JSON: a body cut short (or not JSON) is retried like a 5xx. The token is
 // replaced in every body and reason before the caller sees it, so an upstream that echoes it
 // cannot get it stored.
-import axios, { AxiosError, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import type { AxiosAdapter, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import axiosRetry, { exponentialDelay, isNetworkOrIdempotentRequestError } from 'axios-retry';
 import pLimit from 'p-limit';
 import { redact, replaceSecrets, secretForms } from '../redact.js';
-import { BAD_JSON, CUT_OFF, createUndiciAdapter, isBodyTooLarge } from './undici-adapter.js';
+import axios, { AxiosError } from './axios-lib.js';
+import { BAD_JSON, CUT_OFF, createUndiciAdapter, isBodyTooLarge, parsedBody } from './undici-adapter.js';
 
 export interface ClientOptions {
   baseUrl: string;
@@ -31,7 +32,8 @@ export interface ClientOptions {
 export type FailureCause = 'auth' | 'network' | 'timeout' | 'cut-off' | 'too-large' | 'http' | 'redirect' | 'aborted';
 
 export type FetchOutcome =
-  | { ok: true; status: number; body: string }
+  /** json: the body parsed, when the client parsed it already (absent when the token was replaced in it). */
+  | { ok: true; status: number; body: string; json?: unknown }
   | { ok: false; status: number | null; code: string; cause: FailureCause; reason: string };
 
 /** The list of films, or one film's detail: they have different body caps. */
@@ -111,7 +113,9 @@ export function createProviderClient(options: ClientOptions): ProviderClient {
         if (signal.aborted) return describeFailure(new AxiosError('canceled', AxiosError.ERR_CANCELED), signal, capSetting);
         try {
           const res = await instance.get<string>(path, { signal, maxContentLength: maxBodyBytes });
-          return { ok: true, status: res.status, body: scrub(res.data, secrets) };
+          const body = scrub(res.data, secrets);
+          // The adapter parsed the body (to know it is JSON): passed on unless the token was taken out of it.
+          return body === res.data ? { ok: true, status: res.status, body, json: parsedBody(res) } : { ok: true, status: res.status, body };
         } catch (err) {
           const e = err as AxiosError<string>;
           // Still not JSON after the retries, but whole: the caller records it as a reject, body and all.

@@ -51,23 +51,8 @@ export async function harvestProvider(options: HarvestOptions): Promise<Harvest>
   };
   const finish = (): Harvest => ({ ...harvest, finishedAt: new Date() });
 
-  const list = await client.get(`${provider}/movies`, signal, 'list');
-  if (!list.ok) {
-    harvest.error = `list call failed: ${list.reason}`;
-    harvest.cause = list.cause;
-    return finish();
-  }
-  let ids: string[];
-  try {
-    const parsed = parseList(list.body, polledAt, new Date(), list.status);
-    ids = parsed.ids;
-    harvest.listRejects = parsed.rejects;
-    if (parsed.duplicates > 0) logger.warn('list has duplicate IDs; each film is fetched once', { provider, duplicates: parsed.duplicates });
-  } catch (err) {
-    harvest.error = errorMessage(err);
-    harvest.cause = 'bad-list';
-    return finish();
-  }
+  const ids = await listIds(options, harvest);
+  if (ids === null) return finish();
   harvest.listed = ids.length;
   options.onProgress?.(0, ids.length);
 
@@ -84,7 +69,7 @@ export async function harvestProvider(options: HarvestOptions): Promise<Harvest>
       const outcome: FetchOutcome = await client.get(`${provider}/movie/${encodeURIComponent(id)}`, signal);
       if (outcome.ok) {
         harvest.fetched++;
-        keep({ provider, requestedId: id, body: outcome.body, httpStatus: outcome.status, polledAt, fetchedAt: new Date() });
+        keep({ provider, requestedId: id, body: outcome.body, json: outcome.json, httpStatus: outcome.status, polledAt, fetchedAt: new Date() });
       } else {
         harvest.failed++;
         failures.push({ id, reason: outcome.reason });
@@ -96,4 +81,29 @@ export async function harvestProvider(options: HarvestOptions): Promise<Harvest>
   for (const f of failures.slice(0, 20)) logger.warn('detail call failed after retries', { provider, id: f.id, reason: f.reason });
   if (failures.length > 20) logger.warn('more detail calls failed', { provider, more: failures.length - 20 });
   return finish();
+}
+
+/**
+ * The list call: the IDs to fetch, or null when the provider's poll failed (recorded in `harvest`).
+ * A function of its own so that the list's body and parsed JSON (tens of MB for 100,000 films) are
+ * garbage once the IDs are out, not held by the harvest's suspended frame for the whole poll.
+ */
+async function listIds(options: HarvestOptions, harvest: Harvest): Promise<string[] | null> {
+  const { provider, client, polledAt, signal, logger } = options;
+  const list = await client.get(`${provider}/movies`, signal, 'list');
+  if (!list.ok) {
+    harvest.error = `list call failed: ${list.reason}`;
+    harvest.cause = list.cause;
+    return null;
+  }
+  try {
+    const parsed = parseList(list.body, polledAt, new Date(), list.status, list.json);
+    harvest.listRejects = parsed.rejects;
+    if (parsed.duplicates > 0) logger.warn('list has duplicate IDs; each film is fetched once', { provider, duplicates: parsed.duplicates });
+    return parsed.ids;
+  } catch (err) {
+    harvest.error = errorMessage(err);
+    harvest.cause = 'bad-list';
+    return null;
+  }
 }

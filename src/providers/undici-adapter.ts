@@ -7,8 +7,9 @@
 // checks and the client's failure causes work unchanged. Counts every attempt's outcome.
 import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
-import { AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import type { AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import type { Dispatcher, EnvHttpProxyAgent, Pool } from 'undici';
+import { AxiosError } from './axios-lib.js';
 
 // undici's index loads fetch, WebSocket, caches and more (~0.2 s of CPU at start-up here): only the
 // dispatchers used are loaded. undici has no "exports" map, so these paths are its public files.
@@ -19,6 +20,17 @@ const request = require('undici/lib/api/api-request.js') as (this: Dispatcher, o
 /** Error codes of a 2xx answer that is not usable yet; both are retried. */
 export const CUT_OFF = 'ERR_BODY_CUT_OFF';
 export const BAD_JSON = 'ERR_BODY_NOT_JSON';
+
+/**
+ * The parsed body of a 2xx answer, kept on the response the adapter returns (axios hands that object
+ * on): the check that the body is JSON parses it, and the caller need not parse it again.
+ */
+export const PARSED_BODY = Symbol('parsed body');
+
+/** The value `JSON.parse` gave for the response's body, if the adapter parsed it. */
+export function parsedBody(response: AxiosResponse): unknown {
+  return (response as AxiosResponse & { [PARSED_BODY]?: unknown })[PARSED_BODY];
+}
 
 /** The proxy settings undici's EnvHttpProxyAgent reads (as axios did through proxy-from-env). */
 const PROXY_ENV = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY'];
@@ -91,12 +103,14 @@ export function createUndiciAdapter(options: UndiciAdapterOptions): UndiciAdapte
           throw fail(new AxiosError(`Request failed with status code ${res.statusCode}`, code, config, undefined, response), String(res.statusCode));
         }
         response.data = await readText(res.body, config.maxContentLength ?? -1, res.headers['content-encoding']);
-        if (!isJson(response.data as string)) {
+        const parsed = parseJson(response.data as string);
+        if (parsed === undefined) {
           // A body that ends early without the framing saying so (the connection closing is its end),
           // or a provider's bad moment: retried; the last one goes to the caller, and on to rejects.
           throw fail(new AxiosError(`HTTP ${res.statusCode} answer is not JSON`, BAD_JSON, config, undefined, response), `${res.statusCode}:bad-json`);
         }
         options.count(String(res.statusCode));
+        (response as AxiosResponse & { [PARSED_BODY]?: unknown })[PARSED_BODY] = parsed;
         return response;
       } catch (err) {
         if (counted.has(err as Error)) throw err;
@@ -200,11 +214,11 @@ function decoded(bytes: Buffer, encoding: string | string[] | undefined, maxByte
   }
 }
 
-function isJson(text: string): boolean {
+/** The parsed body, or undefined when it is not JSON (JSON.parse never returns undefined). */
+function parseJson(text: string): unknown {
   try {
-    JSON.parse(text);
-    return true;
+    return JSON.parse(text) as unknown;
   } catch {
-    return false;
+    return undefined;
   }
 }

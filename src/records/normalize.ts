@@ -12,6 +12,8 @@ export interface DetailInput {
   /** The ID the list gave and the detail was requested by. */
   requestedId: string;
   body: string;
+  /** `JSON.parse(body)`, when the client parsed it already (saves a second parse of every answer). */
+  json?: unknown;
   httpStatus: number | null;
   polledAt: Date;
   fetchedAt: Date;
@@ -40,11 +42,13 @@ export function normalizeDetail(input: DetailInput): Normalized {
     },
   });
 
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(input.body);
-  } catch (err) {
-    return reject(`malformed JSON: ${errorMessage(err)}`);
+  let parsed: unknown = input.json;
+  if (parsed === undefined) {
+    try {
+      parsed = JSON.parse(input.body);
+    } catch (err) {
+      return reject(`malformed JSON: ${errorMessage(err)}`);
+    }
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return reject('body is not a JSON object');
   const body = parsed as Body;
@@ -210,13 +214,15 @@ export interface ParsedList {
   duplicates: number;
 }
 
-/** The list body: {"Movies":[{"ID":"cw0076759",...}]}. Throws when the body itself is unusable. */
-export function parseList(body: string, polledAt: Date, fetchedAt: Date, httpStatus: number | null): ParsedList {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch (err) {
-    throw new Error(`malformed list JSON: ${errorMessage(err)}`);
+/** The list body: {"Movies":[{"ID":"cw0076759",...}]} (json: the body already parsed, if it was). Throws when the body itself is unusable. */
+export function parseList(body: string, polledAt: Date, fetchedAt: Date, httpStatus: number | null, json?: unknown): ParsedList {
+  let parsed: unknown = json;
+  if (parsed === undefined) {
+    try {
+      parsed = JSON.parse(body);
+    } catch (err) {
+      throw new Error(`malformed list JSON: ${errorMessage(err)}`);
+    }
   }
   const movies = (parsed as { Movies?: unknown } | null)?.Movies;
   if (!Array.isArray(movies)) throw new Error('list body has no "Movies" array');

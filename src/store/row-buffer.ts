@@ -1,8 +1,9 @@
 // Fills @dsnp/parquetjs's row buffer (ParquetWriter.rowBuffer) directly, one row at a time, in
 // place of its shredRecord: that generic shredder builds a map of column objects and a Set per
 // column for every row and was 90 % of a write's CPU. The buffer this fills is the one shredRecord
-// fills (same levels, values, distinct values and counts), so the library's own page, row group
-// and footer encoders write byte-identical files (test/row-buffer.test.ts checks that).
+// fills (same levels, values, distinct values and counts; a text column's values as strings, which
+// its encoder turns into the same bytes), so the library's own page, row group and footer encoders
+// write byte-identical files (test/row-buffer.test.ts checks that).
 // Only the shapes our schemas use are supported, and any other shape is refused when the filler
 // is built: top-level primitive columns (required or optional) and 3-level LISTs
 // (optional or required group → repeated `list` → required `element`), whose value may be given
@@ -31,6 +32,12 @@ interface Leaf {
   rItem: number;
   /** Whether the column keeps min/max statistics: only then are distinct values needed. */
   statistics: boolean;
+  /**
+   * A UTF8 column without statistics: a string is kept as it is. Its only reader is the PLAIN
+   * encoder, which calls Buffer.from on every value (a copy of the Buffer toPrimitive would have
+   * made): the same UTF-8 bytes, without a Buffer per value held until the row group is written.
+   */
+  text: boolean;
   toPrimitive: (value: unknown) => unknown;
 }
 
@@ -121,6 +128,11 @@ function push(column: Column, r: number, d: number): void {
 
 function pushValue(leaf: Leaf, column: Column, r: number, value: unknown): void {
   if (leaf.statistics) column.distinct_values.add(value);
+  if (leaf.text && typeof value === 'string') {
+    (column.values as unknown[]).push(value);
+    push(column, r, leaf.dValue);
+    return;
+  }
   // PageData types values as number[]; they are whatever the type's toPrimitive returns (Buffer, bigint, number).
   (column.values as unknown[]).push(leaf.toPrimitive(value));
   push(column, r, leaf.dValue);
@@ -129,7 +141,10 @@ function pushValue(leaf: Leaf, column: Column, r: number, value: unknown): void 
 function leafOf(schema: parquet.ParquetSchema, field: ParquetField): Leaf {
   const unsupported = (): Error => new Error(`parquet column ${field.path.join('.')}: a shape the row buffer filler does not support`);
   const type = (field.originalType ?? field.primitiveType) as ParquetType;
-  const common = { key: field.path.join(','), statistics: field.statistics !== false, toPrimitive: getParquetTypeDataObject(type, field).toPrimitive };
+  const statistics = field.statistics !== false;
+  // PLAIN is the library's default and the only encoding our schemas use.
+  const text = type === 'UTF8' && !statistics && (field.encoding ?? 'PLAIN') === 'PLAIN';
+  const common = { key: field.path.join(','), statistics, text, toPrimitive: getParquetTypeDataObject(type, field).toPrimitive };
   const [name, middle, last] = field.path;
   if (name === undefined) throw unsupported();
   if (field.path.length === 1) {
