@@ -33,7 +33,7 @@ test('answers compressed without being asked (gzip, x-gzip, deflate, br) are dec
   const signal = new AbortController().signal;
   for (const name of Object.keys(ENCODERS)) {
     const r = await c.get(name, signal);
-    assert.deepEqual(r, { ok: true, status: 200, body: BODY }, name);
+    assert.deepEqual(r, { ok: true, status: 200, body: BODY, json: JSON.parse(BODY) as unknown }, name);
   }
   const bomb = await c.get('bomb', signal);
   assert.equal(bomb.ok, false);
