@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { chromium } from 'playwright-core';
 import type { Report } from '../src/report/report.js';
 import { pollDone, startDaemon } from './daemon-helpers.js';
+import { openTab } from './browser.js';
 import { tempDir } from './helpers.js';
 import { film, startScriptedProvider } from './scripted-provider.js';
 
@@ -34,16 +34,8 @@ test('hostile titles through a real daemon: no script runs from data, no console
   await d.waitFor(pollDone, 30_000);
   const origin = `http://127.0.0.1:${d.healthPort}`;
 
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  t.after(() => browser.close());
-  const tab = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  const errors: string[] = [];
+  const { tab, errors } = await openTab(t);
   const dialogs: string[] = [];
-  tab.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
-  tab.on('pageerror', (e) => errors.push(e.message));
   tab.on('dialog', (dlg) => {
     dialogs.push(dlg.message());
     void dlg.dismiss();

@@ -7,10 +7,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { startMockProvider } from '../src/mock/server.js';
 import type { Report } from '../src/report/report.js';
 import { isMessage, pollDone, startDaemon } from './daemon-helpers.js';
+import { openTab } from './browser.js';
 import { tempDir } from './helpers.js';
 
 const ARTIFACTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test-artifacts');
@@ -28,17 +28,9 @@ test('the daemon\'s page: answer, charts, a new point without a reload, then fai
   await d.waitFor(pollDone);
   const origin = `http://127.0.0.1:${d.healthPort}`;
 
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  t.after(() => browser.close());
-  const tab = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  const errors: string[] = [];
+  const { tab, errors } = await openTab(t);
   const requests: string[] = [];
   let navigations = 0;
-  tab.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
-  tab.on('pageerror', (e) => errors.push(e.message));
   tab.on('request', (r) => requests.push(r.url()));
   tab.on('framenavigated', (f) => void (f === tab.mainFrame() && navigations++));
   await tab.goto(`${origin}/`);

@@ -6,10 +6,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { Catalogue, MOCK_PROVIDERS, type MockProviderName } from '../src/mock/catalogue.js';
 import { startMockProvider, type MockProvider } from '../src/mock/server.js';
 import type { Report } from '../src/report/report.js';
+import { openTab } from './browser.js';
 import { runCli, tempDir } from './helpers.js';
 
 const ARTIFACTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test-artifacts');
@@ -165,16 +165,8 @@ test('the HTML page renders offline in Chromium: one chart per film, one line pe
   const page = path.join(tempDir(t), 'report.html');
   const result = await runCli(['report', '--html', page], { cwd });
   assert.equal(result.code, 0, result.stderr);
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  t.after(() => browser.close());
-  const tab = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  const errors: string[] = [];
+  const { tab, errors } = await openTab(t);
   const requests: string[] = [];
-  tab.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
-  tab.on('pageerror', (e) => errors.push(e.message));
   tab.on('request', (r) => requests.push(r.url()));
   await tab.goto(`file://${page}`);
   await tab.waitForSelector('.chart canvas');
