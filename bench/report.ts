@@ -20,9 +20,9 @@ const hours = 3_600_000;
 
 const { rows, seconds: writeSeconds } = await buildReportStore(root, pollCount, Number(values.films));
 
-const reader = await StoreReader.open(root);
-if (!reader) throw new Error('no store');
 const filters = { since: new Date(Date.now() - 30 * 24 * hours) };
+const reader = await StoreReader.open(root, filters.since);
+if (!reader) throw new Error('no store');
 const timings: Array<[string, number]> = [];
 const time = async (name: string, fn: () => Promise<unknown>) => {
   const started = performance.now();

@@ -13,7 +13,6 @@ import type { LogHandle } from './log.js';
 import type { PollSummary } from './poll.js';
 import type { HarvestCause } from './providers/source.js';
 import type { Section } from './report/report.js';
-import type { CommitHooks } from './store/committer.js';
 import { DEFAULT_MOCK_TOKEN } from './mock/token.js'; // not the simulator: see token.ts
 import { SINCE_EXPECTED, parseSince } from './report/params.js';
 import { SECTIONS } from './report/sections.js';
@@ -101,12 +100,12 @@ async function openRuntime(flags: ConfigFlags): Promise<{ settings: Settings; fi
  * Test-only: MOVIES_COLLECTOR_TEST_KILL_AT=staged|renamed:movies|... SIGKILLs the process at that
  * commit step; MOVIES_COLLECTOR_TEST_STOP_AT pauses it there the first time (SIGSTOP) until the test sends SIGCONT.
  */
-function testHooks(): CommitHooks {
+function testHooks(): { afterStep?: (step: string) => void } {
   const { MOVIES_COLLECTOR_TEST_KILL_AT: killAt, MOVIES_COLLECTOR_TEST_STOP_AT: stopAt } = process.env;
   if (!killAt && !stopAt) return {};
   let paused = false;
   return {
-    afterStep: (step) => {
+    afterStep: (step: string) => {
       if (step === killAt) process.kill(process.pid, 'SIGKILL');
       if (step === stopAt && !paused) {
         paused = true; // once: 'file-written' comes after every file
@@ -223,7 +222,7 @@ withConfigFlags(
 ).action(
   action(async (flags: ConfigFlags) => {
     const { settings, log } = await openRuntime(flags);
-    const { recoverStaging } = await import('./store/committer.js');
+    const { prepareStore } = await import('./store/maintenance.js');
     const { applyRetention } = await import('./store/retention.js');
     const { logPollSummary, runPoll } = await import('./poll.js');
     const { progressBars, summaryTable } = await import('./poll-report.js');
@@ -244,7 +243,7 @@ withConfigFlags(
       });
       let summary: PollSummary;
       try {
-        await recoverStaging(settings.store.dir, log.logger);
+        await prepareStore(settings.store.dir, log.logger);
         const bars = progressBars(settings.providers);
         try {
           summary = await runPoll({ settings, logger: log.logger, signal: lost.signal, hooks: testHooks(), onProgress: bars?.update });
@@ -262,6 +261,52 @@ withConfigFlags(
         return EXIT.failed;
       }
       return summary.status === 'complete' ? EXIT.ok : EXIT.partial;
+    } catch (err) {
+      log.logger.error(errorMessage(err));
+      throw err;
+    } finally {
+      await log.close();
+    }
+  }),
+);
+
+withConfigFlags(
+  program
+    .command('compact')
+    .description('Compact every closed day now (one file per table, day and provider), upgrading a store written before 0.3 first. Exit 0 done, 75 a daemon holds the store.'),
+).action(
+  action(async (flags: ConfigFlags) => {
+    const { settings, log } = await openRuntime(flags);
+    const { prepareStore, compactStore } = await import('./store/maintenance.js');
+    const { STALE_MS, acquireStoreLock, lockHolder } = await import('./store/lock.js');
+    const lost = new AbortController();
+    // A daemon compacts by itself and holds the lock for its whole life: say so at once.
+    const waitMs = lockHolder(settings.store.dir)?.command === 'start' ? 0 : settings.poll.deadlineMs + STALE_MS;
+    try {
+      const lock = await acquireStoreLock(settings.store.dir, {
+        command: 'compact',
+        waitMs,
+        onWait: (holder) => process.stderr.write(`the store is locked by ${holder}; waiting up to ${Math.round(waitMs / 1000)} s\n`),
+        onTakeOver: (line) => log.logger.warn(line),
+        onLost: (why) => {
+          log.logger.error(`store lock lost (${why}): another collector took over the store; compaction stops`);
+          lost.abort();
+        },
+      });
+      try {
+        const hooks = { ...testHooks(), signal: lost.signal, beforeVisible: () => lost.signal.throwIfAborted() };
+        await prepareStore(settings.store.dir, log.logger, hooks);
+        const result = await compactStore(settings.store.dir, settings.store.compactAfterMinutes, log.logger, hooks);
+        process.stdout.write(
+          result.days.length === 0
+            ? 'nothing to compact: every closed day has one file per table and provider\n'
+            : `compacted ${result.days.length} day(s) (${result.days[0] ?? ''} to ${result.days.at(-1) ?? ''}): ${result.filesBefore} files into ${result.filesAfter}, ${result.rows} rows rewritten\n`,
+        );
+      } finally {
+        await lock.release();
+      }
+      if (lost.signal.aborted) throw new UserError('store lock lost during compaction: another collector took over the store; what was compacted before stays compacted', EXIT.failed);
+      return EXIT.ok;
     } catch (err) {
       log.logger.error(errorMessage(err));
       throw err;
@@ -296,7 +341,7 @@ withConfigFlags(
       const { settings } = loadConfig(configOptions(opts, false));
       const { StoreReader } = await import('./report/queries.js');
       const { buildReport, pickSection, renderCsv, renderTables } = await import('./report/report.js');
-      const reader = await StoreReader.open(settings.store.dir);
+      const reader = await StoreReader.open(settings.store.dir, opts.since);
       if (!reader) {
         process.stderr.write(`no committed poll in the store at ${settings.store.dir} yet: run \`movies-collector poll\` or start the daemon\n`);
         return EXIT.ok;

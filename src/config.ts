@@ -17,7 +17,7 @@ export interface Settings {
   api: { baseUrl: string; token: string | null; tokenFile: string | null; tokenHeader: string };
   http: { timeoutMs: number; retries: number; concurrency: number; maxBodyBytes: number; maxListBodyBytes: number; maxRetryDelayMs: number };
   poll: { deadlineMs: number };
-  store: { dir: string; retentionDays: number };
+  store: { dir: string; retentionDays: number; compactAfterMinutes: number };
   log: { dir: string; level: string; maxFiles: string; maxSize: string };
   health: { port: number; host: string; maxConsecutiveFailures: number };
   shutdown: { graceMs: number };
@@ -153,6 +153,7 @@ export function settingsSchema() {
     store: {
       dir: { doc: 'Root of the Parquet store.', format: 'non-empty-string', default: './data', env: 'DATA_DIR' },
       retentionDays: { doc: 'Days of dt partitions to keep (0 keeps everything).', format: 'non-negative-int', default: 0, env: 'RETENTION_DAYS' },
+      compactAfterMinutes: { doc: 'Minutes after a UTC day ends before the daemon compacts it (a grace period for a late poll).', format: 'non-negative-int', default: 60, env: 'COMPACT_AFTER_MINUTES' },
     },
     log: {
       dir: { doc: 'Folder of the rotated JSON log files.', format: 'non-empty-string', default: './logs', env: 'LOG_DIR' },

@@ -18,6 +18,8 @@ export interface HealthState {
   polling: boolean;
   /** A fault no retry fixes (an unwritable store or log folder): failing until it is gone. */
   problem: string | null;
+  /** Side work in trouble (compaction), by part: shown as degraded, never failing. */
+  degraded: Record<string, string>;
 }
 
 export class Metrics {
@@ -29,6 +31,8 @@ export class Metrics {
   private readonly retries = new client.Counter({ name: 'collector_http_retries_total', help: 'HTTP retries, by provider.', labelNames: ['provider'], registers: [this.registry] });
   private readonly skipped = new client.Counter({ name: 'collector_ticks_skipped_total', help: 'Schedule ticks skipped because a poll was still running.', registers: [this.registry] });
   private readonly duration = new client.Histogram({ name: 'collector_poll_duration_seconds', help: 'Duration of polls.', buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600], registers: [this.registry] });
+  private readonly compactedDays = new client.Counter({ name: 'collector_compacted_days_total', help: 'Closed days compacted into one file per table and provider.', registers: [this.registry] });
+  private readonly compactionFailures = new client.Counter({ name: 'collector_compaction_failures_total', help: 'Compactions that failed (the day stays uncompacted and readable).', registers: [this.registry] });
   private readonly lastSuccess = new client.Gauge({ name: 'collector_last_success_timestamp_seconds', help: 'End of the last poll that committed data (complete or partial), as a Unix time.', registers: [this.registry] });
 
   constructor() {
@@ -55,6 +59,11 @@ export class Metrics {
     this.duration.observe(durationSeconds);
   }
 
+  recordCompaction(days: number, error: string | null): void {
+    this.compactedDays.inc(days);
+    if (error !== null) this.compactionFailures.inc();
+  }
+
   recordSkippedTick(): void {
     this.skipped.inc();
   }
@@ -74,7 +83,8 @@ export async function startHealthServer(port: number, host: string, maxConsecuti
     '/healthz': (_req, res) => {
       const s = state();
       const healthy = s.problem === null && s.consecutiveFailures <= maxConsecutiveFailures();
-      const body = JSON.stringify({ status: healthy ? 'ok' : 'failing', ...s });
+      const status = !healthy ? 'failing' : Object.keys(s.degraded).length > 0 ? 'degraded' : 'ok';
+      const body = JSON.stringify({ status, ...s });
       res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' }).end(body);
     },
     '/metrics': async (_req, res) => {

@@ -13,7 +13,7 @@ import { unwritableInLogs, unwritableInStore } from './write-access.js';
 import type { LogHandle } from './log.js';
 import { PollAbortedError, logPollSummary, runPoll } from './poll.js';
 import { LiveReport } from './report/live.js';
-import { recoverStaging } from './store/committer.js';
+import { compactStore, prepareStore } from './store/maintenance.js';
 import { lastCommittedPollStart } from './store/history.js';
 import { applyRetention } from './store/retention.js';
 
@@ -48,7 +48,7 @@ export class Daemon {
   /** The report served on the health port, recomputed after each commit (null: the port is off). */
   private live: LiveReport | null = null;
   readonly metrics = new Metrics();
-  private readonly state: HealthState = { lastPoll: null, nextRun: null, consecutiveFailures: 0, polling: false, problem: null };
+  private readonly state: HealthState = { lastPoll: null, nextRun: null, consecutiveFailures: 0, polling: false, problem: null, degraded: {} };
   private readonly watchedFile: string;
   private configStamp: string;
   private configCheck: NodeJS.Timeout | null = null;
@@ -85,7 +85,7 @@ export class Daemon {
       error: (m, e) => this.logger.error(`node-cron: ${String(m)}`, e),
       debug: (m) => this.logger.debug(`node-cron: ${String(m)}`),
     });
-    await recoverStaging(this.settings.store.dir, this.logger);
+    await prepareStore(this.settings.store.dir, this.logger, this.fence);
     if (this.settings.health.port !== 0) {
       this.live = new LiveReport(this.settings.store.dir, this.logger);
       const routes = liveRoutes(this.live, () => this.liveStatus());
@@ -208,13 +208,14 @@ export class Daemon {
     const started = Date.now();
     this.state.polling = true;
     try {
-      const summary = await runPoll({ settings: this.settings, logger: this.logger, signal: this.abort.signal });
+      const summary = await runPoll({ settings: this.settings, logger: this.logger, signal: this.abort.signal, hooks: this.fence });
       this.metrics.recordPoll(summary);
       logPollSummary(this.logger, summary, { nextRun: this.nextRun() });
       const missing = summary.runs.reduce((n, r) => n + r.failed + r.rejected, 0);
       this.state.lastPoll = { run: summary.runId, status: summary.status, finishedAt: summary.finishedAt.toISOString(), movies: summary.movies, missing };
       this.state.consecutiveFailures = summary.status === 'failed' ? this.state.consecutiveFailures + 1 : 0;
       await applyRetention(this.settings.store.dir, this.settings.store.retentionDays, new Date(), this.logger);
+      await this.compact();
     } catch (err) {
       if (err instanceof PollAbortedError) {
         this.logger.warn('poll aborted at shutdown: nothing of it was committed');
@@ -231,6 +232,27 @@ export class Daemon {
       this.live?.refresh();
       this.checkFolders();
       this.logger.debug('next poll', { at: this.nextRun() });
+    }
+  }
+
+  /** Makes nothing visible once the lock is lost (the abort signal is set by lockLost). */
+  private readonly fence = { beforeVisible: () => this.abort.signal.throwIfAborted(), signal: this.abort.signal };
+
+  /**
+   * Compacts closed days after a poll (under the daemon's lock; the next tick waits, as for a long
+   * poll). Side work: a failure is logged and shown as degraded in /healthz, never fails the poll.
+   */
+  private async compact(): Promise<void> {
+    try {
+      const result = await compactStore(this.settings.store.dir, this.settings.store.compactAfterMinutes, this.logger, this.fence);
+      this.metrics.recordCompaction(result.days.length, null);
+      delete this.state.degraded.compaction;
+    } catch (err) {
+      if (this.abort.signal.aborted) return;
+      const message = `compaction failed: ${errorMessage(err)}; the day stays as it was (readable, uncompacted) and is tried again after the next poll`;
+      this.metrics.recordCompaction(0, message);
+      this.state.degraded.compaction = message;
+      this.logger.error(message);
     }
   }
 

@@ -20,10 +20,11 @@ export type WorkerOutput = { kind: 'ok'; bodies: Record<string, string>; ms: num
 
 async function compute({ root, query }: WorkerInput): Promise<WorkerOutput> {
   const started = performance.now();
-  const reader = await StoreReader.open(root);
+  const since = parseSince(query.since);
+  const reader = await StoreReader.open(root, since);
   if (!reader) return { kind: 'empty' };
   try {
-    const filters = { since: parseSince(query.since), provider: query.provider, film: query.film };
+    const filters = { since, provider: query.provider, film: query.film };
     const report = await buildReport(reader, root, filters);
     const charts = chartData(report, await reader.series(filters));
     const bodies: Record<string, string> = { report: JSON.stringify(report), charts: JSON.stringify({ charts }) };

@@ -4,9 +4,9 @@
 // (`complete`, or `partial` only through rejected answers, which hold no price anyway). A film the
 // provider stopped listing is no longer current, and a poll that may miss films (failed detail
 // calls) never changes what is current; history and health count every committed poll.
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { dtOf } from '../store/layout.js';
+import { StoreScope } from './scope.js';
 
 export interface ReportFilters {
   since: Date;
@@ -78,11 +78,11 @@ export interface HealthReport {
   latest_polls: LatestPoll[];
 }
 
-const quote = (s: string) => `'${s.replaceAll("'", "''")}'`;
+/** runs when the days read hold no file (dt folders left empty). */
+const EMPTY_RUNS = `SELECT NULL::VARCHAR AS run, NULL::VARCHAR AS provider, NULL::VARCHAR AS status, NULL::TIMESTAMPTZ AS started_at, NULL::INTEGER AS listed,
+  NULL::INTEGER AS fetched, NULL::INTEGER AS failed, NULL::INTEGER AS rejected, NULL::VARCHAR AS error, NULL::DATE AS dt WHERE false`;
 
-/** A table's files at the layout's exact depth (so never anything under _staging). */
-const TABLE_DEPTH: Record<'movies' | 'rejects' | 'runs', string> = { movies: 'dt=*/run=*/provider=*', rejects: 'dt=*/run=*/provider=*', runs: 'dt=*/run=*' };
-
+/** What one read of the store covers: the window's days, widened for "latest" answers (see StoreScope). */
 export class StoreReader {
   /** The filters the `obs` temp table was built for. */
   private obsKey: string | null = null;
@@ -93,14 +93,16 @@ export class StoreReader {
   ) {}
 
   /**
-   * Opens the store; returns null when it holds no committed poll. Any table may be absent or hold
-   * no file yet (a store of failed polls has only runs; an empty dt= or run= folder matches
-   * nothing), and stores written before every poll wrote a movies and a rejects file must read
-   * as well as new ones: a table whose glob matches no file reads as an empty view of the same
-   * columns, its time column typed like runs.started_at so both stay one type.
+   * Opens the store for answers since `since`; returns null when it holds no committed poll. Only
+   * the days the answers need are read, chosen from folder names before any file is opened: the
+   * window's days, and, for "latest" answers (each provider's latest answered poll, the last
+   * complete poll), as many earlier days as it takes to find them (normally none). A table whose
+   * days hold no file reads as an empty view of the same columns, its time column typed like
+   * runs.started_at so both stay one type.
    */
-  static async open(root: string): Promise<StoreReader | null> {
-    if (!existsSync(path.join(root, 'runs'))) return null;
+  static async open(root: string, since: Date): Promise<StoreReader | null> {
+    const scope = new StoreScope(root);
+    if (scope.days('runs').length === 0) return null;
     const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
     const con = await instance.connect();
     const reader = new StoreReader(instance, con);
@@ -109,35 +111,44 @@ export class StoreReader {
       // UTC values, which union_by_name casts to TIMESTAMPTZ in the session's zone: make it UTC, not
       // the process's TZ, so both read as the same instants.
       await con.run("SET TimeZone = 'UTC'");
-      const glob = (table: keyof typeof TABLE_DEPTH) => quote(path.join(root, table, TABLE_DEPTH[table], 'part-0.parquet'));
-      const read = (table: keyof typeof TABLE_DEPTH) => `read_parquet(${glob(table)}, hive_partitioning = true, union_by_name = true)`;
-      const hasFiles = async (table: keyof typeof TABLE_DEPTH) =>
-        (await reader.rows<{ n: number }>(`SELECT count(*)::INT AS n FROM glob(${glob(table)})`))[0]?.n !== 0;
-      if (!(await hasFiles('runs'))) {
+      const windowStart = dtOf(since);
+      let from = windowStart;
+      for (;;) {
+        await reader.createView('runs', scope.read('runs', from), 'SELECT * FROM %s', EMPTY_RUNS);
+        const providers = scope.providers();
+        const [found] = await reader.rows<{ complete: boolean; providers: string[]; answered: string[] }>(
+          `SELECT bool_or(status = 'complete') AS complete, list(DISTINCT provider) AS providers,
+                  list(DISTINCT provider) FILTER (WHERE status = 'complete' OR (status = 'partial' AND failed = 0)) AS answered FROM runs`,
+        );
+        const seen = new Set(found?.providers ?? []);
+        const answered = new Set(found?.answered ?? []);
+        const satisfied = found?.complete === true && [...providers, ...seen].every((p) => seen.has(p) && answered.has(p));
+        const earlier = scope.widen(from, windowStart);
+        if (satisfied || earlier === null) break;
+        from = earlier;
+      }
+      const [any] = await reader.rows<{ n: number }>('SELECT count(*)::INT AS n FROM runs');
+      if (!any || any.n === 0) {
         reader.close();
         return null;
       }
-      await con.run(`CREATE VIEW runs AS SELECT * FROM ${read('runs')}`);
-      await con.run(
-        (await hasFiles('movies'))
-          ? `CREATE VIEW movies AS SELECT film_key, title, year, provider, price_cents, polled_at, run FROM ${read('movies')}`
-          : `CREATE VIEW movies AS SELECT NULL::VARCHAR AS film_key, NULL::VARCHAR AS title, NULL::INTEGER AS year, provider, NULL::BIGINT AS price_cents, started_at AS polled_at, run FROM runs WHERE false`,
-      );
-      await con.run(
-        (await hasFiles('rejects'))
-          ? `CREATE VIEW rejects AS SELECT reason, provider, run, polled_at FROM ${read('rejects')}`
-          : `CREATE VIEW rejects AS SELECT NULL::VARCHAR AS reason, provider, run, started_at AS polled_at FROM runs WHERE false`,
-      );
-      const [row] = await reader.rows<{ n: number }>('SELECT count(*)::INT AS n FROM runs');
-      if (!row || row.n === 0) {
-        reader.close();
-        return null;
-      }
+      // Movies: the window, and the days of each provider's latest answered poll (current prices).
+      const latestDays = (await reader.rows<{ dt: Date | string }>(`SELECT DISTINCT dt FROM (${latestAnsweredSql('')})`)).map((r) => (r.dt instanceof Date ? dtOf(r.dt) : String(r.dt)));
+      await reader.createView('movies', scope.read('movies', windowStart, latestDays), 'SELECT film_key, title, year, provider, price_cents, polled_at, run FROM %s',
+        'SELECT NULL::VARCHAR AS film_key, NULL::VARCHAR AS title, NULL::INTEGER AS year, provider, NULL::BIGINT AS price_cents, started_at AS polled_at, run FROM runs WHERE false');
+      await reader.createView('rejects', scope.read('rejects', windowStart), 'SELECT reason, provider, run, polled_at FROM %s',
+        'SELECT NULL::VARCHAR AS reason, provider, run, started_at AS polled_at FROM runs WHERE false');
       return reader;
     } catch (err) {
       reader.close();
       throw err;
     }
+  }
+
+  /** A view over `source` (a read_parquet call), or the `empty` select when it has no file. */
+  private async createView(name: string, source: string | null, select: string, empty: string): Promise<void> {
+    const sql = source !== null ? select.replace('%s', source) : empty;
+    await this.con.run(`CREATE OR REPLACE VIEW ${name} AS ${sql}`);
   }
 
   private async rows<T>(sql: string, params?: Record<string, string | number>): Promise<T[]> {
@@ -175,14 +186,8 @@ export class StoreReader {
     };
   }
 
-  /**
-   * Each provider's latest answered poll (see the top): `runs` rows only, so a --film filter never
-   * changes it. Rejects do not disqualify a poll: one film the provider always gets wrong would
-   * otherwise hide every price of that provider for as long as it lasts.
-   */
   private latestCompleteSql(filters: ReportFilters): string {
-    return `SELECT provider, run, started_at FROM runs WHERE (status = 'complete' OR (status = 'partial' AND failed = 0)) ${filters.provider ? 'AND provider = $provider' : ''}
-             QUALIFY row_number() OVER (PARTITION BY provider ORDER BY started_at DESC, run DESC) = 1`;
+    return latestAnsweredSql(filters.provider ? 'AND provider = $provider' : '');
   }
 
   /** Every provider in the store (or the --provider one) with its latest answered poll, if any. */
@@ -311,6 +316,16 @@ export class StoreReader {
     this.con.closeSync();
     this.instance.closeSync();
   }
+}
+
+/**
+ * Each provider's latest answered poll (see the top): `runs` rows only, so a --film filter never
+ * changes it. Rejects do not disqualify a poll: one film the provider always gets wrong would
+ * otherwise hide every price of that provider for as long as it lasts.
+ */
+function latestAnsweredSql(andWhere: string): string {
+  return `SELECT provider, run, started_at, dt FROM runs WHERE (status = 'complete' OR (status = 'partial' AND failed = 0)) ${andWhere}
+           QUALIFY row_number() OVER (PARTITION BY provider ORDER BY started_at DESC, run DESC) = 1`;
 }
 
 /** DuckDB TIMESTAMPTZ literal of an instant (ISO 8601 with Z). */

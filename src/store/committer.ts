@@ -1,16 +1,17 @@
 // The output committer (in the spirit of Spark's): every file of a poll is written under
-// _staging/<run_id>/ and fsynced; a _READY marker makes the run committable; then each
-// table's run=<run_id> folder is renamed into place (atomic on one filesystem), `runs` last.
+// _staging/<run_id>/ and fsynced; a _READY marker makes the run committable; then each file is
+// renamed into place (atomic on one filesystem), table by table, `runs` last.
 // A poll is committed once its runs rows exist. Recovery rolls a _READY run forward and
 // discards anything else a crash left in _staging.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type parquet from '@dsnp/parquetjs';
 import type { Logger } from '../log.js';
 import { ParquetFileWriter, fsync, writeParquetFile } from './parquet-file.js';
-import { OWNER_FILE, PART_FILE, READY_MARKER, RUN_ID, STAGING_DIR, TABLES, runPartition, type Table } from './layout.js';
+import { COMPACT_STAGING_PREFIX, recoverCompaction } from './compaction.js';
+import { MIGRATION_DIR, OWNER_FILE, READY_MARKER, RUN_ID, STAGING_DIR, TABLES, fileFolder, pollFile, type Table } from './layout.js';
 
 export interface TableFile {
   table: Table;
@@ -26,6 +27,8 @@ export type CommitStep = 'file-written' | 'staged' | `renamed:${Table}`;
 export interface CommitHooks {
   /** Called after each step; tests use it to kill the process at a chosen point. */
   afterStep?: (step: CommitStep) => void;
+  /** Called right before each rename that makes something visible; throws when this writer may no longer write (lost its lock). */
+  beforeVisible?: () => void;
 }
 
 interface ReadyMarker {
@@ -79,7 +82,7 @@ export class StagedRun {
   /** Opens a table's file in staging, to append rows to while the poll runs; `commit` closes it. */
   async openFile(table: Table, provider: string | undefined, schema: parquet.ParquetSchema): Promise<ParquetFileWriter> {
     const dir = await this.partition(table, provider);
-    const writer = await ParquetFileWriter.open(path.join(dir, PART_FILE), schema);
+    const writer = await ParquetFileWriter.open(path.join(dir, `${this.runId}.parquet`), schema, { constants: { run: this.runId } });
     this.opened.push({ table, writer });
     return writer;
   }
@@ -94,7 +97,7 @@ export class StagedRun {
         this.hooks.afterStep?.('file-written');
       }
       for (const file of files) {
-        await writeParquetFile(path.join(await this.partition(file.table, file.provider), PART_FILE), file.schema, file.rows);
+        await writeParquetFile(path.join(await this.partition(file.table, file.provider), `${this.runId}.parquet`), file.schema, file.rows, { run: this.runId });
         this.hooks.afterStep?.('file-written');
       }
       // The marker appears whole or not at all (written aside, then renamed): recovery rolls forward
@@ -124,30 +127,34 @@ export class StagedRun {
   }
 
   private async partition(table: Table, provider: string | undefined): Promise<string> {
-    const dir = path.join(this.staging, runPartition(table, this.dt, this.runId), provider ? `provider=${provider}` : '');
+    const dir = path.join(this.staging, fileFolder(table, this.dt, provider));
     await mkdir(dir, { recursive: true });
     return dir;
   }
 }
 
 /**
- * Renames what is still staged into place, runs last, then removes the staging folder. Returns the
- * tables whose run folder was in the store already (a run id committed before, by an older version
- * whose ids could collide): their staged copy is discarded, so one such run never blocks later polls.
+ * Renames what is still staged into place, table by table, runs last, then removes the staging
+ * folder. Every file under a staged table folder goes to the same path under the store: this
+ * version's files and the run= folders of a poll staged by a version before 0.3 alike (the
+ * migration then rewrites those). Returns the tables one of whose files was in the store already
+ * (a run id committed before, by an older version whose ids could collide): their staged copy is
+ * discarded, so one such run never blocks later polls.
  */
 async function rollForward(root: string, staging: string, marker: ReadyMarker, hooks: CommitHooks): Promise<Table[]> {
   const duplicates: Table[] = [];
   for (const table of TABLES.filter((t) => marker.tables.includes(t))) {
-    const from = path.join(staging, runPartition(table, marker.dt, marker.runId));
-    if (!existsSync(from)) continue; // renamed before a crash
-    const to = path.join(root, runPartition(table, marker.dt, marker.runId));
-    if (existsSync(to)) {
-      duplicates.push(table);
-      continue;
+    for (const relative of stagedFiles(staging, table)) {
+      const to = path.join(root, relative);
+      if (existsSync(to)) {
+        if (!duplicates.includes(table)) duplicates.push(table);
+        continue;
+      }
+      await mkdir(path.dirname(to), { recursive: true });
+      hooks.beforeVisible?.();
+      await rename(path.join(staging, relative), to);
+      await fsync(path.dirname(to));
     }
-    await mkdir(path.dirname(to), { recursive: true });
-    await rename(from, to);
-    await fsync(path.dirname(to));
     hooks.afterStep?.(`renamed:${table}`);
   }
   await rm(staging, { recursive: true, force: true });
@@ -155,9 +162,19 @@ async function rollForward(root: string, staging: string, marker: ReadyMarker, h
   return duplicates;
 }
 
+/** Paths (relative to the staging folder) of the files still staged under a table, sorted. */
+function stagedFiles(staging: string, table: Table): string[] {
+  const dir = path.join(staging, table);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(staging, path.join(e.parentPath, e.name)))
+    .sort();
+}
+
 /** Whether any table (or the staging area) has a run of this id: a new poll must pick another. */
 export function runIdTaken(root: string, dt: string, runId: string): boolean {
-  return existsSync(path.join(root, STAGING_DIR, runId)) || TABLES.some((t) => existsSync(path.join(root, runPartition(t, dt, runId))));
+  return existsSync(path.join(root, STAGING_DIR, runId)) || existsSync(path.join(root, pollFile('runs', dt, runId)));
 }
 
 export interface Recovery {
@@ -167,23 +184,28 @@ export interface Recovery {
   discarded: string[];
 }
 
-/** Finishes or discards what a crash left in _staging; logs each action. */
-export async function recoverStaging(root: string, logger: Logger): Promise<Recovery> {
+/** Finishes or discards what a crash left in _staging (polls and compactions; a migration resumes by itself); logs each action. */
+export async function recoverStaging(root: string, logger: Logger, hooks: Pick<CommitHooks, 'beforeVisible'> = {}): Promise<Recovery> {
   const stagingRoot = path.join(root, STAGING_DIR);
   const result: Recovery = { finished: [], discarded: [] };
   if (!existsSync(stagingRoot)) return result;
   for (const entry of await readdir(stagingRoot, { withFileTypes: true })) {
     const staging = path.join(stagingRoot, entry.name);
+    if (entry.isDirectory() && entry.name === MIGRATION_DIR) continue; // resumed by the migration itself
     const owner = entry.isDirectory() ? await liveOwner(staging) : null;
     if (owner) {
       // Another collector on this host is committing it right now (`poll` run beside the daemon).
       logger.info('recovery: left a staged poll alone: its collector is still running', { run: entry.name, pid: owner.pid });
       continue;
     }
+    if (entry.isDirectory() && entry.name.startsWith(COMPACT_STAGING_PREFIX)) {
+      result[(await recoverCompaction(root, staging, logger, hooks)) === 'finished' ? 'finished' : 'discarded'].push(entry.name);
+      continue;
+    }
     const markerFile = path.join(staging, READY_MARKER);
     const marker = entry.isDirectory() && RUN_ID.test(entry.name) && existsSync(markerFile) ? await readMarker(markerFile, logger) : null;
     if (marker) {
-      const duplicates = await rollForward(root, staging, marker, {});
+      const duplicates = await rollForward(root, staging, marker, hooks);
       result.finished.push(entry.name);
       logger.warn('recovery: finished committing a poll a crash interrupted after staging', { run: entry.name, tables: marker.tables });
       if (duplicates.length > 0) {
@@ -221,7 +243,7 @@ interface Owner {
   started: string | null;
 }
 
-const thisProcess = (): Owner => ({ pid: process.pid, host: os.hostname(), started: startTime(process.pid) });
+export const thisProcess = (): Owner => ({ pid: process.pid, host: os.hostname(), started: startTime(process.pid) });
 
 /** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or null where there is no /proc. */
 function startTime(pid: number): string | null {

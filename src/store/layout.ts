@@ -1,17 +1,27 @@
-// Where things live in the store (DATA_DIR):
-//   <table>/dt=YYYY-MM-DD/run=<run_id>/[provider=<name>/]part-0.parquet
-//   _staging/<run_id>/...   the same tree, before it is renamed into place
+// Where things live in the store (DATA_DIR). Every file of a table sits at the same depth (a
+// Hive-partitioned glob needs that), and the run id is a column inside the files, so one file
+// can hold one poll or a whole day:
+//   movies|rejects/dt=YYYY-MM-DD/provider=<name>/<file>.parquet
+//   runs/dt=YYYY-MM-DD/<file>.parquet
+// where <file> is the poll's run id (a poll's own file) or `compacted-<last run id>` (a closed
+// day compacted into one file). _staging/<run_id>/ holds the same tree before it is renamed into place.
+// Stores written before 0.3 have a run=<run_id> folder level instead (see migrate.ts).
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 
 export const TABLES = ['movies', 'rejects', 'runs'] as const;
 export type Table = (typeof TABLES)[number];
+/** Tables partitioned by provider below dt (runs holds a provider column instead). */
+export const hasProviderPartition = (table: Table): boolean => table !== 'runs';
 export const STAGING_DIR = '_staging';
-export const PART_FILE = 'part-0.parquet';
 /** Written into a run's staging folder once every file is durable: from then on the run is committed by rolling forward. */
 export const READY_MARKER = '_READY';
 /** In each staged poll: the pid and host of the collector committing it. */
 export const OWNER_FILE = '_OWNER';
+/** Under _staging: the rewrite of a store written before 0.3 into this layout (resumable; see migrate.ts). */
+export const MIGRATION_DIR = 'migrate';
+/** File name prefix of a compacted day; the rest of the name is the last run id it holds. */
+export const COMPACTED_PREFIX = 'compacted-';
 
 /** The UTC date a poll started: its dt partition. */
 export function dtOf(date: Date): string {
@@ -36,7 +46,30 @@ export function runIdStart(runId: string): Date | null {
   return m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), Number(m[7] ?? 0))) : null;
 }
 
-/** `<table>/dt=<dt>/run=<runId>` relative to a root (the store, or a run's staging folder). */
-export function runPartition(table: Table, dt: string, runId: string): string {
-  return path.join(table, `dt=${dt}`, `run=${runId}`);
+/** `<table>/dt=<dt>` relative to a root (the store, or a staging folder). */
+export function dayPartition(table: Table, dt: string): string {
+  return path.join(table, `dt=${dt}`);
+}
+
+/** The folder a table's files of one day (and provider) live in, relative to a root. */
+export function fileFolder(table: Table, dt: string, provider?: string): string {
+  return path.join(dayPartition(table, dt), hasProviderPartition(table) && provider !== undefined ? `provider=${provider}` : '');
+}
+
+/** A poll's own file in a table, relative to a root. */
+export function pollFile(table: Table, dt: string, runId: string, provider?: string): string {
+  return path.join(fileFolder(table, dt, provider), `${runId}.parquet`);
+}
+
+/** The run id a data file's name carries: the poll's, or the last one a compacted day holds; null for any other name. */
+export function runIdOfFile(name: string): string | null {
+  if (!name.endsWith('.parquet')) return null;
+  const stem = name.slice(0, -'.parquet'.length);
+  const id = stem.startsWith(COMPACTED_PREFIX) ? stem.slice(COMPACTED_PREFIX.length) : stem;
+  return RUN_ID.test(id) ? id : null;
+}
+
+/** dt values of `dt=` folder names, sorted ascending. */
+export function dtFolders(names: string[]): string[] {
+  return names.flatMap((n) => /^dt=(\d{4}-\d{2}-\d{2})$/.exec(n)?.[1] ?? []).sort();
 }

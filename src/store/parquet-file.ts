@@ -42,9 +42,11 @@ export class ParquetFileWriter {
     private readonly filler: RowBufferFiller,
     /** The first failed write to the file, if any. */
     private readonly writeFailure: () => unknown = () => null,
+    /** Columns with one value for the whole file (the run id of a poll's file), added to each row. */
+    private readonly constants: Row | null = null,
   ) {}
 
-  static async open(file: string, schema: parquet.ParquetSchema, options: { rowGroupSize?: number } = {}): Promise<ParquetFileWriter> {
+  static async open(file: string, schema: parquet.ParquetSchema, options: { rowGroupSize?: number; constants?: Row } = {}): Promise<ParquetFileWriter> {
     const filler = fillerFor(schema); // refuses a schema shape it cannot fill before any file exists
     const opts = { rowGroupSize: options.rowGroupSize ?? ROW_GROUP_SIZE };
     // ParquetWriter.openFile, opened by hand: parquetjs leaves some writes' promises unawaited (the
@@ -62,7 +64,7 @@ export class ParquetFileWriter {
       return written as unknown as void; // typed void by parquetjs; it is the promise its callers await
     };
     const writer = new parquet.ParquetWriter(schema, envelope, opts);
-    const fileWriter = new ParquetFileWriter(file, writer, filler, () => failure);
+    const fileWriter = new ParquetFileWriter(file, writer, filler, () => failure, options.constants ?? null);
     try {
       writeLogicalTypes(writer);
     } catch (err) {
@@ -75,6 +77,7 @@ export class ParquetFileWriter {
   /** Queues a row. Never throws: a failure is kept, later rows are dropped, and `close` throws it. */
   append(row: Row): void {
     if (this.error !== null || this.finished) return;
+    if (this.constants) row = { ...row, ...this.constants };
     if (this.running) {
       this.pending.push(row);
       return;
@@ -169,10 +172,11 @@ export class ParquetFileWriter {
   }
 }
 
-export async function writeParquetFile(file: string, schema: parquet.ParquetSchema, rows: Iterable<Record<string, unknown>>): Promise<void> {
-  const writer = await ParquetFileWriter.open(file, schema);
+/** Writes a whole file from rows that may come asynchronously (a compaction's reader); returns the row count. */
+export async function writeParquetFile(file: string, schema: parquet.ParquetSchema, rows: Iterable<Row> | AsyncIterable<Row>, constants?: Row): Promise<number> {
+  const writer = await ParquetFileWriter.open(file, schema, constants ? { constants } : {});
   try {
-    for (const row of rows) {
+    for await (const row of rows) {
       const writing = writer.write(row); // a promise only while a row group is being written
       if (writing) await writing;
     }
@@ -181,6 +185,7 @@ export async function writeParquetFile(file: string, schema: parquet.ParquetSche
     throw err;
   }
   await writer.close();
+  return writer.rows;
 }
 
 /** fsync a file, or a folder so that renames and new entries in it survive a power cut. */

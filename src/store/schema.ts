@@ -43,7 +43,9 @@ function schema(fields: Record<string, FieldDef>): parquet.ParquetSchema {
   return new parquet.ParquetSchema(withLeafOptions(fields) as ConstructorParameters<typeof parquet.ParquetSchema>[0]);
 }
 
+// `run` (the poll's id) is the first column of every table: a compacted day holds many polls in one file.
 export const MOVIES_SCHEMA = schema({
+  run: text,
   film_key: text,
   provider_movie_id: text,
   title: text,
@@ -72,6 +74,7 @@ export const MOVIES_SCHEMA = schema({
 });
 
 export const REJECTS_SCHEMA = schema({
+  run: text,
   provider_movie_id: optText,
   reason: text,
   http_status: optInt32,
@@ -81,6 +84,7 @@ export const REJECTS_SCHEMA = schema({
 });
 
 export const RUNS_SCHEMA = schema({
+  run: text,
   provider: text,
   status: text,
   started_at: timestamp,

@@ -1,0 +1,220 @@
+// Compaction: once a UTC day is over (and a grace period has passed), each table's files of that
+// day are rewritten into one file per provider (runs: one file), so the store's file count grows
+// with days, not polls. Nothing changes but the number of files: every row keeps its run id, its
+// values and its types, written by the same Parquet writer as a poll's files.
+//
+// Commit: the new day folder is built under _staging/compact-<dt>/, fsynced, counted against its
+// sources, marked _READY (with the staged folders' inode numbers), then swapped with the live
+// day folder in one step (renameat2 RENAME_EXCHANGE, see exchange.ts), table by table. A reader
+// listing a day sees all of its old files or the compacted ones, never both or neither. After a
+// crash, recovery finishes a marked compaction (a table whose live folder already has the staged
+// inode was swapped) or discards an unmarked one.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { link, mkdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../log.js';
+import { fsyncTree, inodeOf, readMarker, writeMarker } from './durable.js';
+import { exchangeFolders } from './exchange.js';
+import { COMPACTED_PREFIX, READY_MARKER, STAGING_DIR, TABLES, dayPartition, dtFolders, dtOf, hasProviderPartition, runIdOfFile, type Table } from './layout.js';
+import { fsync, writeParquetFile } from './parquet-file.js';
+import { ParquetRowSource } from './parquet-rows.js';
+import { MOVIES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA } from './schema.js';
+
+export const SCHEMAS = { movies: MOVIES_SCHEMA, rejects: REJECTS_SCHEMA, runs: RUNS_SCHEMA } as const;
+export const COMPACT_STAGING_PREFIX = 'compact-';
+
+export type CompactStep = 'day-staged' | `exchanged:${Table}`;
+
+export interface FenceHooks {
+  /** Called right before each step that makes something visible; throws when this writer lost the store's lock. */
+  beforeVisible?: () => void;
+  /** Called after each step; tests use it to kill the process at a chosen point. */
+  afterStep?: (step: CompactStep) => void;
+}
+
+export interface CompactOptions extends FenceHooks {
+  root: string;
+  now: Date;
+  /** A day is closed once this long has passed since its end (UTC midnight). */
+  graceMs: number;
+  logger: Logger;
+  /** Stops between days (shutdown, a poll due): what is done stays done. */
+  signal?: AbortSignal;
+}
+
+export interface CompactResult {
+  days: string[];
+  filesBefore: number;
+  filesAfter: number;
+  rows: number;
+}
+
+interface DayMarker {
+  dt: string;
+  /** Per table: the inode of the staged day folder (after the swap, the live folder has it). */
+  tables: Array<{ table: Table; inode: number }>;
+}
+
+/** Closed days that still have more than one file in some folder (a table's day, or a provider's). */
+export function daysToCompact(root: string, now: Date, graceMs: number): string[] {
+  const lastClosed = dtOf(new Date(now.getTime() - graceMs - 86_400_000));
+  const days = new Set<string>();
+  for (const table of TABLES) {
+    const dir = path.join(root, table);
+    if (!existsSync(dir)) continue;
+    for (const dt of dtFolders(readdirSync(dir))) {
+      if (dt > lastClosed || days.has(dt)) continue;
+      if (dayFolders(root, table, dt).some((f) => f.files.length > 1)) days.add(dt);
+    }
+  }
+  return [...days].sort();
+}
+
+/** Compacts every closed day that needs it, oldest first; each day is committed on its own. */
+export async function compactClosedDays(options: CompactOptions): Promise<CompactResult> {
+  const result: CompactResult = { days: [], filesBefore: 0, filesAfter: 0, rows: 0 };
+  const days = daysToCompact(options.root, options.now, options.graceMs);
+  if (days.length === 0) return result;
+  const source = await ParquetRowSource.open();
+  try {
+    for (const dt of days) {
+      if (options.signal?.aborted) break;
+      const started = performance.now();
+      const day = await compactDay(options, source, dt);
+      result.days.push(dt);
+      result.filesBefore += day.filesBefore;
+      result.filesAfter += day.filesAfter;
+      result.rows += day.rows;
+      options.logger.info('compaction: a closed day rewritten into one file per table and provider', { dt, ...day, ms: Math.round(performance.now() - started) });
+    }
+  } finally {
+    source.close();
+  }
+  return result;
+}
+
+/** A folder of data files: a table's day (runs) or a provider's day (movies, rejects). */
+interface DataFolder {
+  /** Relative to the table's day folder: '' or 'provider=<name>'. */
+  sub: string;
+  files: string[];
+}
+
+/** The data folders of a table's day, with their .parquet files sorted by name (run id order). */
+export function dayFolders(root: string, table: Table, dt: string): DataFolder[] {
+  const day = path.join(root, dayPartition(table, dt));
+  if (!existsSync(day)) return [];
+  const parquetIn = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.parquet')).sort();
+  if (!hasProviderPartition(table)) return [{ sub: '', files: parquetIn(day) }];
+  return readdirSync(day, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && e.name.startsWith('provider='))
+    .map((e) => ({ sub: e.name, files: parquetIn(path.join(day, e.name)) }));
+}
+
+async function compactDay(options: CompactOptions, source: ParquetRowSource, dt: string): Promise<{ filesBefore: number; filesAfter: number; rows: number }> {
+  const { root } = options;
+  const staging = path.join(root, STAGING_DIR, `${COMPACT_STAGING_PREFIX}${dt}`);
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
+  const marker: DayMarker = { dt, tables: [] };
+  let filesBefore = 0;
+  let filesAfter = 0;
+  let rows = 0;
+  try {
+    for (const table of TABLES) {
+      const folders = dayFolders(root, table, dt);
+      if (folders.length === 0) continue;
+      const stagedDay = path.join(staging, dayPartition(table, dt));
+      for (const folder of folders) {
+        const from = path.join(root, dayPartition(table, dt), folder.sub);
+        const to = path.join(stagedDay, folder.sub);
+        await mkdir(to, { recursive: true });
+        filesBefore += folder.files.length;
+        if (folder.files.length === 0) continue;
+        filesAfter++;
+        if (folder.files.length === 1) {
+          const [only] = folder.files as [string];
+          await link(path.join(from, only), path.join(to, only)); // already one file: the same inode, not a copy
+          continue;
+        }
+        rows += await writeCompacted(source, table, folder.files.map((f) => path.join(from, f)), to);
+      }
+      await fsyncTree(stagedDay);
+      marker.tables.push({ table, inode: statSync(stagedDay).ino });
+    }
+    await writeMarker(path.join(staging, READY_MARKER), marker);
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+    throw err;
+  }
+  options.afterStep?.('day-staged');
+  await swapIn(root, staging, marker, options);
+  return { filesBefore, filesAfter, rows };
+}
+
+/**
+ * Rewrites `files` (one table, one day, one provider) into one file in `toDir`, named after the
+ * last run id it holds. Rows keep their order (by file name, which is run order, then row order);
+ * the count written is checked against the sources' before anything is swapped in.
+ */
+export async function writeCompacted(source: ParquetRowSource, table: Table, files: string[], toDir: string): Promise<number> {
+  const lastRun = files.map((f) => runIdOfFile(path.basename(f)) ?? runIdOfLegacyPath(f)).filter((r) => r !== null).sort().at(-1);
+  if (!lastRun) throw new Error(`compaction: no run id in the names of ${files[0] ?? 'no file'}`);
+  const target = path.join(toDir, `${COMPACTED_PREFIX}${lastRun}.parquet`);
+  const expected = await source.count(files);
+  const written = await writeParquetFile(target, SCHEMAS[table], source.rows(files, SCHEMAS[table]));
+  if (written !== expected) {
+    await rm(target, { force: true });
+    throw new Error(`compaction: wrote ${written} rows of ${table} into ${target} but its sources hold ${expected}; nothing was swapped in`);
+  }
+  return written;
+}
+
+/** The run id of a file in a run=<id> folder (stores before 0.3). */
+function runIdOfLegacyPath(file: string): string | null {
+  const m = /[/\\]run=([^/\\]+)[/\\]/.exec(file);
+  return m?.[1] ?? null;
+}
+
+/** Swaps each marked table's staged day folder with the live one (skipping those already swapped), then removes the staging. */
+async function swapIn(root: string, staging: string, marker: DayMarker, hooks: FenceHooks & { logger: Logger }): Promise<void> {
+  for (const { table, inode } of marker.tables) {
+    const live = path.join(root, dayPartition(table, marker.dt));
+    const staged = path.join(staging, dayPartition(table, marker.dt));
+    if (inodeOf(live) === inode) continue; // swapped before a crash
+    if (!existsSync(staged)) throw new Error(`compaction of ${marker.dt}: the staged ${table} folder is missing`);
+    hooks.beforeVisible?.();
+    if (existsSync(live)) {
+      await exchangeFolders(live, staged, (why) => warnFallback(hooks.logger, why));
+    } else {
+      await rename(staged, live); // the live day went away (retention): the compacted one takes its place
+    }
+    await fsync(path.dirname(live));
+    hooks.afterStep?.(`exchanged:${table}`);
+  }
+  await rm(staging, { recursive: true, force: true });
+  await fsync(path.dirname(staging));
+}
+
+let fallbackWarned = false;
+function warnFallback(logger: Logger, why: string): void {
+  if (fallbackWarned) return;
+  fallbackWarned = true;
+  logger.warn(`compaction: this filesystem cannot swap two folders in one step (${why}); swapping with two renames, so for a moment a reader may miss a day being compacted`);
+}
+
+/**
+ * Recovery of a compaction a crash interrupted (called for each _staging/compact-* folder):
+ * marked → finish swapping; unmarked → discard (nothing of it was visible).
+ */
+export async function recoverCompaction(root: string, staging: string, logger: Logger, hooks: FenceHooks = {}): Promise<'finished' | 'discarded'> {
+  const marker = await readMarker<DayMarker>(path.join(staging, READY_MARKER), (m) => typeof m.dt === 'string' && Array.isArray(m.tables));
+  if (!marker) {
+    await rm(staging, { recursive: true, force: true });
+    logger.warn('recovery: discarded an unfinished compaction (nothing of it was visible)', { entry: path.basename(staging) });
+    return 'discarded';
+  }
+  await swapIn(root, staging, marker, { ...hooks, logger });
+  logger.warn('recovery: finished a compaction a crash interrupted', { dt: marker.dt });
+  return 'finished';
+}

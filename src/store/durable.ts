@@ -1,0 +1,42 @@
+// Small durable-filesystem steps shared by the committer, compaction and migration: a JSON marker
+// that appears whole or not at all, a folder tree made durable, a folder's identity (inode).
+import { readdirSync, statSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fsync } from './parquet-file.js';
+
+/** Writes `value` as JSON beside, fsyncs, renames into place, fsyncs the folder. */
+export async function writeMarker(file: string, value: unknown): Promise<void> {
+  const temp = `${file}.tmp`;
+  await writeFile(temp, JSON.stringify(value));
+  await fsync(temp);
+  await rename(temp, file);
+  await fsync(path.dirname(file));
+}
+
+/** A marker's JSON if it exists and passes `valid`, else null (none, or torn by an older version). */
+export async function readMarker<T>(file: string, valid: (v: Partial<T>) => boolean): Promise<T | null> {
+  try {
+    const value = JSON.parse(await readFile(file, 'utf8')) as Partial<T>;
+    return valid(value) ? (value as T) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** fsyncs every folder of a tree (its files were fsynced as they were written). */
+export async function fsyncTree(dir: string): Promise<void> {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) await fsyncTree(path.join(dir, entry.name));
+  }
+  await fsync(dir);
+}
+
+/** A folder's inode, or null when it does not exist: a swapped folder is recognised by it. */
+export function inodeOf(folder: string): number | null {
+  try {
+    return statSync(folder).ino;
+  } catch {
+    return null;
+  }
+}
