@@ -86,8 +86,8 @@ function action<A extends unknown[]>(body: (...args: A) => Promise<number | unde
 }
 
 /** Config, a writable store and a logger: what start and poll need before any work. */
-async function openRuntime(flags: ConfigFlags): Promise<{ settings: Settings; file: string | null; log: LogHandle; loadOptions: LoadOptions }> {
-  const loadOptions = configOptions(flags, true);
+async function openRuntime(flags: ConfigFlags, requireToken = true): Promise<{ settings: Settings; file: string | null; log: LogHandle; loadOptions: LoadOptions }> {
+  const loadOptions = configOptions(flags, requireToken);
   const { settings, file, warnings } = loadConfig(loadOptions);
   ensureWritableDir(settings.store.dir, 'store.dir', 'DATA_DIR');
   const { createLogger } = await import('./log.js');
@@ -276,7 +276,7 @@ withConfigFlags(
     .description('Compact every closed day now (one file per table, day and provider), upgrading a store written before 0.3 first. Exit 0 done, 75 a daemon holds the store.'),
 ).action(
   action(async (flags: ConfigFlags) => {
-    const { settings, log } = await openRuntime(flags);
+    const { settings, log } = await openRuntime(flags, false); // compaction calls no provider
     const { prepareStore, compactStore } = await import('./store/maintenance.js');
     const { STALE_MS, acquireStoreLock, lockHolder } = await import('./store/lock.js');
     const lost = new AbortController();

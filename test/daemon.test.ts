@@ -5,6 +5,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import { test } from 'node:test';
 import { startMockProvider, type MockOptions } from '../src/mock/server.js';
+import { writeParquetFile } from '../src/store/parquet-file.js';
+import { RUNS_SCHEMA } from '../src/store/schema.js';
 import { dtOf } from '../src/store/layout.js';
 import { isMessage, pollDone, startDaemon } from './daemon-helpers.js';
 import { query, table } from './duckdb.js';
@@ -127,7 +129,8 @@ test('a restart after a missed tick polls at once; a restart with nothing missed
   // A committed poll 40 days ago: the 1st of a month has passed since.
   const old = new Date(Date.now() - 40 * 86_400_000);
   const oldId = `${old.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z')}-0000`;
-  mkdirSync(path.join(cwd, 'data', 'runs', `dt=${dtOf(old)}`, `run=${oldId}`), { recursive: true });
+  mkdirSync(path.join(cwd, 'data', 'runs', `dt=${dtOf(old)}`), { recursive: true });
+  await writeParquetFile(path.join(cwd, 'data', 'runs', `dt=${dtOf(old)}`, `${oldId}.parquet`), RUNS_SCHEMA, [], { run: oldId });
   const missed = await startDaemon(t, mock, cwd, { SCHEDULE_CRON: monthly });
   const why = await missed.waitFor(isMessage(/^polling at start/));
   assert.match(why.message, /a scheduled poll was missed while the daemon was down/);
@@ -164,9 +167,7 @@ test('retention removes old dt partitions and keeps recent ones', async (t) => {
   const cwd = tempDir(t);
   const first = await runCli(['poll'], { cwd, env: { API_TOKEN: mock.token, PROVIDER_BASE_URL: mock.url } });
   assert.equal(first.code, 0, first.stderr);
-  for (const tableName of ['movies', 'runs']) {
-    mkdirSync(path.join(cwd, 'data', tableName, 'dt=2020-01-01', 'run=20200101T000000Z-0000'), { recursive: true });
-  }
+  for (const folder of ['movies/dt=2020-01-01/provider=cinemaworld', 'runs/dt=2020-01-01']) mkdirSync(path.join(cwd, 'data', folder), { recursive: true });
   const d = await startDaemon(t, mock, cwd, { SCHEDULE_CRON: YEARLY, RUN_ON_START: 'always', RETENTION_DAYS: '3' });
   const line = await d.waitFor(isMessage(/^retention: deleted/));
   assert.deepEqual(line.removed, ['runs/dt=2020-01-01', 'movies/dt=2020-01-01']);

@@ -57,16 +57,19 @@ export async function inspectStore(data: string): Promise<StoreState> {
     const counts = new Map<string, number>(); // "<table>/<run>/<provider>" → rows
     const runRows = new Map<string, Array<{ provider: string; fetched: number; rejected: number }>>();
     for (const file of partFiles(data)) {
-      const rel = path.relative(data, file).split(path.sep);
-      const [table, , runPart, providerPart] = rel;
-      const run = runPart?.replace(/^run=/, '') ?? '';
+      const [table, , providerPart] = path.relative(data, file).split(path.sep);
       try {
+        // The run id is a column: a poll's own file holds one run, a compacted day many.
         if (table === 'runs') {
-          const rows = (await con.runAndReadAll(`SELECT provider, fetched, rejected FROM read_parquet($f)`, { f: file })).getRowObjectsJS();
-          runRows.set(run, rows.map((r) => ({ provider: String(r.provider), fetched: Number(r.fetched), rejected: Number(r.rejected) })));
+          const rows = (await con.runAndReadAll(`SELECT run, provider, fetched, rejected FROM read_parquet($f)`, { f: file })).getRowObjectsJS();
+          for (const r of rows) {
+            const run = String(r.run);
+            runRows.set(run, [...(runRows.get(run) ?? []), { provider: String(r.provider), fetched: Number(r.fetched), rejected: Number(r.rejected) }]);
+          }
         } else {
-          const [row] = (await con.runAndReadAll(`SELECT count(*)::INT AS n FROM read_parquet($f)`, { f: file })).getRowObjectsJS();
-          counts.set(`${table}/${run}/${providerPart?.replace(/^provider=/, '')}`, Number(row?.n));
+          for (const row of (await con.runAndReadAll(`SELECT run, count(*)::INT AS n FROM read_parquet($f) GROUP BY run`, { f: file })).getRowObjectsJS()) {
+            counts.set(`${table}/${String(row.run)}/${providerPart?.replace(/^provider=/, '')}`, Number(row.n));
+          }
         }
       } catch {
         state.partialFiles.push(path.relative(data, file));

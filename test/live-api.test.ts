@@ -89,7 +89,7 @@ test('/api/report equals `report --format json` on the same store, filters and s
   const ok = first[0];
   const etag = ok?.headers.get('etag') ?? '';
   const lastModified = ok?.headers.get('last-modified') ?? '';
-  const [run] = readdirSync(path.join(d.data, 'runs', readdirSync(path.join(d.data, 'runs'))[0] ?? '')).map((r) => r.slice('run='.length));
+  const [run] = readdirSync(path.join(d.data, 'runs', readdirSync(path.join(d.data, 'runs'))[0] ?? '')).map((r) => r.replace(/\.parquet$/, ''));
   assert.ok(run && etag.includes(run), `${etag} names the run ${run}`);
   assert.ok(Math.abs(Date.parse(lastModified) - Date.now()) < 3_600_000, lastModified);
   assert.equal(ok?.headers.get('x-content-type-options'), 'nosniff');
@@ -170,8 +170,8 @@ test('a report that fails: 500 with one line, logged once, shown in /api/status;
   await d.waitFor(pollDone);
   // A committed movies file that is not Parquet (a disk fault): DuckDB refuses the whole glob.
   const dt = readdirSync(path.join(d.data, 'movies'))[0] ?? '';
-  const run = readdirSync(path.join(d.data, 'movies', dt))[0] ?? '';
-  writeFileSync(path.join(d.data, 'movies', dt, run, 'provider=filmworld', 'part-0.parquet'), 'not parquet');
+  const file = readdirSync(path.join(d.data, 'movies', dt, 'provider=filmworld'))[0] ?? '';
+  writeFileSync(path.join(d.data, 'movies', dt, 'provider=filmworld', file), 'not parquet');
   for (let i = 0; i < 3; i++) {
     const r = await get(d, '/api/report');
     assert.equal(r.status, 500);

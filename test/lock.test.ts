@@ -87,9 +87,11 @@ test('a staged run whose id is already in the store (an older version\'s collisi
   // Stage a copy of the committed run, as a crash after _READY would have left it.
   const [dt] = readdirSync(path.join(data, 'runs'));
   const [run] = readdirSync(path.join(data, 'runs', dt ?? ''));
-  const runId = String(run).slice('run='.length);
+  const runId = String(run).replace(/\.parquet$/, '');
   for (const tableName of ['movies', 'rejects', 'runs']) {
-    cpSync(path.join(data, tableName, String(dt), String(run)), path.join(data, '_staging', runId, tableName, String(dt), String(run)), { recursive: true });
+    for (const file of readdirSync(path.join(data, tableName), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith(`${runId}.parquet`))) {
+      cpSync(path.join(data, tableName, file), path.join(data, '_staging', runId, tableName, file));
+    }
   }
   writeFileSync(path.join(data, '_staging', runId, '_READY'), JSON.stringify({ runId, dt: String(dt).slice(3), tables: ['movies', 'rejects', 'runs'] }));
 

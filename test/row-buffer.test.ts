@@ -15,16 +15,23 @@ import { INT64_MAX } from '../src/records/normalize.js';
 import type { MovieRecord, RejectRecord, RunRecord } from '../src/records/types.js';
 import { ParquetFileWriter, ROW_GROUP_SIZE, writeParquetFile } from '../src/store/parquet-file.js';
 import { serializeCompact } from '../src/store/thrift-serialize.js';
-import { MOVIES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA, movieRow, rejectRow, runRow } from '../src/store/schema.js';
+import * as schemas from '../src/store/schema.js';
 import { query } from './duckdb.js';
 import { tempDir } from './helpers.js';
 
 type Row = Record<string, unknown>;
 
+const { MOVIES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA } = schemas;
+/** Every table's rows carry the run id as their first column (the committer adds it to a poll's rows). */
+const RUN = '20260115T134506.789Z-0badc0de';
+const movieRow = (m: MovieRecord): Row => ({ run: RUN, ...schemas.movieRow(m) });
+const rejectRow = (r: RejectRecord): Row => ({ run: RUN, ...schemas.rejectRow(r) });
+const runRow = (r: RunRecord): Row => ({ run: RUN, ...schemas.runRow(r) });
+
 const libraryList = (items: string[] | null) => (items === null ? null : { list: items.map((element) => ({ element })) });
 /** A movie row in parquetjs's own shape (lists as { list: [{ element }] }), as the writer before built it. */
 const libraryMovieRow = (m: MovieRecord): Row => ({
-  ...m, genres: libraryList(m.genres), writers: libraryList(m.writers), actors: libraryList(m.actors), warnings: libraryList(m.warnings),
+  run: RUN, ...m, genres: libraryList(m.genres), writers: libraryList(m.writers), actors: libraryList(m.actors), warnings: libraryList(m.warnings),
 });
 
 /**

@@ -83,8 +83,8 @@ test('string statistics: DuckDB filter pushdown finds every row whose text mixes
   // hyparquet, an independent reader: strings round-trip, times are Dates of the poll's instant.
   const dir = path.join(data, 'movies');
   const [dt] = readdirSync(dir);
-  const [runDir] = readdirSync(path.join(dir, dt ?? ''));
-  const rows = await parquetReadObjects({ file: await asyncBufferFromFile(path.join(dir, dt ?? '', runDir ?? '', 'provider=mixed', 'part-0.parquet')) });
+  const [file] = readdirSync(path.join(dir, dt ?? '', 'provider=mixed'));
+  const rows = await parquetReadObjects({ file: await asyncBufferFromFile(path.join(dir, dt ?? '', 'provider=mixed', file ?? '')) });
   assert.deepEqual(rows.map((r) => r.title).sort(), [...TITLES].sort());
   assert.deepEqual(rows.map((r) => r.director).sort(), [...TITLES].sort());
   for (const r of rows) {
@@ -137,7 +137,7 @@ test('an instant written through the real writer reads back exactly in DuckDB (S
       provider: 'cinemaworld', status: 'complete', started_at: started, finished_at: finished, duration_ms: 1500n,
       listed: 1, fetched: 1, failed: 0, rejected: 0, retries: 0, responses: '{}', error: null, collector_version: 'test',
     }),
-  ]);
+  ], { run: '20260115T134506.789Z-00000000' });
   const [row] = await duck(async (q) => {
     await q(`SET TimeZone = 'Australia/Sydney'`);
     return q(

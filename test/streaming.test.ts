@@ -46,7 +46,7 @@ test('the staging folder and every provider\'s movies and rejects files exist wh
       assert.ok(run, 'staging exists once the first answer is in');
       for (const t of ['movies', 'rejects']) {
         const [dt] = readdirSync(path.join(data, '_staging', run, t));
-        const file = path.join(data, '_staging', run, t, dt ?? '', `run=${run}`, `provider=${provider}`, 'part-0.parquet');
+        const file = path.join(data, '_staging', run, t, dt ?? '', `provider=${provider}`, `${run}.parquet`);
         assert.ok(existsSync(file), `${file} is open`);
         seen.push(`${t}/${provider}`);
       }

@@ -264,7 +264,14 @@ export class StoreReader {
         ORDER BY film_key, provider, polled_at`,
       { since: sqlTimestamp(filters.since) },
     );
-    return rows.map((r) => ({ ...r, price: Number(r.price) }));
+    const lines = new Map<string, SeriesPoint[]>();
+    for (const r of rows) {
+      const key = `${r.film_key}\u0000${r.provider}`;
+      const line = lines.get(key) ?? [];
+      line.push({ ...r, price: Number(r.price) });
+      lines.set(key, line);
+    }
+    return [...lines.values()].flatMap((line) => downsample(line, MAX_POINTS_PER_LINE));
   }
 
   async health(filters: ReportFilters): Promise<HealthReport> {
@@ -326,6 +333,37 @@ export class StoreReader {
 function latestAnsweredSql(andWhere: string): string {
   return `SELECT provider, run, started_at, dt FROM runs WHERE (status = 'complete' OR (status = 'partial' AND failed = 0)) ${andWhere}
            QUALIFY row_number() OVER (PARTITION BY provider ORDER BY started_at DESC, run DESC) = 1`;
+}
+
+/** Most points one chart line is sent: more than a chart on a screen can show (a year of 15-minute polls is 35,040). */
+export const MAX_POINTS_PER_LINE = 1000;
+
+/**
+ * A line's points cut to at most `max`: time is split into max/4 equal buckets and each keeps its
+ * first, last, lowest and highest price, so every spike and every step stays visible (the M4
+ * method of chart downsampling); the line's first and last points are always kept.
+ */
+export function downsample(line: SeriesPoint[], max: number): SeriesPoint[] {
+  if (line.length <= max) return line;
+  const first = line[0]?.polled_at.getTime() ?? 0;
+  const span = (line.at(-1)?.polled_at.getTime() ?? first) - first || 1;
+  const buckets = Math.max(1, Math.floor(max / 4));
+  const keep = new Set<number>();
+  let start = 0;
+  while (start < line.length) {
+    const bucket = Math.min(buckets - 1, Math.floor((((line[start]?.polled_at.getTime() ?? first) - first) / span) * buckets));
+    let end = start;
+    let lo = start;
+    let hi = start;
+    while (end + 1 < line.length && Math.min(buckets - 1, Math.floor((((line[end + 1]?.polled_at.getTime() ?? first) - first) / span) * buckets)) === bucket) {
+      end++;
+      if ((line[end]?.price ?? 0) < (line[lo]?.price ?? 0)) lo = end;
+      if ((line[end]?.price ?? 0) > (line[hi]?.price ?? 0)) hi = end;
+    }
+    for (const i of [start, lo, hi, end]) keep.add(i);
+    start = end + 1;
+  }
+  return [...keep].sort((a, b) => a - b).map((i) => line[i] as SeriesPoint);
 }
 
 /** DuckDB TIMESTAMPTZ literal of an instant (ISO 8601 with Z). */
