@@ -1,0 +1,79 @@
+// Compaction of closed days: nothing lost or changed (three independent readers, every value
+// class, the run id), the report's JSON the same before and after, the files' types and
+// statistics rules kept, at most one file per table, day and provider; `compact` beside a daemon.
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { query } from './duckdb.js';
+import { runCli, tempDir } from './helpers.js';
+import { dataFiles, storeRows, writeDays, type ReaderName } from './store-fixture.js';
+
+const READERS: ReaderName[] = ['duckdb', 'hyparquet', 'arrow-rs'];
+const env = (data: string) => ({ DATA_DIR: data, LOG_DIR: path.join(path.dirname(data), 'logs') });
+/** The report's JSON without what depends on the clock. */
+const stable = (json: string) => json.replace(/"(generated_at|age_seconds)": [^,\n]+/g, '"$1": "-"');
+
+test('compaction keeps every row, value, type and run id (DuckDB, hyparquet, arrow-rs); one file per table, day and provider; the report is the same JSON', async (t) => {
+  const data = path.join(tempDir(t), 'data');
+  await writeDays(data);
+  const before = Object.fromEntries(await Promise.all(READERS.map(async (r) => [r, await storeRows(data, r)] as const)));
+  const schemaOf = (file: string) => query(`SELECT name, type, converted_type, logical_type FROM parquet_schema('${path.join(data, file)}') ORDER BY name`);
+  const statsOf = (file: string) =>
+    query(`SELECT path_in_schema AS col, compression, stats_min_value IS NOT NULL AS has_stats FROM parquet_metadata('${path.join(data, file)}') WHERE row_group_id = 0 ORDER BY 1`);
+  const sample = dataFiles(data, 'movies').find((f) => f.includes('dt=2026-11-20')) ?? '';
+  const [schemaBefore, statsBefore] = [await schemaOf(sample), await statsOf(sample)];
+  const reportBefore = await runCli(['report', '--format', 'json', '--since', '2026-11-01'], { env: env(data) });
+  assert.equal(reportBefore.code, 0, reportBefore.stderr);
+
+  const compacted = await runCli(['compact'], { env: env(data) });
+  assert.equal(compacted.code, 0, compacted.stderr);
+  assert.match(compacted.stdout, /compacted 2 day\(s\) \(2026-11-20 to 2026-11-21\)/);
+
+  for (const reader of READERS) assert.deepEqual(await storeRows(data, reader), before[reader], `${reader} reads the same rows`);
+  assert.ok((before.duckdb?.movies.length ?? 0) > 80, 'the store holds rows');
+  // Closed days: one file per table and provider (runs: one); today's polls are left as they are.
+  const files = dataFiles(data);
+  for (const dt of ['2026-11-20', '2026-11-21', '2026-11-23']) assert.equal(files.filter((f) => f.includes(`dt=${dt}`)).length, 5, `${dt}: ${files.join(' ')}`);
+  assert.equal(files.filter((f) => !/dt=2026-11-2[013]/.test(f)).length, 10, 'two polls of today: 5 files each');
+  assert.deepEqual(readdirSync(path.join(data, '_staging')), []);
+  const compactedFile = dataFiles(data, 'movies').find((f) => f.includes('dt=2026-11-20')) ?? '';
+  assert.match(compactedFile, /compacted-\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{8}\.parquet$/);
+  assert.deepEqual(await schemaOf(compactedFile), schemaBefore, 'the same columns, physical and logical types');
+  assert.deepEqual(await statsOf(compactedFile), statsBefore, 'Snappy everywhere; statistics on the same columns (none on strings)');
+  const [runs] = await query(`SELECT count(DISTINCT run)::INT AS n FROM read_parquet('${data}/movies/dt=2026-11-20/*/*.parquet', hive_partitioning = true)`);
+  assert.equal(runs?.n, 3, 'the compacted day keeps the run id of each poll with movies');
+
+  const reportAfter = await runCli(['report', '--format', 'json', '--since', '2026-11-01'], { env: env(data) });
+  assert.equal(stable(reportAfter.stdout), stable(reportBefore.stdout));
+
+  const again = await runCli(['compact'], { env: env(data) });
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /nothing to compact/);
+});
+
+test('a store written by 0.2.0 is upgraded in place by compact: the same rows (run from the path before, a column after), the README\'s queries answer the same', async (t) => {
+  const data = path.join(tempDir(t), 'data');
+  cpSync(new URL('../../test/fixtures/store-0.2.0', import.meta.url), data, { recursive: true });
+  const readme = {
+    byProvider: `SELECT provider, count(*)::INT AS n FROM read_parquet('${data}/movies/**/*.parquet', hive_partitioning = true) GROUP BY 1 ORDER BY 1`,
+    committed: `SELECT count(*)::INT AS n, count(DISTINCT m.run)::INT AS runs FROM read_parquet('${data}/movies/**/*.parquet', hive_partitioning = true) m
+                  SEMI JOIN read_parquet('${data}/runs/**/*.parquet', hive_partitioning = true) r USING (run)`,
+    runs: `SELECT run, provider, status FROM read_parquet('${data}/runs/**/*.parquet', hive_partitioning = true) ORDER BY 1, 2`,
+  };
+  const before = { rows: await storeRows(data, 'duckdb'), ...Object.fromEntries(await Promise.all(Object.entries(readme).map(async ([k, sql]) => [k, await query(sql)]))) };
+  const reportBefore = await runCli(['report', '--format', 'json', '--since', '2026-11-01'], { env: env(data) });
+  assert.equal(reportBefore.code, 0, reportBefore.stderr);
+
+  const upgraded = await runCli(['compact'], { env: env(data) });
+  assert.equal(upgraded.code, 0, upgraded.stderr);
+  assert.match(upgraded.stdout + upgraded.stderr, /migration: the store now has the compacted layout/);
+  assert.ok(!dataFiles(data).some((f) => f.includes('run=')), 'no run= folder is left');
+  assert.equal(dataFiles(data).length, 10, 'two days, 5 files each');
+  const after = { rows: await storeRows(data, 'duckdb'), ...Object.fromEntries(await Promise.all(Object.entries(readme).map(async ([k, sql]) => [k, await query(sql)]))) };
+  assert.deepEqual(after, before);
+  assert.equal((before.runs as unknown[]).length, 10, 'five polls, two providers');
+  const reportAfter = await runCli(['report', '--format', 'json', '--since', '2026-11-01'], { env: env(data) });
+  assert.equal(stable(reportAfter.stdout), stable(reportBefore.stdout));
+  assert.ok(!existsSync(path.join(data, '_staging', 'migrate')));
+});
