@@ -339,26 +339,30 @@ withConfigFlags(
   .action(
     action(async (opts: ConfigFlags & { format: 'table' | 'json' | 'csv'; section?: Section; since: Date; provider?: string; film?: string; html?: string }) => {
       const { settings } = loadConfig(configOptions(opts, false));
-      const { StoreReader } = await import('./report/queries.js');
+      const { StoreReader, retryingVanishedFiles } = await import('./report/queries.js');
       const { buildReport, pickSection, renderCsv, renderTables } = await import('./report/report.js');
-      const reader = await StoreReader.open(settings.store.dir, opts.since);
-      if (!reader) {
+      const filters = { since: opts.since, provider: opts.provider, film: opts.film };
+      const answer = await retryingVanishedFiles(async () => {
+        const reader = await StoreReader.open(settings.store.dir, opts.since);
+        if (!reader) return null;
+        try {
+          return { report: await buildReport(reader, settings.store.dir, filters), series: opts.html ? await reader.series(filters) : [] };
+        } finally {
+          reader.close();
+        }
+      });
+      if (!answer) {
         process.stderr.write(`no committed poll in the store at ${settings.store.dir} yet: run \`movies-collector poll\` or start the daemon\n`);
         return EXIT.ok;
       }
-      try {
-        const filters = { since: opts.since, provider: opts.provider, film: opts.film };
-        const report = await buildReport(reader, settings.store.dir, filters);
-        if (opts.format === 'json') process.stdout.write(`${JSON.stringify(opts.section ? pickSection(report, opts.section) : report, null, 2)}\n`);
-        else if (opts.format === 'csv') process.stdout.write(renderCsv(report, opts.section ?? 'best-prices'));
-        else process.stdout.write(renderTables(report, opts.section ? [opts.section] : SECTIONS));
-        if (opts.html) {
-          const { chartData, renderHtml } = await import('./report/html.js');
-          writeFileSync(opts.html, renderHtml(report, chartData(report, await reader.series(filters))));
-          process.stderr.write(`report page written to ${opts.html}\n`);
-        }
-      } finally {
-        reader.close();
+      const { report } = answer;
+      if (opts.format === 'json') process.stdout.write(`${JSON.stringify(opts.section ? pickSection(report, opts.section) : report, null, 2)}\n`);
+      else if (opts.format === 'csv') process.stdout.write(renderCsv(report, opts.section ?? 'best-prices'));
+      else process.stdout.write(renderTables(report, opts.section ? [opts.section] : SECTIONS));
+      if (opts.html) {
+        const { chartData, renderHtml } = await import('./report/html.js');
+        writeFileSync(opts.html, renderHtml(report, chartData(report, answer.series)));
+        process.stderr.write(`report page written to ${opts.html}\n`);
       }
       return EXIT.ok;
     }),

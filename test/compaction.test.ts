@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { startMockProvider } from '../src/mock/server.js';
+import { isMessage, pollDone, startDaemon } from './daemon-helpers.js';
 import { query } from './duckdb.js';
 import { runCli, tempDir } from './helpers.js';
 import { dataFiles, storeRows, writeDays, type ReaderName } from './store-fixture.js';
@@ -76,4 +78,36 @@ test('a store written by 0.2.0 is upgraded in place by compact: the same rows (r
   const reportAfter = await runCli(['report', '--format', 'json', '--since', '2026-11-01'], { env: env(data) });
   assert.equal(stable(reportAfter.stdout), stable(reportBefore.stdout));
   assert.ok(!existsSync(path.join(data, '_staging', 'migrate')));
+});
+
+test('compact beside a running daemon exits 75 naming it; the daemon compacts closed days after its poll by itself, and /healthz and the page answer throughout', async (t) => {
+  const mock = await startMockProvider({});
+  t.after(() => mock.close());
+  const cwd = tempDir(t);
+  await writeDays(path.join(cwd, 'data'), 0);
+  const d = await startDaemon(t, mock, cwd, { SCHEDULE_CRON: '0 0 1 1 *', RUN_ON_START: 'always' });
+  const side = await runCli(['compact'], { env: env(d.data) });
+  assert.equal(side.code, 75, side.stdout + side.stderr);
+  assert.match(side.stderr, /locked by `start` \(pid \d+/);
+
+  // While the daemon polls and compacts, the port keeps answering.
+  const answers: number[] = [];
+  let done = false;
+  const probe = (async () => {
+    while (!done) {
+      for (const target of ['/healthz', '/api/status']) answers.push((await fetch(`http://127.0.0.1:${d.healthPort}${target}`)).status);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  const compacted = await d.waitFor(isMessage(/^compaction: a closed day rewritten/), 30_000);
+  await d.waitForCount(isMessage(/^compaction: a closed day rewritten/), 2, 30_000);
+  done = true;
+  await probe;
+  assert.equal(compacted.dt, '2026-11-20');
+  assert.equal(d.count(pollDone), 1);
+  assert.ok(answers.length > 0 && answers.every((s) => s === 200), `every answer 200: ${answers.join(',')}`);
+  for (const dt of ['2026-11-20', '2026-11-21']) assert.equal(dataFiles(d.data).filter((f) => f.includes(`dt=${dt}`)).length, 5);
+  const health = (await (await fetch(`http://127.0.0.1:${d.healthPort}/healthz`)).json()) as { status: string; degraded: Record<string, string> };
+  assert.deepEqual([health.status, health.degraded], ['ok', {}]);
+  assert.equal(await d.stop(), 0);
 });

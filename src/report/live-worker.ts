@@ -7,7 +7,7 @@
 import { errorMessage } from '../errors.js';
 import { chartData } from './html.js';
 import { parseSince, type ReportQuery } from './params.js';
-import { StoreReader } from './queries.js';
+import { StoreReader, retryingVanishedFiles } from './queries.js';
 import { SECTIONS, buildReport, pickSection } from './report.js';
 
 export interface WorkerInput {
@@ -21,18 +21,20 @@ export type WorkerOutput = { kind: 'ok'; bodies: Record<string, string>; ms: num
 async function compute({ root, query }: WorkerInput): Promise<WorkerOutput> {
   const started = performance.now();
   const since = parseSince(query.since);
-  const reader = await StoreReader.open(root, since);
-  if (!reader) return { kind: 'empty' };
-  try {
-    const filters = { since, provider: query.provider, film: query.film };
-    const report = await buildReport(reader, root, filters);
-    const charts = chartData(report, await reader.series(filters));
-    const bodies: Record<string, string> = { report: JSON.stringify(report), charts: JSON.stringify({ charts }) };
-    for (const section of SECTIONS) bodies[`report:${section}`] = JSON.stringify(pickSection(report, section));
-    return { kind: 'ok', bodies, ms: Math.round(performance.now() - started) };
-  } finally {
-    reader.close();
-  }
+  return retryingVanishedFiles(async (): Promise<WorkerOutput> => {
+    const reader = await StoreReader.open(root, since);
+    if (!reader) return { kind: 'empty' };
+    try {
+      const filters = { since, provider: query.provider, film: query.film };
+      const report = await buildReport(reader, root, filters);
+      const charts = chartData(report, await reader.series(filters));
+      const bodies: Record<string, string> = { report: JSON.stringify(report), charts: JSON.stringify({ charts }) };
+      for (const section of SECTIONS) bodies[`report:${section}`] = JSON.stringify(pickSection(report, section));
+      return { kind: 'ok', bodies, ms: Math.round(performance.now() - started) };
+    } finally {
+      reader.close();
+    }
+  });
 }
 
 const post = (output: WorkerOutput) => process.send?.(output, () => process.exit(0));

@@ -78,6 +78,21 @@ export interface HealthReport {
   latest_polls: LatestPoll[];
 }
 
+/**
+ * Runs `read` again (at most twice more) when a file it listed was gone when DuckDB opened it: a
+ * day compacted, or removed by retention, between the listing and the read. The next listing sees
+ * the day's new files; the answer is never made of a mix.
+ */
+export async function retryingVanishedFiles<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (err) {
+      if (attempt >= 3 || !/No such file or directory|No files found/.test(String((err as Error).message))) throw err;
+    }
+  }
+}
+
 /** runs when the days read hold no file (dt folders left empty). */
 const EMPTY_RUNS = `SELECT NULL::VARCHAR AS run, NULL::VARCHAR AS provider, NULL::VARCHAR AS status, NULL::TIMESTAMPTZ AS started_at, NULL::INTEGER AS listed,
   NULL::INTEGER AS fetched, NULL::INTEGER AS failed, NULL::INTEGER AS rejected, NULL::VARCHAR AS error, NULL::DATE AS dt WHERE false`;
