@@ -7,6 +7,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import client from 'prom-client';
 import { ConfigError } from './errors.js';
+import { knownSecrets, redactText } from './redact.js';
 import type { Route } from './http/live-routes.js';
 import type { PollSummary } from './poll.js';
 
@@ -74,7 +75,7 @@ export async function startHealthServer(port: number, host: string, maxConsecuti
     '/healthz': (_req, res) => {
       const s = state();
       const healthy = s.problem === null && s.consecutiveFailures <= maxConsecutiveFailures();
-      const body = JSON.stringify({ status: healthy ? 'ok' : 'failing', ...s });
+      const body = redactText(JSON.stringify({ status: healthy ? 'ok' : 'failing', ...s }), knownSecrets());
       res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' }).end(body);
     },
     '/metrics': async (_req, res) => {

@@ -5,13 +5,13 @@
 // The concurrency bound wraps that adapter, so it counts HTTP attempts in flight: a request waiting
 // out a retry backoff holds no slot. A second, looser bound admits requests into axios, so a list of
 // 50,000 films does not become 50,000 live requests. A 2xx answer counts only once its body arrived
-// whole and parses as JSON: a body cut short (or not JSON) is retried like a 5xx. The token is
-// replaced in every body and reason before the caller sees it, so an upstream that echoes it
-// cannot get it stored.
+// whole and parses as JSON: a body cut short (or not JSON) is retried like a 5xx. The token (whole,
+// in pieces, encoded or folded: redact.ts) is replaced in every body and reason before the caller
+// sees it, so an upstream that echoes it cannot get it stored.
 import type { AxiosAdapter, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import axiosRetry, { exponentialDelay, isNetworkOrIdempotentRequestError } from 'axios-retry';
 import pLimit from 'p-limit';
-import { redact, replaceSecrets, secretForms } from '../redact.js';
+import { redact, redactText, secretForms } from '../redact.js';
 import axios, { AxiosError } from './axios-lib.js';
 import { BAD_JSON, CUT_OFF, createUndiciAdapter, isBodyTooLarge, parsedBody } from './undici-adapter.js';
 
@@ -66,7 +66,7 @@ const ADMITTED_PER_SLOT = 4;
 export function createProviderClient(options: ClientOptions): ProviderClient {
   const stats: ClientStats = { retries: 0, responses: {} };
   const count = (key: string) => (stats.responses[key] = (stats.responses[key] ?? 0) + 1);
-  // As the logger does: the token and its URL-encoded form.
+  // As the logger does: the token whole and in pieces, encoded or folded (redact.ts).
   const secrets = secretForms([options.token]);
   const limit = pLimit(options.concurrency);
   const capacity = options.concurrency * ADMITTED_PER_SLOT;
@@ -113,13 +113,13 @@ export function createProviderClient(options: ClientOptions): ProviderClient {
         if (signal.aborted) return describeFailure(new AxiosError('canceled', AxiosError.ERR_CANCELED), signal, capSetting);
         try {
           const res = await instance.get<string>(path, { signal, maxContentLength: maxBodyBytes });
-          const body = scrub(res.data, secrets);
+          const body = redactText(res.data, secrets);
           // The adapter parsed the body (to know it is JSON): passed on unless the token was taken out of it.
           return body === res.data ? { ok: true, status: res.status, body, json: parsedBody(res) } : { ok: true, status: res.status, body };
         } catch (err) {
           const e = err as AxiosError<string>;
           // Still not JSON after the retries, but whole: the caller records it as a reject, body and all.
-          if (e.code === BAD_JSON && e.response) return { ok: true, status: e.response.status, body: replaceSecrets(e.response.data, secrets) };
+          if (e.code === BAD_JSON && e.response) return { ok: true, status: e.response.status, body: redactText(e.response.data, secrets) };
           const outcome = describeFailure(err, signal, capSetting);
           return { ...outcome, reason: redact(outcome.reason, secrets) };
         }
@@ -128,30 +128,6 @@ export function createProviderClient(options: ClientOptions): ProviderClient {
       transport.close();
     },
   };
-}
-
-/**
- * The body with the whole token replaced (pieces of it are not: stored text changes only where the token stood). JSON escapes (\u0074oken) can hide it from a text search
- * and still decode to it in a column: then the body is re-serialized from its redacted values.
- */
-function scrub(body: string, secrets: readonly string[]): string {
-  if (secrets.length === 0) return body;
-  const text = replaceSecrets(body, secrets);
-  if (!text.includes('\\')) return text;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return text; // the token stood where "[redacted]" breaks the syntax: the normalizer rejects it, redacted
-  }
-  return holdsSecret(parsed, secrets) ? JSON.stringify(replaceSecrets(parsed, secrets)) : text;
-}
-
-function holdsSecret(value: unknown, secrets: readonly string[]): boolean {
-  if (typeof value === 'string') return secrets.some((s) => value.includes(s));
-  if (Array.isArray(value)) return value.some((v) => holdsSecret(v, secrets));
-  if (value !== null && typeof value === 'object') return Object.entries(value).some(([k, v]) => holdsSecret(k, secrets) || holdsSecret(v, secrets));
-  return false;
 }
 
 /** capSetting: the setting that caps this call's body, named when the body is too large. */
