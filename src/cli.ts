@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, redactedSettings, type LoadOptions, type Settings } from './config.js';
 import { ConfigError, EXIT, UserError, errorMessage } from './errors.js';
-import { knownSecrets, redactLine } from './redact.js';
+import { knownSecrets, redactLine, redactText } from './redact.js';
 import type { LogHandle } from './log.js';
 import type { PollSummary } from './poll.js';
 import type { HarvestCause } from './providers/source.js';
@@ -64,6 +64,11 @@ const rate = number(0, 1, false);
 function sayError(line: string): void {
   // Lines may quote provider text (a parser's excerpt of a body): its control characters are shown, not obeyed.
   process.stderr.write(`${line.split('\n').map((l) => terminalText(redactLine(l, knownSecrets()))).join('\n')}\n`);
+}
+
+/** Writes command output to stdout through the same redaction as every other output (the token, whole, in pieces or encoded). */
+function say(text: string): void {
+  process.stdout.write(redactText(text, knownSecrets()));
 }
 
 /** Runs a command's body and leaves with its exit code; a UserError is one clear message. */
@@ -202,7 +207,8 @@ withConfigFlags(
         onLost: (why) => daemon?.lockLost(why),
       });
       try {
-        daemon = new Daemon({ settings, loadOptions, configFile: file, log });
+        // The lock is the fence of every step that makes data visible (commit renames, recovery, retention).
+        daemon = new Daemon({ settings, loadOptions, configFile: file, log, hooks: { ...testHooks(), beforeVisible: () => lock.assertHeld() } });
         return await daemon.run();
       } finally {
         await lock.release();
@@ -243,20 +249,21 @@ withConfigFlags(
         },
       });
       let summary: PollSummary;
+      const beforeVisible = () => lock.assertHeld(); // the fence of every step that makes data visible
       try {
-        await recoverStaging(settings.store.dir, log.logger);
+        await recoverStaging(settings.store.dir, log.logger, { beforeVisible });
         const bars = progressBars(settings.providers);
         try {
-          summary = await runPoll({ settings, logger: log.logger, signal: lost.signal, hooks: testHooks(), onProgress: bars?.update });
+          summary = await runPoll({ settings, logger: log.logger, signal: lost.signal, hooks: { ...testHooks(), beforeVisible }, onProgress: bars?.update });
         } finally {
           bars?.stop();
         }
         logPollSummary(log.logger, summary);
-        await applyRetention(settings.store.dir, settings.store.retentionDays, new Date(), log.logger);
+        await applyRetention(settings.store.dir, settings.store.retentionDays, new Date(), log.logger, beforeVisible);
       } finally {
         await lock.release();
       }
-      process.stdout.write(`${summaryTable(summary)}\n`);
+      say(`${summaryTable(summary)}\n`);
       if (summary.status === 'failed') {
         sayError(failureLine(summary));
         return EXIT.failed;
@@ -304,12 +311,12 @@ withConfigFlags(
       try {
         const filters = { since: opts.since, provider: opts.provider, film: opts.film };
         const report = await buildReport(reader, settings.store.dir, filters);
-        if (opts.format === 'json') process.stdout.write(`${JSON.stringify(opts.section ? pickSection(report, opts.section) : report, null, 2)}\n`);
-        else if (opts.format === 'csv') process.stdout.write(renderCsv(report, opts.section ?? 'best-prices'));
-        else process.stdout.write(renderTables(report, opts.section ? [opts.section] : SECTIONS));
+        if (opts.format === 'json') say(`${JSON.stringify(opts.section ? pickSection(report, opts.section) : report, null, 2)}\n`);
+        else if (opts.format === 'csv') say(renderCsv(report, opts.section ?? 'best-prices'));
+        else say(renderTables(report, opts.section ? [opts.section] : SECTIONS));
         if (opts.html) {
           const { chartData, renderHtml } = await import('./report/html.js');
-          writeFileSync(opts.html, renderHtml(report, chartData(report, await reader.series(filters))));
+          writeFileSync(opts.html, redactText(renderHtml(report, chartData(report, await reader.series(filters))), knownSecrets()));
           process.stderr.write(`report page written to ${opts.html}\n`);
         }
       } finally {

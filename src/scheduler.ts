@@ -13,8 +13,9 @@ import { unwritableInLogs, unwritableInStore } from './write-access.js';
 import type { LogHandle } from './log.js';
 import { PollAbortedError, logPollSummary, runPoll } from './poll.js';
 import { LiveReport } from './report/live.js';
-import { recoverStaging } from './store/committer.js';
+import { recoverStaging, type CommitHooks } from './store/committer.js';
 import { lastCommittedPollStart } from './store/history.js';
+import { LockLostError } from './store/lock.js';
 import { applyRetention } from './store/retention.js';
 
 /** Settings that cannot change under a running daemon: it says so and keeps the old value. */
@@ -36,6 +37,8 @@ export interface DaemonOptions {
   loadOptions: LoadOptions;
   configFile: string | null;
   log: LogHandle;
+  /** Commit hooks for every poll: the store lock's fence (beforeVisible), and the tests' kill points. */
+  hooks?: CommitHooks;
 }
 
 export class Daemon {
@@ -85,7 +88,7 @@ export class Daemon {
       error: (m, e) => this.logger.error(`node-cron: ${String(m)}`, e),
       debug: (m) => this.logger.debug(`node-cron: ${String(m)}`),
     });
-    await recoverStaging(this.settings.store.dir, this.logger);
+    await recoverStaging(this.settings.store.dir, this.logger, { beforeVisible: this.options.hooks?.beforeVisible });
     if (this.settings.health.port !== 0) {
       this.live = new LiveReport(this.settings.store.dir, this.logger);
       const routes = liveRoutes(this.live, () => this.liveStatus());
@@ -125,6 +128,7 @@ export class Daemon {
 
   /** Another collector took the store over (this one froze past the lock's stale time): stop, or two would write. */
   lockLost(why: string): void {
+    if (this.exitCode === EXIT.failed && this.abort.signal.aborted) return; // said already (the fence and proper-lockfile may both notice)
     this.logger.error(`store lock lost (${why}): another collector may be writing this store; stopping, the running poll is aborted`);
     this.exitCode = EXIT.failed;
     this.abort.abort();
@@ -208,14 +212,18 @@ export class Daemon {
     const started = Date.now();
     this.state.polling = true;
     try {
-      const summary = await runPoll({ settings: this.settings, logger: this.logger, signal: this.abort.signal });
+      const summary = await runPoll({ settings: this.settings, logger: this.logger, signal: this.abort.signal, hooks: this.options.hooks });
       this.metrics.recordPoll(summary);
       logPollSummary(this.logger, summary, { nextRun: this.nextRun() });
       const missing = summary.runs.reduce((n, r) => n + r.failed + r.rejected, 0);
       this.state.lastPoll = { run: summary.runId, status: summary.status, finishedAt: summary.finishedAt.toISOString(), movies: summary.movies, missing };
       this.state.consecutiveFailures = summary.status === 'failed' ? this.state.consecutiveFailures + 1 : 0;
-      await applyRetention(this.settings.store.dir, this.settings.store.retentionDays, new Date(), this.logger);
+      await applyRetention(this.settings.store.dir, this.settings.store.retentionDays, new Date(), this.logger, this.options.hooks?.beforeVisible);
     } catch (err) {
+      if (err instanceof LockLostError) {
+        this.lockLost(err.why);
+        return;
+      }
       if (err instanceof PollAbortedError) {
         this.logger.warn('poll aborted at shutdown: nothing of it was committed');
         return;

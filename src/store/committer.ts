@@ -26,6 +26,11 @@ export type CommitStep = 'file-written' | 'staged' | `renamed:${Table}`;
 export interface CommitHooks {
   /** Called after each step; tests use it to kill the process at a chosen point. */
   afterStep?: (step: CommitStep) => void;
+  /**
+   * The store lock's fence: called right before each rename that makes something visible; throws
+   * (and so stops the commit, leaving the rest staged) once this process no longer holds the lock.
+   */
+  beforeVisible?: () => void;
 }
 
 interface ReadyMarker {
@@ -146,6 +151,7 @@ async function rollForward(root: string, staging: string, marker: ReadyMarker, h
       continue;
     }
     await mkdir(path.dirname(to), { recursive: true });
+    hooks.beforeVisible?.(); // nothing awaited between the check and the rename
     await rename(from, to);
     await fsync(path.dirname(to));
     hooks.afterStep?.(`renamed:${table}`);
@@ -167,8 +173,8 @@ export interface Recovery {
   discarded: string[];
 }
 
-/** Finishes or discards what a crash left in _staging; logs each action. */
-export async function recoverStaging(root: string, logger: Logger): Promise<Recovery> {
+/** Finishes or discards what a crash left in _staging; logs each action. `fence`: the store lock's check before each rename. */
+export async function recoverStaging(root: string, logger: Logger, fence: Pick<CommitHooks, 'beforeVisible'> = {}): Promise<Recovery> {
   const stagingRoot = path.join(root, STAGING_DIR);
   const result: Recovery = { finished: [], discarded: [] };
   if (!existsSync(stagingRoot)) return result;
@@ -183,7 +189,7 @@ export async function recoverStaging(root: string, logger: Logger): Promise<Reco
     const markerFile = path.join(staging, READY_MARKER);
     const marker = entry.isDirectory() && RUN_ID.test(entry.name) && existsSync(markerFile) ? await readMarker(markerFile, logger) : null;
     if (marker) {
-      const duplicates = await rollForward(root, staging, marker, {});
+      const duplicates = await rollForward(root, staging, marker, fence);
       result.finished.push(entry.name);
       logger.warn('recovery: finished committing a poll a crash interrupted after staging', { run: entry.name, tables: marker.tables });
       if (duplicates.length > 0) {
