@@ -361,7 +361,9 @@ function convictProblems(message: string): string[] {
 }
 
 function resolveToken(settings: Settings, cwd: string, required: boolean, warnings: string[]): string | null {
-  let token = settings.api.token;
+  // Trimmed as the file's is: `echo tok > .env` and editors leave a newline, which no header may carry.
+  let token = settings.api.token === null ? null : settings.api.token.trim();
+  if (token === '') throw new ConfigError(['api.token: holds only whitespace; expected the token (API_TOKEN)']);
   if (token === null && settings.api.tokenFile !== null) {
     const file = path.resolve(cwd, settings.api.tokenFile);
     try {
@@ -373,6 +375,11 @@ function resolveToken(settings: Settings, cwd: string, required: boolean, warnin
     if (token === '') throw new ConfigError([`api.tokenFile: "${settings.api.tokenFile}" is empty; expected the token in it`]);
     const warning = tokenFileModeWarning(file);
     if (warning) warnings.push(warning);
+  }
+  // eslint-disable-next-line no-control-regex -- control characters are what is looked for
+  if (token !== null && /[\x00-\x1f\x7f]/.test(token)) {
+    const where = settings.api.token === null ? `api.tokenFile: "${settings.api.tokenFile ?? ''}"` : 'api.token (API_TOKEN)';
+    throw new ConfigError([`${where}: the token holds a control character (a line break inside it?); expected it on one line`]);
   }
   if (required && token === null) {
     throw new ConfigError(['api.token: not set; expected a token in API_TOKEN, API_TOKEN_FILE, the config file or --apikey x-access-token=<token>']);
