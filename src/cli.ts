@@ -124,6 +124,7 @@ function testHooks(): CommitHooks {
 /** What to do about each cause of a failed list call (see HarvestCause). */
 const FAILURE_HINTS: Record<HarvestCause, string> = {
   auth: 'check API_TOKEN or API_TOKEN_FILE',
+  certificate: "the provider's TLS certificate was refused (not retried): fix it on the server, or trust its CA with NODE_EXTRA_CA_CERTS=/path/ca.pem",
   network: 'check PROVIDER_BASE_URL and the network',
   timeout: 'check PROVIDER_BASE_URL and the network (or raise http.timeoutMs, HTTP_TIMEOUT_MS)',
   'cut-off': 'the connection kept closing mid-answer: check the network and any proxy on the way (or raise http.retries, HTTP_RETRIES)',

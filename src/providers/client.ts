@@ -29,7 +29,23 @@ export interface ClientOptions {
 }
 
 /** Why a call failed, for the line that tells the user what to fix. */
-export type FailureCause = 'auth' | 'network' | 'timeout' | 'cut-off' | 'too-large' | 'http' | 'redirect' | 'aborted';
+export type FailureCause = 'auth' | 'certificate' | 'network' | 'timeout' | 'cut-off' | 'too-large' | 'http' | 'redirect' | 'aborted';
+
+/** TLS certificate errors (OpenSSL's and Node's codes): not transient, never retried; what each means. */
+const CERTIFICATE_ERRORS: Readonly<Record<string, string>> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'the certificate is self-signed and not trusted',
+  SELF_SIGNED_CERT_IN_CHAIN: 'the certificate chain ends in a CA that is not trusted',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the certificate is not trusted (its issuer is unknown)',
+  UNABLE_TO_GET_ISSUER_CERT: 'the certificate is not trusted (its issuer is unknown)',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the certificate is not trusted (its issuer is unknown)',
+  CERT_UNTRUSTED: 'the certificate is not trusted',
+  CERT_HAS_EXPIRED: 'the certificate has expired',
+  CERT_NOT_YET_VALID: 'the certificate is not valid yet (or this clock is wrong)',
+  CERT_REVOKED: 'the certificate was revoked',
+  CERT_SIGNATURE_FAILURE: 'the certificate signature does not verify',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'the certificate does not match the host name',
+  HOSTNAME_MISMATCH: 'the certificate does not match the host name',
+};
 
 export type FetchOutcome =
   /** json: the body parsed, when the client parsed it already (absent when the token was replaced in it). */
@@ -92,7 +108,7 @@ export function createProviderClient(options: ClientOptions): ProviderClient {
     retries: options.retries,
     shouldResetTimeout: true, // the timeout is per attempt (the adapter's timer); the poll's deadline bounds the whole
     retryCondition: (err) => {
-      if (err.code === AxiosError.ERR_CANCELED || isBodyTooLarge(err)) return false;
+      if (err.code === AxiosError.ERR_CANCELED || isBodyTooLarge(err) || (err.code ?? '') in CERTIFICATE_ERRORS) return false;
       if (err.code === CUT_OFF || err.code === BAD_JSON) return true;
       return isNetworkOrIdempotentRequestError(err) || err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT';
     },
@@ -144,5 +160,7 @@ function describeFailure(err: unknown, signal: AbortSignal, capSetting: string):
   if (status !== null) return { ...base, cause: 'http', reason: `HTTP ${status}` };
   if (isBodyTooLarge(e)) return { ...base, cause: 'too-large', reason: `${e.message} (${capSetting})` };
   if (e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT') return { ...base, cause: 'timeout', reason: 'timed out (http.timeoutMs)' };
+  const certificate = CERTIFICATE_ERRORS[e.code ?? ''];
+  if (certificate !== undefined) return { ...base, cause: 'certificate', reason: `TLS certificate refused (${e.code ?? ''}): ${certificate}` };
   return { ...base, cause: 'network', reason: `${e.code ?? 'error'}: ${e.message}` };
 }
