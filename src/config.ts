@@ -19,7 +19,7 @@ export interface Settings {
   poll: { deadlineMs: number };
   store: { dir: string; retentionDays: number };
   log: { dir: string; level: string; maxFiles: string; maxSize: string };
-  health: { port: number; host: string; maxConsecutiveFailures: number };
+  health: { port: number; host: string; maxConsecutiveFailures: number; headersTimeoutMs: number; idleTimeoutMs: number; maxConnections: number };
   shutdown: { graceMs: number };
 }
 
@@ -164,6 +164,9 @@ export function settingsSchema() {
       port: { doc: 'Port of the page, /api/*, /healthz and /metrics (0 = off).', format: 'port', default: 8080, env: 'HEALTH_PORT' },
       host: { doc: 'Address of the page, /api/*, /healthz and /metrics.', format: 'non-empty-string', default: '0.0.0.0', env: 'HEALTH_HOST' },
       maxConsecutiveFailures: { doc: '/healthz answers 503 once more polls than this have failed in a row.', format: 'non-negative-int', default: 3, env: 'HEALTH_MAX_CONSECUTIVE_FAILURES' },
+      headersTimeoutMs: { doc: 'A connection that has not sent a whole request head within this is closed (silent or slow clients).', format: 'positive-int', default: 10000, env: 'HEALTH_HEADERS_TIMEOUT_MS' },
+      idleTimeoutMs: { doc: 'A keep-alive connection idle this long after an answer is closed.', format: 'positive-int', default: 5000, env: 'HEALTH_IDLE_TIMEOUT_MS' },
+      maxConnections: { doc: 'Connections open at once on the port; more are closed at once.', format: 'positive-int', default: 100, env: 'HEALTH_MAX_CONNECTIONS' },
     },
     shutdown: {
       graceMs: { doc: 'On SIGTERM/SIGINT, how long a running poll may go on before it is aborted (nothing of it committed).', format: 'non-negative-int', default: 20000, env: 'SHUTDOWN_GRACE_MS' },
