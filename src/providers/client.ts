@@ -161,6 +161,6 @@ function describeFailure(err: unknown, signal: AbortSignal, capSetting: string):
   if (isBodyTooLarge(e)) return { ...base, cause: 'too-large', reason: `${e.message} (${capSetting})` };
   if (e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT') return { ...base, cause: 'timeout', reason: 'timed out (http.timeoutMs)' };
   const certificate = CERTIFICATE_ERRORS[e.code ?? ''];
-  if (certificate !== undefined) return { ...base, cause: 'certificate', reason: `TLS certificate refused (${e.code ?? ''}): ${certificate}` };
+  if (certificate !== undefined) return { ...base, cause: 'certificate', reason: `${e.code ?? ''}: ${certificate} (TLS certificate refused, not retried)` };
   return { ...base, cause: 'network', reason: `${e.code ?? 'error'}: ${e.message}` };
 }
