@@ -36,14 +36,66 @@ export function secretForms(secrets: ReadonlyArray<string | null | undefined>): 
  * lower case, so fullwidth and other compatibility forms read as the ASCII they stand for), and
  * each escape decoded first: percent-encoding (%XX in either case, UTF-8 sequences too) and JSON
  * escapes (\uXXXX in either case, surrogate pairs, \/ \\ \"), wherever they stand, valid JSON or
- * not. `from`/`to` give, for each character of `folded`, the span of the text it came from.
+ * not. It is built of segments: a run of plain ASCII maps character for character; a decoded
+ * escape or a non-ASCII character maps, whole, to the span of the text it came from.
  */
-interface View {
-  folded: string;
-  from: number[] | null; // null: the identity (plain ASCII text, folded by lower-casing alone)
-  to: number[] | null;
+class View {
+  folded = '';
+  /** Per segment: where it starts in `folded`, where it starts in the text, its length in the text, and whether it maps 1:1. */
+  private readonly at: number[] = [];
+  private readonly from: number[] = [];
+  private readonly length: number[] = [];
+  private readonly plain: boolean[] = [];
+
+  constructor(text: string) {
+    for (let i = 0; i < text.length; ) {
+      SPECIAL_AFTER.lastIndex = i;
+      const end = SPECIAL_AFTER.exec(text)?.index ?? text.length;
+      if (end > i) {
+        this.push(text.slice(i, end).toLowerCase(), i, end - i, true);
+        i = end;
+        continue;
+      }
+      const decoded = text[i] === '%' ? percentAt(text, i) : text[i] === '\\' ? escapeAt(text, i) : null;
+      const cp = text.codePointAt(i) ?? 0;
+      const [ch, length] = decoded ?? [String.fromCodePoint(cp), cp > 0xffff ? 2 : 1];
+      this.push(fold(ch), i, length, false);
+      i += length;
+    }
+  }
+
+  private push(folded: string, from: number, length: number, plain: boolean): void {
+    this.at.push(this.folded.length);
+    this.from.push(from);
+    this.length.push(length);
+    this.plain.push(plain);
+    this.folded += folded;
+  }
+
+  /** The span of the text that folded[start, end) came from. */
+  span(start: number, end: number): [number, number] {
+    const first = this.segment(start);
+    const last = this.segment(end - 1);
+    const begin = this.plain[first] ? (this.from[first] ?? 0) + start - (this.at[first] ?? 0) : (this.from[first] ?? 0);
+    const stop = this.plain[last] ? (this.from[last] ?? 0) + end - (this.at[last] ?? 0) : (this.from[last] ?? 0) + (this.length[last] ?? 0);
+    return [begin, stop];
+  }
+
+  private segment(index: number): number {
+    let lo = 0;
+    let hi = this.at.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((this.at[mid] ?? 0) <= index) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
 }
 
+/** Where plain ASCII ends: an escape may start, or a character needs NFKC. */
+const SPECIAL = /[%\\\u0080-\uffff]/;
+const SPECIAL_AFTER = new RegExp(SPECIAL.source, 'g');
 const HEX2 = /^[0-9a-fA-F]{2}$/;
 const HEX4 = /^[0-9a-fA-F]{4}$/;
 const SHORT_ESCAPES: Record<string, string> = { '/': '/', '\\': '\\', '"': '"' };
@@ -77,26 +129,6 @@ function escapeAt(text: string, at: number): [string, number] | null {
   return [String.fromCharCode(unit), 6];
 }
 
-function view(text: string): View {
-  // Most text is plain ASCII without escapes: lower-casing keeps every index.
-  if (!/[\u0080-\uffff]|%|\\/.test(text)) return { folded: text.toLowerCase(), from: null, to: null };
-  let folded = '';
-  const from: number[] = [];
-  const to: number[] = [];
-  for (let i = 0; i < text.length; ) {
-    const decoded = text[i] === '%' ? percentAt(text, i) : text[i] === '\\' ? escapeAt(text, i) : null;
-    const [ch, length] = decoded ?? [String.fromCodePoint(text.codePointAt(i) ?? 0), (text.codePointAt(i) ?? 0) > 0xffff ? 2 : 1];
-    const f = fold(ch);
-    folded += f;
-    for (let k = 0; k < f.length; k++) {
-      from.push(i);
-      to.push(i + length);
-    }
-    i += length;
-  }
-  return { folded, from, to };
-}
-
 /**
  * Replaces each secret, and each run of MIN_SECRET_FRAGMENT or more of its characters, with
  * [redacted]: as written, in any case, in compatibility forms (fullwidth), percent-encoded or
@@ -105,16 +137,17 @@ function view(text: string): View {
  */
 export function redactText(text: string, secrets: readonly string[]): string {
   if (secrets.length === 0 || text === '') return text;
-  const v = view(text);
+  // Most text is plain ASCII without escapes: lower-casing alone keeps every index.
+  const v = SPECIAL.test(text) ? new View(text) : null;
+  const folded = v ? v.folded : text.toLowerCase();
   let covered: Uint8Array | null = null; // allocated at the first match: most lines hold no secret
   for (const secret of secrets) {
-    const folded = [...secret].map(fold).join('');
-    const pieces = folded.length <= MIN_SECRET_FRAGMENT ? [folded] : fragments(folded);
+    const foldedSecret = [...secret].map(fold).join('');
+    const pieces = foldedSecret.length <= MIN_SECRET_FRAGMENT ? [foldedSecret] : fragments(foldedSecret);
     for (const piece of pieces) {
-      for (let at = v.folded.indexOf(piece); at >= 0; at = v.folded.indexOf(piece, at + 1)) {
+      for (let at = folded.indexOf(piece); at >= 0; at = folded.indexOf(piece, at + 1)) {
         covered ??= new Uint8Array(text.length);
-        const start = v.from ? (v.from[at] ?? 0) : at;
-        const end = v.to ? (v.to[at + piece.length - 1] ?? text.length) : at + piece.length;
+        const [start, end] = v ? v.span(at, at + piece.length) : [at, at + piece.length];
         covered.fill(1, start, end);
       }
     }
