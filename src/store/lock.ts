@@ -89,12 +89,8 @@ export async function acquireStoreLock(root: string, options: LockOptions): Prom
       return {
         assertHeld() {
           if (compromised !== null) throw new LockLostError(compromised);
-          let folder: { ino: number; birthtimeMs: number; mtimeMs: number };
-          try {
-            folder = statSync(path.join(root, LOCK_DIR));
-          } catch {
-            throw new LockLostError('the _LOCK folder is gone');
-          }
+          const folder = lockFolder(root);
+          if (folder === null) throw new LockLostError('the _LOCK folder is gone');
           const holder = lockHolder(root);
           if (folder.ino !== me.lock?.ino || folder.birthtimeMs !== me.lock.birthtimeMs || holder?.pid !== me.pid || holder.host !== me.host || holder.since !== me.since) {
             throw new LockLostError(`another collector holds it now: ${describeHolder(root)}`);
@@ -113,11 +109,12 @@ export async function acquireStoreLock(root: string, options: LockOptions): Prom
       if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') {
         throw new UserError(`cannot lock the store at ${root} (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}): make DATA_DIR writable by this user`, EXIT.failed);
       }
+      const judged = lockFolder(root);
       const abandoned = abandonedBecause(root);
       if (abandoned !== null) {
         // Not stale by its mtime, but certainly dead: take it over now rather than never (a future mtime) or in 10 s.
         options.onTakeOver?.(`taking over the store lock of ${describeHolder(root)}, which ${abandoned}`);
-        if (removeLockDir(root)) continue;
+        if (removeLockDir(root, judged)) continue;
       }
       const holder = describeHolder(root);
       if (Date.now() >= deadline) {
@@ -153,12 +150,8 @@ export function lockHolder(root: string): LockHolder | null {
  * only once the lock has missed two refreshes.
  */
 function abandonedBecause(root: string): string | null {
-  let folder: { ino: number; birthtimeMs: number; mtimeMs: number };
-  try {
-    folder = statSync(path.join(root, LOCK_DIR));
-  } catch {
-    return null; // removed meanwhile: the next attempt takes it
-  }
+  const folder = lockFolder(root);
+  if (folder === null) return null; // removed meanwhile: the next attempt takes it
   if (folder.mtimeMs > Date.now() + STALE_MS) return 'was refreshed in the future';
   const holder = lockHolder(root);
   const dead = holder !== null && holder.host === os.hostname() && (holder.pid === process.pid || !isRunning(holder));
@@ -169,8 +162,25 @@ function abandonedBecause(root: string): string | null {
   return ownFile || Date.now() - folder.mtimeMs > 2 * UPDATE_MS ? 'is no longer running' : null;
 }
 
-/** Removes an abandoned lock; false when it cannot be (then the holder is waited for as usual). */
-function removeLockDir(root: string): boolean {
+type Folder = { ino: number; birthtimeMs: number; mtimeMs: number };
+
+function lockFolder(root: string): Folder | null {
+  try {
+    return statSync(path.join(root, LOCK_DIR));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Removes an abandoned lock, unless the folder is no longer the one judged abandoned (another
+ * starter took it over meanwhile and made its own); false when it cannot be (then the holder is
+ * waited for as usual).
+ */
+function removeLockDir(root: string, judged: Folder | null): boolean {
+  const now = lockFolder(root);
+  if (now === null) return true; // gone already: another starter took it
+  if (judged === null || now.ino !== judged.ino || now.birthtimeMs !== judged.birthtimeMs) return false;
   try {
     rmdirSync(path.join(root, LOCK_DIR));
     return true;
