@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, redactedSettings, type LoadOptions, type Settings } from './config.js';
 import { ConfigError, EXIT, UserError, errorMessage } from './errors.js';
-import { knownSecrets, redactLine } from './redact.js';
+import { knownSecrets, redactLine, redactText } from './redact.js';
 import type { LogHandle } from './log.js';
 import type { PollSummary } from './poll.js';
 import type { HarvestCause } from './providers/source.js';
@@ -65,6 +65,11 @@ function sayError(line: string): void {
   process.stderr.write(`${line.split('\n').map((l) => terminalText(redactLine(l, knownSecrets()))).join('\n')}\n`);
 }
 
+/** Writes command output to stdout through the same redaction as every other output (the token, whole, in pieces or encoded). */
+function say(text: string): void {
+  process.stdout.write(redactText(text, knownSecrets()));
+}
+
 /** Runs a command's body and leaves with its exit code; a UserError is one clear message. */
 function action<A extends unknown[]>(body: (...args: A) => Promise<number | undefined>) {
   return async (...args: A): Promise<void> => {
@@ -118,6 +123,7 @@ function testHooks(): { afterStep?: (step: string) => void } {
 /** What to do about each cause of a failed list call (see HarvestCause). */
 const FAILURE_HINTS: Record<HarvestCause, string> = {
   auth: 'check API_TOKEN or API_TOKEN_FILE',
+  certificate: "the provider's TLS certificate was refused (not retried): fix it on the server, or trust its CA with NODE_EXTRA_CA_CERTS=/path/ca.pem",
   network: 'check PROVIDER_BASE_URL and the network',
   timeout: 'check PROVIDER_BASE_URL and the network (or raise http.timeoutMs, HTTP_TIMEOUT_MS)',
   'cut-off': 'the connection kept closing mid-answer: check the network and any proxy on the way (or raise http.retries, HTTP_RETRIES)',
@@ -201,7 +207,8 @@ withConfigFlags(
         onLost: (why) => daemon?.lockLost(why),
       });
       try {
-        daemon = new Daemon({ settings, loadOptions, configFile: file, log });
+        // The lock is the fence of every step that makes data visible (commit renames, recovery, retention).
+        daemon = new Daemon({ settings, loadOptions, configFile: file, log, hooks: { ...testHooks(), beforeVisible: () => lock.assertHeld() } });
         return await daemon.run();
       } finally {
         await lock.release();
@@ -242,20 +249,21 @@ withConfigFlags(
         },
       });
       let summary: PollSummary;
+      const beforeVisible = () => lock.assertHeld(); // the fence of every step that makes data visible
       try {
-        await prepareStore(settings.store.dir, log.logger);
+        await prepareStore(settings.store.dir, log.logger, { beforeVisible });
         const bars = progressBars(settings.providers);
         try {
-          summary = await runPoll({ settings, logger: log.logger, signal: lost.signal, hooks: testHooks(), onProgress: bars?.update });
+          summary = await runPoll({ settings, logger: log.logger, signal: lost.signal, hooks: { ...testHooks(), beforeVisible }, onProgress: bars?.update });
         } finally {
           bars?.stop();
         }
         logPollSummary(log.logger, summary);
-        await applyRetention(settings.store.dir, settings.store.retentionDays, new Date(), log.logger);
+        await applyRetention(settings.store.dir, settings.store.retentionDays, new Date(), log.logger, beforeVisible);
       } finally {
         await lock.release();
       }
-      process.stdout.write(`${summaryTable(summary)}\n`);
+      say(`${summaryTable(summary)}\n`);
       if (summary.status === 'failed') {
         sayError(failureLine(summary));
         return EXIT.failed;
@@ -294,7 +302,7 @@ withConfigFlags(
         },
       });
       try {
-        const hooks = { ...testHooks(), signal: lost.signal, beforeVisible: () => lost.signal.throwIfAborted() };
+        const hooks = { ...testHooks(), signal: lost.signal, beforeVisible: () => lock.assertHeld() }; // the fence of every swap
         await prepareStore(settings.store.dir, log.logger, hooks);
         const result = await compactStore(settings.store.dir, settings.store.compactAfterMinutes, log.logger, hooks);
         process.stdout.write(
@@ -356,12 +364,12 @@ withConfigFlags(
         return EXIT.ok;
       }
       const { report } = answer;
-      if (opts.format === 'json') process.stdout.write(`${JSON.stringify(opts.section ? pickSection(report, opts.section) : report, null, 2)}\n`);
-      else if (opts.format === 'csv') process.stdout.write(renderCsv(report, opts.section ?? 'best-prices'));
-      else process.stdout.write(renderTables(report, opts.section ? [opts.section] : SECTIONS));
+      if (opts.format === 'json') say(`${JSON.stringify(opts.section ? pickSection(report, opts.section) : report, null, 2)}\n`);
+      else if (opts.format === 'csv') say(renderCsv(report, opts.section ?? 'best-prices'));
+      else say(renderTables(report, opts.section ? [opts.section] : SECTIONS));
       if (opts.html) {
         const { chartData, renderHtml } = await import('./report/html.js');
-        writeFileSync(opts.html, renderHtml(report, chartData(report, answer.series)));
+        writeFileSync(opts.html, redactText(renderHtml(report, chartData(report, answer.series)), knownSecrets()));
         process.stderr.write(`report page written to ${opts.html}\n`);
       }
       return EXIT.ok;

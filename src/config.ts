@@ -19,7 +19,7 @@ export interface Settings {
   poll: { deadlineMs: number };
   store: { dir: string; retentionDays: number; compactAfterMinutes: number };
   log: { dir: string; level: string; maxFiles: string; maxSize: string };
-  health: { port: number; host: string; maxConsecutiveFailures: number };
+  health: { port: number; host: string; maxConsecutiveFailures: number; headersTimeoutMs: number; idleTimeoutMs: number; maxConnections: number };
   shutdown: { graceMs: number };
 }
 
@@ -165,6 +165,9 @@ export function settingsSchema() {
       port: { doc: 'Port of the page, /api/*, /healthz and /metrics (0 = off).', format: 'port', default: 8080, env: 'HEALTH_PORT' },
       host: { doc: 'Address of the page, /api/*, /healthz and /metrics.', format: 'non-empty-string', default: '0.0.0.0', env: 'HEALTH_HOST' },
       maxConsecutiveFailures: { doc: '/healthz answers 503 once more polls than this have failed in a row.', format: 'non-negative-int', default: 3, env: 'HEALTH_MAX_CONSECUTIVE_FAILURES' },
+      headersTimeoutMs: { doc: 'A connection that has not sent a whole request head within this is closed (silent or slow clients).', format: 'positive-int', default: 10000, env: 'HEALTH_HEADERS_TIMEOUT_MS' },
+      idleTimeoutMs: { doc: 'A keep-alive connection idle this long after an answer is closed.', format: 'positive-int', default: 5000, env: 'HEALTH_IDLE_TIMEOUT_MS' },
+      maxConnections: { doc: 'Connections open at once on the port; more are closed at once.', format: 'positive-int', default: 100, env: 'HEALTH_MAX_CONNECTIONS' },
     },
     shutdown: {
       graceMs: { doc: 'On SIGTERM/SIGINT, how long a running poll may go on before it is aborted (nothing of it committed).', format: 'non-negative-int', default: 20000, env: 'SHUTDOWN_GRACE_MS' },
@@ -362,7 +365,9 @@ function convictProblems(message: string): string[] {
 }
 
 function resolveToken(settings: Settings, cwd: string, required: boolean, warnings: string[]): string | null {
-  let token = settings.api.token;
+  // Trimmed as the file's is: `echo tok > .env` and editors leave a newline, which no header may carry.
+  let token = settings.api.token === null ? null : settings.api.token.trim();
+  if (token === '') throw new ConfigError(['api.token: holds only whitespace; expected the token (API_TOKEN)']);
   if (token === null && settings.api.tokenFile !== null) {
     const file = path.resolve(cwd, settings.api.tokenFile);
     try {
@@ -374,6 +379,11 @@ function resolveToken(settings: Settings, cwd: string, required: boolean, warnin
     if (token === '') throw new ConfigError([`api.tokenFile: "${settings.api.tokenFile}" is empty; expected the token in it`]);
     const warning = tokenFileModeWarning(file);
     if (warning) warnings.push(warning);
+  }
+  // eslint-disable-next-line no-control-regex -- control characters are what is looked for
+  if (token !== null && /[\x00-\x1f\x7f]/.test(token)) {
+    const where = settings.api.token === null ? `api.tokenFile: "${settings.api.tokenFile ?? ''}"` : 'api.token (API_TOKEN)';
+    throw new ConfigError([`${where}: the token holds a control character (a line break inside it?); expected it on one line`]);
   }
   if (required && token === null) {
     throw new ConfigError(['api.token: not set; expected a token in API_TOKEN, API_TOKEN_FILE, the config file or --apikey x-access-token=<token>']);

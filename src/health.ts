@@ -7,6 +7,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import client from 'prom-client';
 import { ConfigError } from './errors.js';
+import { knownSecrets, redactText } from './redact.js';
 import type { Route } from './http/live-routes.js';
 import type { PollSummary } from './poll.js';
 
@@ -74,24 +75,44 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
+/** Limits of the port's connections (health.headersTimeoutMs, health.idleTimeoutMs, health.maxConnections). */
+export interface ConnectionLimits {
+  headersTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxConnections: number;
+}
+
+export const DEFAULT_LIMITS: ConnectionLimits = { headersTimeoutMs: 10_000, idleTimeoutMs: 5_000, maxConnections: 100 };
+
 /** Longest request target answered (the report's query parameters are bounded well below this). */
 const MAX_URL_LENGTH = 2048;
 
-export async function startHealthServer(port: number, host: string, maxConsecutiveFailures: () => number, state: () => HealthState, metrics: Metrics, extra: Record<string, Route> = {}): Promise<HealthServer> {
+export async function startHealthServer(
+  port: number, host: string, maxConsecutiveFailures: () => number, state: () => HealthState, metrics: Metrics, extra: Record<string, Route> = {}, limits: ConnectionLimits = DEFAULT_LIMITS,
+): Promise<HealthServer> {
   const routes: Record<string, Route> = {
     ...extra,
     '/healthz': (_req, res) => {
       const s = state();
       const healthy = s.problem === null && s.consecutiveFailures <= maxConsecutiveFailures();
       const status = !healthy ? 'failing' : Object.keys(s.degraded).length > 0 ? 'degraded' : 'ok';
-      const body = JSON.stringify({ status, ...s });
+      const body = redactText(JSON.stringify({ status, ...s }), knownSecrets());
       res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' }).end(body);
     },
     '/metrics': async (_req, res) => {
       res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
     },
   };
-  const server = http.createServer((req, res) => {
+  // Explicit limits instead of Node's defaults (60 s for a request head, checked every 30 s; no cap):
+  // a connection that sends nothing, or a head byte by byte, is closed after headersTimeoutMs; an idle
+  // keep-alive one after idleTimeoutMs; beyond maxConnections a new connection is closed at once.
+  const serverOptions: http.ServerOptions = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: Math.max(limits.headersTimeoutMs, 30_000), // GET and HEAD only: a request is its head
+    keepAliveTimeout: limits.idleTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+  };
+  const server = http.createServer(serverOptions, (req, res) => {
     // Read-only routes; no response may be sniffed into another type.
     res.setHeader('x-content-type-options', 'nosniff');
     void (async () => {
@@ -121,6 +142,10 @@ export async function startHealthServer(port: number, host: string, maxConsecuti
       else res.destroy();
     });
   });
+  server.maxConnections = limits.maxConnections;
+  // headersTimeout counts from a request's first byte: a connection that sends nothing at all is
+  // closed by the socket's inactivity timeout (also a client that stops reading an answer).
+  server.timeout = Math.max(limits.headersTimeoutMs, limits.idleTimeoutMs);
   try {
     await listen(server, port, host);
   } catch (err) {

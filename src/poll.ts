@@ -5,6 +5,7 @@ import { setMaxListeners } from 'node:events';
 import type { Settings } from './config.js';
 import { EXIT, UserError, errorMessage } from './errors.js';
 import { limitHeapGrowth } from './heap.js';
+import { replaceSecrets, secretForms } from './redact.js';
 import type { Logger } from './log.js';
 import { createProviderClient } from './providers/client.js';
 import { harvestProvider, type Harvest, type HarvestCause } from './providers/source.js';
@@ -12,6 +13,7 @@ import { normalizeDetail, type DetailInput } from './records/normalize.js';
 import type { RejectRecord, RunRecord, RunStatus } from './records/types.js';
 import { StagedRun, runIdTaken, type CommitHooks } from './store/committer.js';
 import { dtOf, newRunId } from './store/layout.js';
+import { LockLostError } from './store/lock.js';
 import type { ParquetFileWriter } from './store/parquet-file.js';
 import { MOVIES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA, movieRow, rejectRow, runRow } from './store/schema.js';
 import { VERSION } from './version.js';
@@ -67,6 +69,7 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
   // normalized and appended as it arrives, so a large poll never holds all its records at once.
   let staged: StagedRun;
   const sinks = new Map<string, ProviderSink>();
+  const secrets = secretForms([settings.api.token]);
   try {
     staged = await StagedRun.create(settings.store.dir, runId, dt, options.hooks);
   } catch (err) {
@@ -76,7 +79,7 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
   try {
     // Every provider's files, even one that gets no rows: a reader's glob over any table then answers (0 rows) on any store with a poll.
     for (const provider of settings.providers) {
-      sinks.set(provider, new ProviderSink(await staged.openFile('movies', provider, MOVIES_SCHEMA), await staged.openFile('rejects', provider, REJECTS_SCHEMA)));
+      sinks.set(provider, new ProviderSink(await staged.openFile('movies', provider, MOVIES_SCHEMA), await staged.openFile('rejects', provider, REJECTS_SCHEMA), secrets));
     }
   } catch (err) {
     await staged.discard();
@@ -117,7 +120,7 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
     moviesByProvider[harvest.provider] = sink.movieCount;
     movieCount += sink.movieCount;
     rejectCount += sink.rejectCount;
-    runs.push(runRecord(harvest, sink.rejectCount));
+    runs.push({ ...runRecord(harvest, sink.rejectCount), error: harvest.error === null ? null : replaceSecrets(harvest.error, secrets) });
   }
 
   let writeMs: number;
@@ -154,7 +157,12 @@ export function* lazyMap<T, U>(items: readonly T[], fn: (item: T) => U): Generat
   for (const item of items) yield fn(item);
 }
 
-/** One provider's staged movies and rejects files: each detail is normalized and appended as it arrives. */
+/**
+ * One provider's staged movies and rejects files: each detail is normalized and appended as it
+ * arrives. The client redacted the body already; what normalization derives from it (film_key,
+ * trimmed or folded text, warnings and reasons quoting values) is redacted again here, after the
+ * derivation: folding or collapsing text can rebuild a token the body held only in pieces or forms.
+ */
 class ProviderSink {
   movieCount = 0;
   rejectCount = 0;
@@ -162,12 +170,14 @@ class ProviderSink {
   constructor(
     private readonly movies: ParquetFileWriter,
     private readonly rejects: ParquetFileWriter,
+    private readonly secrets: readonly string[],
   ) {}
 
   add(detail: DetailInput): void {
     const result = normalizeDetail(detail);
     if (result.ok) {
-      this.movies.append(movieRow(result.movie));
+      // raw is the client's redacted body, byte for byte: not scanned twice.
+      this.movies.append(movieRow({ ...replaceSecrets({ ...result.movie, raw: '' }, this.secrets), raw: result.movie.raw }));
       this.movieCount++;
     } else {
       this.addReject(result.reject);
@@ -175,7 +185,7 @@ class ProviderSink {
   }
 
   addReject(reject: RejectRecord): void {
-    this.rejects.append(rejectRow(reject));
+    this.rejects.append(rejectRow(replaceSecrets(reject, this.secrets)));
     this.rejectCount++;
   }
 }
@@ -215,6 +225,7 @@ const STORE_HINTS: Record<string, string> = {
 };
 
 function storeError(root: string, err: unknown): UserError {
+  if (err instanceof LockLostError) return err; // not a write problem: the fence stopped the commit
   let code = (err as NodeJS.ErrnoException).code ?? '';
   // A recursive mkdir on a read-only or full filesystem can report ENOENT: a plain write names the real cause.
   if (!(code in STORE_HINTS)) code = writeProbe(root) ?? code;

@@ -1,5 +1,7 @@
-// Keeps secrets out of every line the collector writes: log lines (log.ts), error lines on stderr
-// (cli.ts) and check-config's output. No dependencies, so that the CLI can load it at once.
+// Keeps secrets out of everything the collector writes, through one redaction (redactText): log
+// lines (log.ts), stdout and stderr (cli.ts), check-config's output, the store (provider bodies
+// and every value derived from them, reasons, errors: poll.ts, providers/client.ts) and HTTP
+// answers (http/). No dependencies, so that the CLI can load it at once.
 
 export const REDACTED = '[redacted]';
 
@@ -19,27 +21,135 @@ export function registerSecret(secret: string | null | undefined): void {
   if (typeof secret === 'string' && secret !== '') known.add(secret);
 }
 
-/** Each registered secret and its URL-encoded form (a token can reach a line inside a URL). */
+/** Each registered secret (their encoded and folded forms are found by redactText itself). */
 export function knownSecrets(): string[] {
   return secretForms([...known]);
 }
 
-/** The forms of each secret that are looked for: itself and, when it differs, its URL-encoded form. */
+/** The secrets to look for, without empty values and duplicates. */
 export function secretForms(secrets: ReadonlyArray<string | null | undefined>): string[] {
-  return [...new Set(secrets.filter((s): s is string => typeof s === 'string' && s !== '').flatMap((s) => [s, encodeURIComponent(s)]))];
+  return [...new Set(secrets.filter((s): s is string => typeof s === 'string' && s !== ''))];
 }
 
-/** Replaces each secret, and each run of MIN_SECRET_FRAGMENT or more of its characters, with [redacted]. */
+/**
+ * The text as the matcher reads it: each code point folded (ASCII lower case; others NFKC, then
+ * lower case, so fullwidth and other compatibility forms read as the ASCII they stand for), and
+ * each escape decoded first: percent-encoding (%XX in either case, UTF-8 sequences too) and JSON
+ * escapes (\uXXXX in either case, surrogate pairs, \/ \\ \"), wherever they stand, valid JSON or
+ * not. It is built of segments: a run of plain ASCII maps character for character; a decoded
+ * escape or a non-ASCII character maps, whole, to the span of the text it came from.
+ */
+class View {
+  folded = '';
+  /** Per segment: where it starts in `folded`, where it starts in the text, its length in the text, and whether it maps 1:1. */
+  private readonly at: number[] = [];
+  private readonly from: number[] = [];
+  private readonly length: number[] = [];
+  private readonly plain: boolean[] = [];
+
+  constructor(text: string) {
+    for (let i = 0; i < text.length; ) {
+      SPECIAL_AFTER.lastIndex = i;
+      const end = SPECIAL_AFTER.exec(text)?.index ?? text.length;
+      if (end > i) {
+        this.push(text.slice(i, end).toLowerCase(), i, end - i, true);
+        i = end;
+        continue;
+      }
+      const decoded = text[i] === '%' ? percentAt(text, i) : text[i] === '\\' ? escapeAt(text, i) : null;
+      const cp = text.codePointAt(i) ?? 0;
+      const [ch, length] = decoded ?? [String.fromCodePoint(cp), cp > 0xffff ? 2 : 1];
+      this.push(fold(ch), i, length, false);
+      i += length;
+    }
+  }
+
+  private push(folded: string, from: number, length: number, plain: boolean): void {
+    this.at.push(this.folded.length);
+    this.from.push(from);
+    this.length.push(length);
+    this.plain.push(plain);
+    this.folded += folded;
+  }
+
+  /** The span of the text that folded[start, end) came from. */
+  span(start: number, end: number): [number, number] {
+    const first = this.segment(start);
+    const last = this.segment(end - 1);
+    const begin = this.plain[first] ? (this.from[first] ?? 0) + start - (this.at[first] ?? 0) : (this.from[first] ?? 0);
+    const stop = this.plain[last] ? (this.from[last] ?? 0) + end - (this.at[last] ?? 0) : (this.from[last] ?? 0) + (this.length[last] ?? 0);
+    return [begin, stop];
+  }
+
+  private segment(index: number): number {
+    let lo = 0;
+    let hi = this.at.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((this.at[mid] ?? 0) <= index) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+}
+
+/** Where plain ASCII ends: an escape may start, or a character needs NFKC. */
+const SPECIAL = /[%\\\u0080-\uffff]/;
+const SPECIAL_AFTER = new RegExp(SPECIAL.source, 'g');
+const HEX2 = /^[0-9a-fA-F]{2}$/;
+const HEX4 = /^[0-9a-fA-F]{4}$/;
+const SHORT_ESCAPES: Record<string, string> = { '/': '/', '\\': '\\', '"': '"' };
+
+const fold = (ch: string): string => (ch.length === 1 && ch.charCodeAt(0) < 0x80 ? ch.toLowerCase() : ch.normalize('NFKC').toLowerCase());
+
+/** A %XX sequence at `at` decoded (one ASCII byte, or a whole UTF-8 sequence), with its length in the text. */
+function percentAt(text: string, at: number): [string, number] | null {
+  const byte = (i: number) => (text[i] === '%' && HEX2.test(text.slice(i + 1, i + 3)) ? parseInt(text.slice(i + 1, i + 3), 16) : -1);
+  const lead = byte(at);
+  if (lead < 0) return null;
+  if (lead < 0x80) return [String.fromCharCode(lead), 3];
+  const length = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 0;
+  const bytes = [lead];
+  for (let k = 1; k < length; k++) bytes.push(byte(at + 3 * k));
+  if (length === 0 || bytes.some((b) => b < 0x80 || b > 0xff || (b !== lead && b >= 0xc0))) return null;
+  const decoded = Buffer.from(bytes).toString('utf8');
+  return decoded.includes('\uFFFD') ? null : [decoded, 3 * length];
+}
+
+/** A JSON escape at `at` decoded, with its length in the text. */
+function escapeAt(text: string, at: number): [string, number] | null {
+  const next = text[at + 1] ?? '';
+  if (next in SHORT_ESCAPES) return [SHORT_ESCAPES[next] ?? next, 2];
+  if (next !== 'u' || !HEX4.test(text.slice(at + 2, at + 6))) return null;
+  const unit = parseInt(text.slice(at + 2, at + 6), 16);
+  if (unit >= 0xd800 && unit <= 0xdbff && text.startsWith('\\u', at + 6) && HEX4.test(text.slice(at + 8, at + 12))) {
+    const low = parseInt(text.slice(at + 8, at + 12), 16);
+    if (low >= 0xdc00 && low <= 0xdfff) return [String.fromCharCode(unit, low), 12];
+  }
+  return [String.fromCharCode(unit), 6];
+}
+
+/**
+ * Replaces each secret, and each run of MIN_SECRET_FRAGMENT or more of its characters, with
+ * [redacted]: as written, in any case, in compatibility forms (fullwidth), percent-encoded or
+ * JSON-escaped (see View). The one redaction of every output: log lines, stdout and stderr, the
+ * store (bodies, derived values, reasons, errors) and HTTP answers.
+ */
 export function redactText(text: string, secrets: readonly string[]): string {
+  if (secrets.length === 0 || text === '') return text;
+  // Most text is plain ASCII without escapes: lower-casing alone keeps every index.
+  const v = SPECIAL.test(text) ? new View(text) : null;
+  const folded = v ? v.folded : text.toLowerCase();
   let covered: Uint8Array | null = null; // allocated at the first match: most lines hold no secret
-  const mark = (from: number, length: number) => {
-    covered ??= new Uint8Array(text.length);
-    covered.fill(1, from, from + length);
-  };
   for (const secret of secrets) {
-    const pieces = secret.length <= MIN_SECRET_FRAGMENT ? [secret] : fragments(secret);
+    const foldedSecret = [...secret].map(fold).join('');
+    const pieces = foldedSecret.length <= MIN_SECRET_FRAGMENT ? [foldedSecret] : fragments(foldedSecret);
     for (const piece of pieces) {
-      for (let at = text.indexOf(piece); at >= 0; at = text.indexOf(piece, at + 1)) mark(at, piece.length);
+      for (let at = folded.indexOf(piece); at >= 0; at = folded.indexOf(piece, at + 1)) {
+        covered ??= new Uint8Array(text.length);
+        const [start, end] = v ? v.span(at, at + piece.length) : [at, at + piece.length];
+        covered.fill(1, start, end);
+      }
     }
   }
   if (covered === null) return text;
@@ -108,13 +218,15 @@ export function redact<T>(value: T, secrets: readonly string[]): T {
 }
 
 /**
- * Replaces each whole secret in a string, array or plain object, and nothing else: for provider data
- * that is stored, where hiding pieces of the token or URL userinfo would change data that is not secret.
+ * redactText over every string (and key) of a string, array or plain object, without touching URL
+ * userinfo: for provider data that is stored (bodies, records, reasons), where a poster URL's
+ * userinfo is data, not a secret of ours.
  */
 export function replaceSecrets<T>(value: T, secrets: readonly string[]): T {
-  if (typeof value === 'string') return secrets.reduce((text, secret) => (text.includes(secret) ? text.replaceAll(secret, REDACTED) : text), value as string) as T;
+  if (secrets.length === 0) return value;
+  if (typeof value === 'string') return redactText(value, secrets) as T;
   if (Array.isArray(value)) return value.map((v) => replaceSecrets(v, secrets)) as T;
-  if (value !== null && typeof value === 'object') {
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [replaceSecrets(k, secrets), replaceSecrets(v, secrets)])) as T;
   }
   return value;

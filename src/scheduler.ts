@@ -13,8 +13,10 @@ import { unwritableInLogs, unwritableInStore } from './write-access.js';
 import type { LogHandle } from './log.js';
 import { PollAbortedError, logPollSummary, runPoll } from './poll.js';
 import { LiveReport } from './report/live.js';
+import type { CommitHooks } from './store/committer.js';
 import { compactStore, prepareStore } from './store/maintenance.js';
 import { lastCommittedPollStart } from './store/history.js';
+import { LockLostError } from './store/lock.js';
 import { applyRetention } from './store/retention.js';
 
 /** Settings that cannot change under a running daemon: it says so and keeps the old value. */
@@ -36,6 +38,8 @@ export interface DaemonOptions {
   loadOptions: LoadOptions;
   configFile: string | null;
   log: LogHandle;
+  /** Commit hooks for every poll: the store lock's fence (beforeVisible), and the tests' kill points. */
+  hooks?: CommitHooks;
 }
 
 export class Daemon {
@@ -89,7 +93,7 @@ export class Daemon {
     if (this.settings.health.port !== 0) {
       this.live = new LiveReport(this.settings.store.dir, this.logger);
       const routes = liveRoutes(this.live, () => this.liveStatus());
-      this.health = await startHealthServer(this.settings.health.port, this.settings.health.host, () => this.settings.health.maxConsecutiveFailures, () => this.healthState(), this.metrics, routes);
+      this.health = await startHealthServer(this.settings.health.port, this.settings.health.host, () => this.settings.health.maxConsecutiveFailures, () => this.healthState(), this.metrics, routes, this.settings.health);
       this.logger.info('health endpoint listening', { port: this.health.port, paths: ['/healthz', '/metrics', ...Object.keys(routes)] });
     }
     this.checkFolders();
@@ -125,6 +129,7 @@ export class Daemon {
 
   /** Another collector took the store over (this one froze past the lock's stale time): stop, or two would write. */
   lockLost(why: string): void {
+    if (this.exitCode === EXIT.failed && this.abort.signal.aborted) return; // said already (the fence and proper-lockfile may both notice)
     this.logger.error(`store lock lost (${why}): another collector may be writing this store; stopping, the running poll is aborted`);
     this.exitCode = EXIT.failed;
     this.abort.abort();
@@ -208,15 +213,19 @@ export class Daemon {
     const started = Date.now();
     this.state.polling = true;
     try {
-      const summary = await runPoll({ settings: this.settings, logger: this.logger, signal: this.abort.signal, hooks: this.fence });
+      const summary = await runPoll({ settings: this.settings, logger: this.logger, signal: this.abort.signal, hooks: this.options.hooks });
       this.metrics.recordPoll(summary);
       logPollSummary(this.logger, summary, { nextRun: this.nextRun() });
       const missing = summary.runs.reduce((n, r) => n + r.failed + r.rejected, 0);
       this.state.lastPoll = { run: summary.runId, status: summary.status, finishedAt: summary.finishedAt.toISOString(), movies: summary.movies, missing };
       this.state.consecutiveFailures = summary.status === 'failed' ? this.state.consecutiveFailures + 1 : 0;
-      await applyRetention(this.settings.store.dir, this.settings.store.retentionDays, new Date(), this.logger);
+      await applyRetention(this.settings.store.dir, this.settings.store.retentionDays, new Date(), this.logger, this.options.hooks?.beforeVisible);
       await this.compact();
     } catch (err) {
+      if (err instanceof LockLostError) {
+        this.lockLost(err.why);
+        return;
+      }
       if (err instanceof PollAbortedError) {
         this.logger.warn('poll aborted at shutdown: nothing of it was committed');
         return;
@@ -235,8 +244,14 @@ export class Daemon {
     }
   }
 
-  /** Makes nothing visible once the lock is lost (the abort signal is set by lockLost). */
-  private readonly fence = { beforeVisible: () => this.abort.signal.throwIfAborted(), signal: this.abort.signal };
+  /** Store work besides polls (recovery, upgrade, compaction) makes nothing visible once the lock is lost or the daemon stops. */
+  private readonly fence = {
+    beforeVisible: () => {
+      this.options.hooks?.beforeVisible?.();
+      this.abort.signal.throwIfAborted();
+    },
+    signal: this.abort.signal,
+  };
 
   /**
    * Compacts closed days after a poll (under the daemon's lock; the next tick waits, as for a long
@@ -248,6 +263,7 @@ export class Daemon {
       this.metrics.recordCompaction(result.days.length, null);
       delete this.state.degraded.compaction;
     } catch (err) {
+      if (err instanceof LockLostError) throw err; // the poll job stops the daemon
       if (this.abort.signal.aborted) return;
       const message = `compaction failed: ${errorMessage(err)}; the day stays as it was (readable, uncompacted) and is tried again after the next poll`;
       this.metrics.recordCompaction(0, message);

@@ -202,3 +202,11 @@ test('a token file other users can read is a warning naming the file and chmod 6
     assert.ok(!quiet.stderr.includes('warning:'), `mode ${mode.toString(8)}: ${quiet.stderr}`);
   }
 });
+
+test('API_TOKEN with a trailing newline (an .env or echo mistake) is trimmed, as API_TOKEN_FILE is', async (t) => {
+  const mock = await startMockProvider({ port: 0, token: TOKEN });
+  t.after(() => mock.close());
+  const dir = tempDir(t);
+  const result = await runCli(['poll'], { cwd: dir, env: { API_TOKEN: `${TOKEN}\n`, PROVIDER_BASE_URL: mock.url, DATA_DIR: path.join(dir, 'data'), LOG_DIR: path.join(dir, 'logs'), HEALTH_PORT: '0' } });
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+});

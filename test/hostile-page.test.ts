@@ -26,7 +26,7 @@ const TITLES = [
 ];
 
 test('hostile titles through a real daemon: no script runs from data, no console error, the text is shown literally; a truncated file shows the report error and the page recovers by itself', async (t) => {
-  const catalogue = (prefix: string, price: number) => Object.fromEntries(TITLES.map((title, i) => [`${prefix}${i}`, film(`${prefix}${i}`, { Title: title, Price: String(price + i) })]));
+  const catalogue = (prefix: string, price: number) => Object.fromEntries(TITLES.map((title, i) => [`${prefix}${String(i).padStart(7, '0')}`, film(`${prefix}${String(i).padStart(7, '0')}`, { Title: title, Price: String(price + i) })]));
   const upstream = await startScriptedProvider({ cinemaworld: catalogue('cw', 10), filmworld: catalogue('fw', 11) });
   t.after(() => upstream.close());
   const cwd = tempDir(t);

@@ -2,7 +2,7 @@
 // a daemon says who holds it and exits 75; a second poll waits; a dead holder's lock is taken over;
 // a staged run whose id is in the store already never blocks later polls. Real processes.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -135,4 +135,64 @@ test('a daemon frozen past the stale time loses its lock to a second one, exits 
   assert.equal(beside.code, 75);
   assert.match(beside.stderr, new RegExp(`locked by \`start\` \\(pid ${second.child.pid} `), 'the frozen daemon did not remove the new holder\'s name');
   assert.equal(await second.stop(), 0);
+});
+
+/** Whether a process is stopped (SIGSTOP): state T in /proc/<pid>/stat. */
+function isStopped(pid: number): boolean {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
+}
+
+test('a daemon frozen during its commit, whose lock was taken over meanwhile, makes nothing of its poll visible', { timeout: 90_000 }, async (t) => {
+  const mock = await mockFor(t);
+  const cwd = tempDir(t);
+  // Stops itself (SIGSTOP) once its poll is staged, just before the renames that make it visible.
+  const first = await startDaemon(t, mock, cwd, { SCHEDULE_CRON: YEARLY, RUN_ON_START: 'always', MOVIES_COLLECTOR_TEST_STOP_AT: 'staged' });
+  const pid = first.child.pid ?? 0;
+  for (let i = 0; i < 300 && !isStopped(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(isStopped(pid), 'the first daemon froze in its commit');
+  const staged = readdirSync(path.join(cwd, 'data', '_staging'));
+  assert.equal(staged.length, 1);
+  const frozenRun = String(staged[0]);
+
+  const second = await startDaemon(t, mock, cwd, { SCHEDULE_CRON: YEARLY, RUN_ON_START: 'always' });
+  await second.waitFor(pollDone, 40_000);
+  first.child.kill('SIGCONT');
+  const code = await new Promise<number | null>((resolve) => first.child.once('exit', (c) => resolve(c)));
+  assert.equal(code, 1);
+  assert.ok(first.count(isMessage(/store lock lost|lost the store lock/)) >= 1, JSON.stringify(first.lines.slice(-5)));
+  for (const tableName of ['movies', 'rejects', 'runs']) {
+    const dts = existsSync(path.join(cwd, 'data', tableName)) ? readdirSync(path.join(cwd, 'data', tableName)) : [];
+    for (const dt of dts) assert.ok(!existsSync(path.join(cwd, 'data', tableName, dt, `run=${frozenRun}`)), `${tableName}: the frozen daemon's run became visible`);
+  }
+  const [runs] = await query(`SELECT count(DISTINCT run)::INT AS n FROM ${table(path.join(cwd, 'data'), 'runs')}`);
+  assert.equal(runs?.n, 1, 'only the new holder\'s poll is committed');
+  assert.equal(await second.stop(), 0);
+});
+
+test('the lock of a collector SIGKILLed on this host is taken over at once', { timeout: 60_000 }, async (t) => {
+  const mock = await mockFor(t);
+  const cwd = tempDir(t);
+  const daemon = await startDaemon(t, mock, cwd, { SCHEDULE_CRON: YEARLY, RUN_ON_START: 'never' });
+  await daemon.waitFor(isMessage(/^daemon started/));
+  await daemon.stop('SIGKILL');
+  const started = Date.now();
+  const poll = await pollIn(cwd, mock);
+  assert.equal(poll.code, 0, poll.stderr);
+  assert.match(poll.stderr, new RegExp(`taking over the store lock of \`start\` \\(pid ${daemon.child.pid} .*\\), which is no longer running`));
+  assert.ok(Date.now() - started < 4000, `took ${Date.now() - started} ms`);
+});
+
+test('a lock naming a pid that now belongs to another process (a reused pid) is taken over at once', async (t) => {
+  const mock = await mockFor(t);
+  const dir = tempDir(t);
+  const data = path.join(dir, 'data');
+  mkdirSync(path.join(data, LOCK_DIR), { recursive: true });
+  // This test's own pid is alive, but it started at another time than the holder recorded.
+  writeFileSync(path.join(data, LOCK_INFO), JSON.stringify({ pid: process.pid, host: hostname(), command: 'start', since: '2026-01-01T00:00:00Z', started: '1' }));
+  const old = new Date(Date.now() - 5000); // a hand-made _LOCK.json does not name its lock folder: the folder's age vouches for it
+  utimesSync(path.join(data, LOCK_DIR), old, old);
+  const poll = await pollIn(dir, mock);
+  assert.equal(poll.code, 0, poll.stderr);
+  assert.match(poll.stderr, /which is no longer running/);
 });

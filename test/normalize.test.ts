@@ -16,8 +16,8 @@ const STAR_WARS = {
 function input(body: unknown, requestedId = 'cw0076759'): DetailInput {
   return { provider: 'cinemaworld', requestedId, body: typeof body === 'string' ? body : JSON.stringify(body), httpStatus: 200, polledAt, fetchedAt: polledAt };
 }
-function movie(body: unknown): MovieRecord {
-  const result = normalizeDetail(input(body));
+function movie(body: unknown, requestedId?: string): MovieRecord {
+  const result = normalizeDetail(input(body, requestedId));
   assert.ok(result.ok, result.ok ? '' : result.reject.reason);
   return result.movie;
 }
@@ -80,8 +80,17 @@ test('votes with thousands separators, dates, cross-provider keys', () => {
   assert.equal(parseVotes('91,54'), undefined);
   assert.deepEqual(parseReleased('1 Jan 2000'), new Date(Date.UTC(2000, 0, 1)));
   assert.equal(parseReleased('2000-01-01'), undefined);
-  assert.equal(filmKey('cw0076759', 'x', 1), filmKey('fw0076759', 'y', 2));
-  assert.equal(filmKey('abc', 'Star  Wars', 1977), 'title:star wars:1977');
+  assert.equal(filmKey('cinemaworld', 'cw0076759'), filmKey('filmworld', 'fw0076759'));
+  assert.equal(filmKey('cinemaworld', 'cw0076759'), 'tt0076759');
+  assert.equal(filmKey('other', 'abc'), 'id:other:abc');
+});
+
+test('IDs of one provider whose digits agree but whose letters differ never share a film_key (issue 19, item 9)', () => {
+  const ids = ['cw0000001', 'CW0000001', 'xx0000001', 'fw0000001', 'Cw0000001', 'tt0000001'];
+  const keys = ids.map((id) => movie({ ...STAR_WARS, ID: id }, id).film_key);
+  assert.equal(new Set(keys).size, ids.length, keys.join(' ')); // the same title and year do not make them one film either
+  assert.equal(keys[0], 'tt0000001');
+  assert.equal(keys[1], 'id:cinemaworld:CW0000001');
 });
 
 test('records that cannot be made valid are rejected with the reason and the raw body', () => {

@@ -232,7 +232,7 @@ test('a torn _READY marker (a crash while an earlier version wrote it) is discar
   assert.equal((await committed(first.data)).size, 2);
 });
 
-test('a poll run beside a collector that is mid-commit leaves its staging alone; both polls commit in full', async (t) => {
+test('a poll run beside a collector that is mid-commit leaves its staging alone; the paused one, having lost the lock, makes nothing visible, and a later recovery commits it whole', async (t) => {
   const mock = await mockFor(t);
   const dir = tempDir(t);
   const data = path.join(dir, 'data');
@@ -256,9 +256,18 @@ test('a poll run beside a collector that is mid-commit leaves its staging alone;
 
   process.kill(pid, 'SIGCONT');
   const resumed = await first;
-  assert.equal(resumed.code, 0, resumed.stderr);
+  // Its lock was taken over while it was paused: the fence stops its commit (issue 19, item 5).
+  assert.equal(resumed.code, 1, resumed.stderr);
+  assert.match(resumed.stderr, /store lock lost/);
+  assert.deepEqual([...(await committed(data)).values()], [13], 'only the lock holder\'s poll is visible');
+  assert.equal(stagingEntries(data).length, 1, 'the paused poll is left staged, as a crash would leave it');
+
+  // The next holder's recovery finishes it (it was whole), under its own lock.
+  const third = await poll(t, mock, {}, dir);
+  assert.equal(third.code, 0, third.stderr);
+  assert.match(third.stderr, /recovery: finished committing/);
   assert.deepEqual(stagingEntries(data), []);
-  assert.deepEqual([...(await committed(data)).values()], [13, 13], 'both polls committed with every movie row');
+  assert.deepEqual([...(await committed(data)).values()], [13, 13, 13], 'every poll committed with every movie row');
 });
 
 async function rejectedTotal(data: string): Promise<number> {

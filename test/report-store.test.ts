@@ -167,12 +167,12 @@ test('current prices: a film a provider stopped listing is no longer its price; 
 
   let r = await json(dir);
   const prices = (rep: Report) => Object.fromEntries(rep.best_prices.map((f) => [f.title, f.prices]));
-  assert.deepEqual(prices(r), { 'Film A': { cinemaworld: 12, filmworld: 11 }, 'Film B': { filmworld: 19 } });
+  assert.deepEqual(prices(r), { 'Film A': { cinemaworld: '12.00', filmworld: '11.00' }, 'Film B': { filmworld: '19.00' } });
   const b = r.best_prices.find((f) => f.title === 'Film B');
   assert.equal(b?.only_on, 'filmworld', 'B is no longer on cinemaworld');
-  assert.deepEqual(r.cheapest_film && [r.cheapest_film.title, r.cheapest_film.provider, r.cheapest_film.price, r.cheapest_film.as_of.run], ['Film A', 'filmworld', 11, run1]);
+  assert.deepEqual(r.cheapest_film && [r.cheapest_film.title, r.cheapest_film.provider, r.cheapest_film.price, r.cheapest_film.as_of.run], ['Film A', 'filmworld', '11.00', run1]);
   assert.equal(r.cheapest_provider.films_compared, 1, 'only A is on both providers now');
-  assert.deepEqual(r.cheapest_provider.totals, { cinemaworld: 12, filmworld: 11 });
+  assert.deepEqual(r.cheapest_provider.totals, { cinemaworld: '12.00', filmworld: '11.00' });
   const a = r.best_prices.find((f) => f.title === 'Film A');
   assert.deepEqual(Object.fromEntries(Object.entries(a?.as_of ?? {}).map(([p, x]) => [p, x.run])), { cinemaworld: run2, filmworld: run1 });
   assert.deepEqual(Object.fromEntries(Object.entries(r.prices_as_of).map(([p, x]) => [p, x?.run])), { cinemaworld: run2, filmworld: run1 });
@@ -194,11 +194,11 @@ test('current prices: a film a provider stopped listing is no longer its price; 
   provider.set('filmworld', catalogue({ fw0000001: ['Film A', '16'] }));
   const run3 = await poll(2);
   r = await json(dir);
-  assert.deepEqual(prices(r), { 'Film A': { cinemaworld: 12, filmworld: 16 } });
+  assert.deepEqual(prices(r), { 'Film A': { cinemaworld: '12.00', filmworld: '16.00' } });
   assert.deepEqual(Object.fromEntries(Object.entries(r.prices_as_of).map(([p, x]) => [p, x?.run])), { cinemaworld: run2, filmworld: run3 });
   // A --film filter does not change which poll is current.
   assert.deepEqual(prices(await json(dir, ['--film', 'film b'])), {});
-  assert.deepEqual(prices(await json(dir, ['--provider', 'cinemaworld'])), { 'Film A': { cinemaworld: 12 } });
+  assert.deepEqual(prices(await json(dir, ['--provider', 'cinemaworld'])), { 'Film A': { cinemaworld: '12.00' } });
 });
 
 // ---- item 12: provider text never drives the terminal or the spreadsheet --------------------

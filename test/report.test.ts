@@ -50,6 +50,8 @@ const price = (p: MockProviderName, digits: string, generation: number) => {
   assert.ok(film);
   return catalogue().priceCents(p, film, generation) / 100;
 };
+/** A price in units as the report's JSON writes it: an exact decimal string with two decimals. */
+const decimal = (units: number) => (Math.round(units * 100) / 100).toFixed(2);
 /** Generation of the latest poll in which the provider was complete. */
 const latestComplete = (p: MockProviderName) => [...polls].reverse().find((x) => x.status[p] === 'complete')?.generation[p] ?? -1;
 
@@ -79,9 +81,9 @@ test('best price per film: each provider\'s latest complete poll; the partial po
     const ranked = Object.entries(prices).sort((a, b) => a[1] - b[1]);
     return {
       film_key: `tt${film.digits}`,
-      prices,
+      prices: Object.fromEntries(Object.entries(prices).map(([p, v]) => [p, decimal(v)])),
       cheapest: ranked[0]?.[0],
-      saving: ranked.length > 1 ? Math.round(((ranked[1]?.[1] ?? 0) - (ranked[0]?.[1] ?? 0)) * 100) / 100 : null,
+      saving: ranked.length > 1 ? decimal((ranked[1]?.[1] ?? 0) - (ranked[0]?.[1] ?? 0)) : null,
       only_on: ranked.length === 1 ? ranked[0]?.[0] : null,
     };
   });
@@ -96,7 +98,7 @@ test('the prototype\'s two questions, defined fairly', () => {
   const shared = catalogue().films.filter((f) => MOCK_PROVIDERS.every((p) => f.basePriceCents[p] !== undefined));
   assert.equal(report.cheapest_provider.films_compared, shared.length);
   const totals = Object.fromEntries(MOCK_PROVIDERS.map((p) => [p, Math.round(shared.reduce((s, f) => s + price(p, f.digits, latestComplete(p)) * 100, 0)) / 100]));
-  assert.deepEqual(report.cheapest_provider.totals, totals);
+  assert.deepEqual(report.cheapest_provider.totals, Object.fromEntries(Object.entries(totals).map(([p, v]) => [p, decimal(v)])));
   const cheapest = Object.entries(totals).sort((a, b) => a[1] - b[1])[0]?.[0];
   assert.equal(report.cheapest_provider.cheapest, cheapest);
   const wins: Record<string, number> = { cinemaworld: 0, filmworld: 0 };
@@ -115,7 +117,7 @@ test('the prototype\'s two questions, defined fairly', () => {
       if (value < best.price) best = { film_key: `tt${f.digits}`, provider: p, price: value };
     }
   }
-  assert.deepEqual({ film_key: report.cheapest_film?.film_key, provider: report.cheapest_film?.provider, price: report.cheapest_film?.price }, best);
+  assert.deepEqual({ film_key: report.cheapest_film?.film_key, provider: report.cheapest_film?.provider, price: report.cheapest_film?.price }, { ...best, price: decimal(best.price) });
 });
 
 test('price history: first, last, min, max and changes per film and provider over every committed poll', () => {
@@ -126,7 +128,7 @@ test('price history: first, last, min, max and changes per film and provider ove
       const seen = polls.filter((x) => !(id === PARTIAL_ID && x.status[p] === 'partial')).map((x) => price(p, film.digits, x.generation[p]));
       const row = report.price_history.find((h) => h.film_key === `tt${film.digits}` && h.provider === p);
       assert.deepEqual(row && { first: row.first, last: row.last, min: row.min, max: row.max, polls: row.polls, changes: row.changes }, {
-        first: seen[0], last: seen.at(-1), min: Math.min(...seen), max: Math.max(...seen), polls: seen.length,
+        first: decimal(seen[0] ?? NaN), last: decimal(seen.at(-1) ?? NaN), min: decimal(Math.min(...seen)), max: decimal(Math.max(...seen)), polls: seen.length,
         changes: seen.filter((v, i) => i > 0 && v !== seen[i - 1]).length,
       }, `${id}`);
     }

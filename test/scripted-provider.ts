@@ -17,7 +17,7 @@ export interface ScriptedProvider {
  * `films` maps each provider to its catalogue: film ID → the detail body (an object is sent as
  * JSON, a string as it is). The list answer holds every ID of the catalogue.
  */
-export async function startScriptedProvider(films: Record<string, Record<string, unknown>>, token = 'scripted-token'): Promise<ScriptedProvider> {
+export async function startScriptedProvider(films: Record<string, Record<string, unknown>>, token = 'sp-token-7f3k9q2x'): Promise<ScriptedProvider> {
   const catalogues = new Map(Object.entries(films));
   const server = http.createServer((req, res) => {
     if (req.headers['x-access-token'] !== token) return void res.writeHead(401).end('{"Message":"Authorization has been denied for this request."}');

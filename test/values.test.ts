@@ -165,8 +165,8 @@ test('one film a provider always gets wrong costs only itself: that provider\'s 
   for (let i = 0; i < 2; i++) assert.equal((await pollCli(t, p, ['cinemaworld', 'filmworld'], dir)).code, 2);
   const report = await runCli(['report', '--format', 'json'], { cwd: dir, env: { DATA_DIR: path.join(dir, 'data') } });
   assert.equal(report.code, 0, report.stderr);
-  const json = JSON.parse(report.stdout) as { best_prices: Array<{ film_key: string; prices: Record<string, number>; cheapest: string }>; cheapest_film: { provider: string } };
-  assert.deepEqual(json.best_prices.map((f) => [f.film_key, f.prices, f.cheapest]), [['tt0000001', { cinemaworld: 5, filmworld: 20 }, 'cinemaworld']]);
+  const json = JSON.parse(report.stdout) as { best_prices: Array<{ film_key: string; prices: Record<string, string>; cheapest: string }>; cheapest_film: { provider: string } };
+  assert.deepEqual(json.best_prices.map((f) => [f.film_key, f.prices, f.cheapest]), [['tt0000001', { cinemaworld: '5.00', filmworld: '20.00' }, 'cinemaworld']]);
   assert.equal(json.cheapest_film.provider, 'cinemaworld');
 });
 

@@ -3,6 +3,7 @@
 // poll state, for the page's stale and failing banners). Answers come from LiveReport's cache,
 // with validators from the last commit; bad query parameters get 400 naming the parameter.
 import type http from 'node:http';
+import { knownSecrets, redactText } from '../redact.js';
 import { LIVE_PAGE, LIVE_PAGE_CSP } from '../report/html.js';
 import { etagOf, type LiveAnswer, type LiveReport } from '../report/live.js';
 import { ParamError, parseReportQuery, type ParamName, type ReportQuery } from '../report/params.js';
@@ -21,11 +22,12 @@ export interface DaemonStatus {
 const FILTERS: ParamName[] = ['since', 'provider', 'film'];
 
 function text(res: http.ServerResponse, status: number, line: string, headers: http.OutgoingHttpHeaders = {}): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers }).end(`${line}\n`);
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers }).end(`${redactText(line, knownSecrets())}\n`);
 }
 
+/** A JSON answer; a string body is redacted here (a Buffer is a cached answer, redacted when it was encoded). */
 function json(res: http.ServerResponse, body: string | Buffer, headers: http.OutgoingHttpHeaders = {}): void {
-  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(body);
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(typeof body === 'string' ? redactText(body, knownSecrets()) : body);
 }
 
 /** The query, or null after answering 400 with the line that names the parameter. */
@@ -56,7 +58,7 @@ function notModified(req: http.IncomingMessage, etag: string, lastModified: Date
 /** IMF-fixdate, the form every current client sends (Sun, 06 Nov 1994 08:49:37 GMT). */
 const HTTP_DATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 
-/** An answer's body as bytes, encoded once: a 2 MB report is not re-encoded for every request. */
+/** An answer's body as bytes, redacted and encoded once: a 2 MB report is not re-encoded for every request. */
 const bytes = new WeakMap<LiveAnswer, Map<string, Buffer>>();
 function encoded(answer: LiveAnswer, variant: string): Buffer {
   let byVariant = bytes.get(answer);
@@ -65,7 +67,7 @@ function encoded(answer: LiveAnswer, variant: string): Buffer {
   if (!body) {
     const text = answer.bodies[variant];
     if (text === undefined) throw new Error(`no ${variant} body`); // the report process makes every variant
-    byVariant.set(variant, (body = Buffer.from(text)));
+    byVariant.set(variant, (body = Buffer.from(redactText(text, knownSecrets()))));
   }
   return body;
 }

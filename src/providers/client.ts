@@ -5,13 +5,13 @@
 // The concurrency bound wraps that adapter, so it counts HTTP attempts in flight: a request waiting
 // out a retry backoff holds no slot. A second, looser bound admits requests into axios, so a list of
 // 50,000 films does not become 50,000 live requests. A 2xx answer counts only once its body arrived
-// whole and parses as JSON: a body cut short (or not JSON) is retried like a 5xx. The token is
-// replaced in every body and reason before the caller sees it, so an upstream that echoes it
-// cannot get it stored.
+// whole and parses as JSON: a body cut short (or not JSON) is retried like a 5xx. The token (whole,
+// in pieces, encoded or folded: redact.ts) is replaced in every body and reason before the caller
+// sees it, so an upstream that echoes it cannot get it stored.
 import type { AxiosAdapter, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import axiosRetry, { exponentialDelay, isNetworkOrIdempotentRequestError } from 'axios-retry';
 import pLimit from 'p-limit';
-import { redact, replaceSecrets, secretForms } from '../redact.js';
+import { redact, redactText, secretForms } from '../redact.js';
 import axios, { AxiosError } from './axios-lib.js';
 import { BAD_JSON, CUT_OFF, createUndiciAdapter, isBodyTooLarge, parsedBody } from './undici-adapter.js';
 
@@ -29,7 +29,23 @@ export interface ClientOptions {
 }
 
 /** Why a call failed, for the line that tells the user what to fix. */
-export type FailureCause = 'auth' | 'network' | 'timeout' | 'cut-off' | 'too-large' | 'http' | 'redirect' | 'aborted';
+export type FailureCause = 'auth' | 'certificate' | 'network' | 'timeout' | 'cut-off' | 'too-large' | 'http' | 'redirect' | 'aborted';
+
+/** TLS certificate errors (OpenSSL's and Node's codes): not transient, never retried; what each means. */
+const CERTIFICATE_ERRORS: Readonly<Record<string, string>> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'the certificate is self-signed and not trusted',
+  SELF_SIGNED_CERT_IN_CHAIN: 'the certificate chain ends in a CA that is not trusted',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the certificate is not trusted (its issuer is unknown)',
+  UNABLE_TO_GET_ISSUER_CERT: 'the certificate is not trusted (its issuer is unknown)',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the certificate is not trusted (its issuer is unknown)',
+  CERT_UNTRUSTED: 'the certificate is not trusted',
+  CERT_HAS_EXPIRED: 'the certificate has expired',
+  CERT_NOT_YET_VALID: 'the certificate is not valid yet (or this clock is wrong)',
+  CERT_REVOKED: 'the certificate was revoked',
+  CERT_SIGNATURE_FAILURE: 'the certificate signature does not verify',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'the certificate does not match the host name',
+  HOSTNAME_MISMATCH: 'the certificate does not match the host name',
+};
 
 export type FetchOutcome =
   /** json: the body parsed, when the client parsed it already (absent when the token was replaced in it). */
@@ -66,7 +82,7 @@ const ADMITTED_PER_SLOT = 4;
 export function createProviderClient(options: ClientOptions): ProviderClient {
   const stats: ClientStats = { retries: 0, responses: {} };
   const count = (key: string) => (stats.responses[key] = (stats.responses[key] ?? 0) + 1);
-  // As the logger does: the token and its URL-encoded form.
+  // As the logger does: the token whole and in pieces, encoded or folded (redact.ts).
   const secrets = secretForms([options.token]);
   const limit = pLimit(options.concurrency);
   const capacity = options.concurrency * ADMITTED_PER_SLOT;
@@ -92,7 +108,7 @@ export function createProviderClient(options: ClientOptions): ProviderClient {
     retries: options.retries,
     shouldResetTimeout: true, // the timeout is per attempt (the adapter's timer); the poll's deadline bounds the whole
     retryCondition: (err) => {
-      if (err.code === AxiosError.ERR_CANCELED || isBodyTooLarge(err)) return false;
+      if (err.code === AxiosError.ERR_CANCELED || isBodyTooLarge(err) || (err.code ?? '') in CERTIFICATE_ERRORS) return false;
       if (err.code === CUT_OFF || err.code === BAD_JSON) return true;
       return isNetworkOrIdempotentRequestError(err) || err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT';
     },
@@ -113,13 +129,13 @@ export function createProviderClient(options: ClientOptions): ProviderClient {
         if (signal.aborted) return describeFailure(new AxiosError('canceled', AxiosError.ERR_CANCELED), signal, capSetting);
         try {
           const res = await instance.get<string>(path, { signal, maxContentLength: maxBodyBytes });
-          const body = scrub(res.data, secrets);
+          const body = redactText(res.data, secrets);
           // The adapter parsed the body (to know it is JSON): passed on unless the token was taken out of it.
           return body === res.data ? { ok: true, status: res.status, body, json: parsedBody(res) } : { ok: true, status: res.status, body };
         } catch (err) {
           const e = err as AxiosError<string>;
           // Still not JSON after the retries, but whole: the caller records it as a reject, body and all.
-          if (e.code === BAD_JSON && e.response) return { ok: true, status: e.response.status, body: replaceSecrets(e.response.data, secrets) };
+          if (e.code === BAD_JSON && e.response) return { ok: true, status: e.response.status, body: redactText(e.response.data, secrets) };
           const outcome = describeFailure(err, signal, capSetting);
           return { ...outcome, reason: redact(outcome.reason, secrets) };
         }
@@ -128,30 +144,6 @@ export function createProviderClient(options: ClientOptions): ProviderClient {
       transport.close();
     },
   };
-}
-
-/**
- * The body with the whole token replaced (pieces of it are not: stored text changes only where the token stood). JSON escapes (\u0074oken) can hide it from a text search
- * and still decode to it in a column: then the body is re-serialized from its redacted values.
- */
-function scrub(body: string, secrets: readonly string[]): string {
-  if (secrets.length === 0) return body;
-  const text = replaceSecrets(body, secrets);
-  if (!text.includes('\\')) return text;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return text; // the token stood where "[redacted]" breaks the syntax: the normalizer rejects it, redacted
-  }
-  return holdsSecret(parsed, secrets) ? JSON.stringify(replaceSecrets(parsed, secrets)) : text;
-}
-
-function holdsSecret(value: unknown, secrets: readonly string[]): boolean {
-  if (typeof value === 'string') return secrets.some((s) => value.includes(s));
-  if (Array.isArray(value)) return value.some((v) => holdsSecret(v, secrets));
-  if (value !== null && typeof value === 'object') return Object.entries(value).some(([k, v]) => holdsSecret(k, secrets) || holdsSecret(v, secrets));
-  return false;
 }
 
 /** capSetting: the setting that caps this call's body, named when the body is too large. */
@@ -168,5 +160,7 @@ function describeFailure(err: unknown, signal: AbortSignal, capSetting: string):
   if (status !== null) return { ...base, cause: 'http', reason: `HTTP ${status}` };
   if (isBodyTooLarge(e)) return { ...base, cause: 'too-large', reason: `${e.message} (${capSetting})` };
   if (e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT') return { ...base, cause: 'timeout', reason: 'timed out (http.timeoutMs)' };
+  const certificate = CERTIFICATE_ERRORS[e.code ?? ''];
+  if (certificate !== undefined) return { ...base, cause: 'certificate', reason: `${e.code ?? ''}: ${certificate} (TLS certificate refused, not retried)` };
   return { ...base, cause: 'network', reason: `${e.code ?? 'error'}: ${e.message}` };
 }

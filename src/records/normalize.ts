@@ -66,7 +66,7 @@ export function normalizeDetail(input: DetailInput): Normalized {
   const title = wellFormed('Title', body.Title.trim(), warnings);
   const year = field.parsed('Year', parseYear, `a year from ${FILM_YEARS.min} to ${FILM_YEARS.max}`);
   const movie: MovieRecord = {
-    film_key: filmKey(body.ID, title, year),
+    film_key: filmKey(input.provider, body.ID),
     provider_movie_id: body.ID,
     title,
     year,
@@ -199,11 +199,18 @@ export function parseVotes(text: string): bigint | undefined {
   return votes <= INT64_MAX ? votes : undefined;
 }
 
-/** The same film on both providers: cw0076759 / fw0076759 → tt0076759; else title and year. */
-export function filmKey(id: string, title: string, year: number | null): string {
-  const digits = /^[a-z]{2}(\d{7,10})$/i.exec(id)?.[1];
-  if (digits) return `tt${digits}`;
-  return `title:${title.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ')}:${year ?? ''}`;
+/** Each provider's ID prefix (webjet-api.md): its IDs are that prefix and the film's IMDb digits. */
+const ID_PREFIX: Readonly<Record<string, string>> = { cinemaworld: 'cw', filmworld: 'fw' };
+
+/**
+ * The same film on both providers: cw0076759 on cinemaworld and fw0076759 on filmworld → tt0076759.
+ * Only an ID of the provider's own prefix, in lower case, stands for the IMDb number: CW0076759 or
+ * xx0076759 on cinemaworld are other films. Any other ID is keyed by provider and ID (id:<provider>:<ID>),
+ * never by its title: distinct IDs of one provider never share a key, and no key is derived from text.
+ */
+export function filmKey(provider: string, id: string): string {
+  const match = /^([a-z]{2})(\d{7,10})$/.exec(id);
+  return match && match[1] === ID_PREFIX[provider] ? `tt${match[2] ?? ''}` : `id:${provider}:${id}`;
 }
 
 export interface ParsedList {

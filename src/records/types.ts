@@ -3,7 +3,7 @@
 // the store's paths, never in these records.
 
 export interface MovieRecord {
-  /** Cross-provider key: tt + the IMDb digits both IDs share, else title:<lower title>:<year>. */
+  /** Cross-provider key: tt + the IMDb digits of a cw/fw ID, else id:<provider>:<ID> (see filmKey). */
   film_key: string;
   provider_movie_id: string;
   title: string;

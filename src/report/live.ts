@@ -12,7 +12,7 @@ import type { Logger } from 'winston';
 import { errorMessage } from '../errors.js';
 import { committedAt, latestCommittedRun } from '../store/history.js';
 import type { WorkerInput, WorkerOutput } from './live-worker.js';
-import type { ReportQuery } from './params.js';
+import { DEFAULT_SINCE, type ReportQuery } from './params.js';
 
 /** One computed answer for one commit and one set of filters: its JSON bodies by variant ("report", "report:<section>", "charts"). */
 export interface LiveAnswer {
@@ -37,11 +37,20 @@ interface Entry {
   done: LiveResult | null;
 }
 
+/** Computes one answer (the report process; tests pass a stand-in). */
+export type ReportWorker = (input: WorkerInput) => Promise<WorkerOutput>;
+
+/** The page's own view: no filters. Its answer is kept apart and never refused, whatever other filters queue. */
+const isPageView = (q: ReportQuery) => q.since === DEFAULT_SINCE && q.provider === undefined && q.film === undefined;
+
 export class LiveReport {
   private latest: { run: string; committedAt: Date } | null = null;
   private readonly cache = new Map<string, Entry>();
   /** The last good answer per filter set, kept across commits: served while the next one computes. */
   private readonly lastGood = new Map<string, LiveAnswer>();
+  /** The page view's entry and last good answer: outside the bounded maps, so no flood of other filters evicts them. */
+  private pageEntry: Entry | null = null;
+  private pageLastGood: LiveAnswer | null = null;
   /** One DuckDB computation at a time: a burst of different filters queues instead of piling up memory. */
   private readonly queue = pLimit(1);
   /** Report errors already logged, per commit (each is logged once). */
@@ -51,6 +60,7 @@ export class LiveReport {
   constructor(
     private readonly root: string,
     private readonly logger: Pick<Logger, 'error' | 'debug'>,
+    private readonly worker: ReportWorker = runWorker,
   ) {
     this.refresh();
   }
@@ -67,6 +77,7 @@ export class LiveReport {
     if (found?.run === this.latest?.run) return;
     this.latest = found && { run: found.run, committedAt: committedAt(found) };
     this.cache.clear();
+    this.pageEntry = null;
     this.logged.clear();
     this.lastError = null;
   }
@@ -84,32 +95,35 @@ export class LiveReport {
   /**
    * The answer for these filters: computed once per commit. While the latest commit's answer is
    * being computed, the previous one is served at once (its own run and ETag), so a slow report
-   * on a frequent schedule never makes a request wait; the first answer is waited for.
+   * on a frequent schedule never makes a request wait; the first answer is waited for. The page's
+   * own view (no filters) is never evicted and never refused as busy: other filters cannot starve it.
    */
   answer(query: ReportQuery): Promise<LiveResult> {
     const latest = this.latest;
     if (latest === null) return Promise.resolve({ kind: 'empty' });
+    const page = isPageView(query);
     const key = JSON.stringify([query.since, query.provider ?? null, query.film ?? null]);
-    let entry = this.cache.get(key);
+    let entry = page ? this.pageEntry : this.cache.get(key);
     if (!entry) {
-      if (this.queue.pendingCount >= MAX_WAITING) return Promise.resolve({ kind: 'busy' });
+      if (!page && this.queue.pendingCount >= MAX_WAITING) return Promise.resolve({ kind: 'busy' });
       const created: Entry = { promise: Promise.resolve({ kind: 'empty' }), done: null };
       created.promise = this.queue(() => this.compute(latest.run, latest.committedAt, query)).then((result) => {
         created.done = result;
-        if (result.kind === 'ok') remember(this.lastGood, key, result.answer);
+        if (result.kind === 'ok' && page) this.pageLastGood = result.answer;
+        else if (result.kind === 'ok') remember(this.lastGood, key, result.answer);
         return result;
       });
-      entry = remember(this.cache, key, created);
+      entry = page ? (this.pageEntry = created) : remember(this.cache, key, created);
     }
     if (entry.done) return Promise.resolve(entry.done);
-    const previous = this.lastGood.get(key);
+    const previous = page ? this.pageLastGood : this.lastGood.get(key);
     return previous ? Promise.resolve({ kind: 'ok', answer: previous }) : entry.promise;
   }
 
   private async compute(run: string, at: Date, query: ReportQuery): Promise<LiveResult> {
     let output: WorkerOutput;
     try {
-      output = await runWorker({ root: this.root, query });
+      output = await this.worker({ root: this.root, query });
     } catch (err) {
       output = { kind: 'failed', message: errorMessage(err).split('\n')[0] ?? 'unknown error' };
     }

@@ -21,7 +21,7 @@ function el(tag, props, children) {
   for (const c of children || []) e.appendChild(c);
   return e;
 }
-const money = (n) => (n === null || n === undefined ? '-' : n.toFixed(2));
+const money = (amount) => (amount === null || amount === undefined ? '-' : String(amount)); // decimal strings, exact
 function age(seconds) {
   seconds = Math.max(0, Math.floor(seconds));
   const d = Math.floor(seconds / 86400), h = Math.floor((seconds % 86400) / 3600), m = Math.floor((seconds % 3600) / 60);

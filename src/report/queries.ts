@@ -19,13 +19,13 @@ export interface FilmPrice {
   film_key: string;
   title: string;
   year: number | null;
-  /** Price in cents by provider, from each provider's latest answered poll (if it lists the film). */
-  prices: Record<string, number>;
+  /** Price in cents by provider, from each provider's latest answered poll (if it lists the film); exact (BIGINT). */
+  prices: Record<string, bigint>;
   /** The poll each price comes from, by provider. */
   as_of: Record<string, PollRef>;
   cheapest: string;
   /** Cents saved against the next cheapest provider; null when only one provider sells it. */
-  saving: number | null;
+  saving: bigint | null;
   only_on: string | null;
 }
 
@@ -55,10 +55,11 @@ export interface HistoryRow {
   film_key: string;
   title: string;
   provider: string;
-  first: number;
-  last: number;
-  min: number;
-  max: number;
+  /** Prices in cents, exact. */
+  first: bigint;
+  last: bigint;
+  min: bigint;
+  max: bigint;
   polls: number;
   changes: number;
 }
@@ -230,14 +231,14 @@ export class StoreReader {
     const films = new Map<string, FilmPrice>();
     for (const r of rows) {
       const film = films.get(r.film_key) ?? { film_key: r.film_key, title: r.title, year: r.year, prices: {}, as_of: {}, cheapest: '', saving: null, only_on: null };
-      film.prices[r.provider] = Number(r.price);
+      film.prices[r.provider] = BigInt(r.price);
       film.as_of[r.provider] = { run: r.run, polled_at: r.polled_at };
       films.set(r.film_key, film);
     }
     for (const film of films.values()) {
-      const ranked = Object.entries(film.prices).sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]));
+      const ranked = Object.entries(film.prices).sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[0].localeCompare(b[0])));
       film.cheapest = ranked[0]?.[0] ?? '';
-      film.saving = ranked.length > 1 ? (ranked[1]?.[1] ?? 0) - (ranked[0]?.[1] ?? 0) : null;
+      film.saving = ranked.length > 1 ? (ranked[1]?.[1] ?? 0n) - (ranked[0]?.[1] ?? 0n) : null;
       film.only_on = ranked.length === 1 ? film.cheapest : null;
     }
     return [...films.values()].sort((a, b) => a.title.localeCompare(b.title) || a.film_key.localeCompare(b.film_key));
@@ -257,7 +258,7 @@ export class StoreReader {
     );
     return rows.map((r) => ({
       film_key: String(r.film_key), title: String(r.title), provider: String(r.provider),
-      first: Number(r.first), last: Number(r.last), min: Number(r.min), max: Number(r.max), polls: Number(r.polls), changes: Number(r.changes),
+      first: BigInt(r.first ?? 0), last: BigInt(r.last ?? 0), min: BigInt(r.min ?? 0), max: BigInt(r.max ?? 0), polls: Number(r.polls), changes: Number(r.changes),
     }));
   }
 

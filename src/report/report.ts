@@ -1,5 +1,6 @@
 // The report: the store's answers assembled into one documented JSON shape, and rendered as
-// 80-column tables or CSV. Prices are in currency units (cents / 100) in every output.
+// 80-column tables or CSV. Prices are in currency units (cents / 100) in every output, exact:
+// computed on BIGINT cents (bigint), written as decimal strings with two decimals ("12.50").
 import type { FilmPrice, HealthReport, HistoryRow, PollRef, ReportFilters, StoreReader } from './queries.js';
 import { csvCell, terminalText } from './text.js';
 
@@ -11,24 +12,27 @@ export interface Report {
   generated_at: string;
   store: string;
   filters: { since: string; provider: string | null; film: string | null };
-  best_prices: Array<Omit<FilmPrice, 'prices' | 'saving' | 'as_of'> & { prices: Record<string, number>; saving: number | null; as_of: Record<string, PollJson> }>;
+  best_prices: Array<Omit<FilmPrice, 'prices' | 'saving' | 'as_of'> & { prices: Record<string, Money>; saving: Money | null; as_of: Record<string, PollJson> }>;
   /** Each provider's latest answered poll, the basis of its current prices (null: it never had one). */
   prices_as_of: Record<string, { run: string; started_at: string; age_seconds: number } | null>;
   cheapest_provider: {
     /** Films every provider sells (in their latest answered polls): the only fair basis for totals. */
     films_compared: number;
-    totals: Record<string, number>;
+    totals: Record<string, Money>;
     cheapest: string | null;
     /** How many films each provider is cheapest for (ties counted under "tie"). */
     cheapest_for: Record<string, number>;
   };
-  cheapest_film: { film_key: string; title: string; provider: string; price: number; as_of: PollJson } | null;
-  price_history: Array<Omit<HistoryRow, 'first' | 'last' | 'min' | 'max'> & { first: number; last: number; min: number; max: number }>;
+  cheapest_film: { film_key: string; title: string; provider: string; price: Money; as_of: PollJson } | null;
+  price_history: Array<Omit<HistoryRow, 'first' | 'last' | 'min' | 'max'> & { first: Money; last: Money; min: Money; max: Money }>;
   health: Omit<HealthReport, 'last_complete_poll' | 'latest_polls'> & {
     last_complete_poll: string | null;
     latest_polls: Array<{ provider: string; run: string; started_at: string; status: string; error: string | null }>;
   };
 }
+
+/** An exact amount in currency units: a decimal string with two decimals, "12.50" (JSON numbers lose cents above 2^53). */
+export type Money = string;
 
 interface PollJson {
   run: string;
@@ -37,34 +41,38 @@ interface PollJson {
 
 const pollJson = (p: PollRef): PollJson => ({ run: p.run, polled_at: p.polled_at.toISOString() });
 
-const units = (cents: number) => Math.round(cents) / 100;
+/** 1250n → "12.50": exact, whatever the size. */
+export function units(cents: bigint): Money {
+  const sign = cents < 0n ? '-' : '';
+  const abs = cents < 0n ? -cents : cents;
+  return `${sign}${abs / 100n}.${(abs % 100n).toString().padStart(2, '0')}`;
+}
 
 export async function buildReport(reader: StoreReader, store: string, filters: ReportFilters): Promise<Report> {
   const films = await reader.bestPrices(filters);
   const providers = [...new Set(films.flatMap((f) => Object.keys(f.prices)))].sort();
   const everywhere = films.filter((f) => providers.length > 1 && providers.every((p) => f.prices[p] !== undefined));
-  const totals: Record<string, number> = {};
+  // Sums in bigint: a total of BIGINT prices may exceed BIGINT itself, and no cent is lost.
+  const totals: Record<string, bigint> = {};
   const cheapestFor: Record<string, number> = {};
   for (const p of providers) {
-    totals[p] = units(everywhere.reduce((sum, f) => sum + (f.prices[p] ?? 0), 0));
+    totals[p] = everywhere.reduce((sum, f) => sum + (f.prices[p] ?? 0n), 0n);
     cheapestFor[p] = 0;
   }
   for (const f of everywhere) {
-    const low = Math.min(...Object.values(f.prices));
+    const low = Object.values(f.prices).reduce((a, b) => (b < a ? b : a));
     const winners = Object.keys(f.prices).filter((p) => f.prices[p] === low);
     const key = winners.length > 1 ? 'tie' : (winners[0] ?? 'tie');
     cheapestFor[key] = (cheapestFor[key] ?? 0) + 1;
   }
-  const ranked = Object.entries(totals).sort((a, b) => a[1] - b[1]);
+  const ranked = Object.entries(totals).sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
   const cheapestProvider = everywhere.length > 0 && ranked.length > 0 && ranked[0]?.[1] !== ranked[1]?.[1] ? (ranked[0]?.[0] ?? null) : null;
 
-  let cheapestFilm: Report['cheapest_film'] = null;
+  let cheapestFilm: { film: FilmPrice; price: bigint; asOf: PollRef } | null = null;
   for (const f of films) {
     const price = f.prices[f.cheapest];
     const asOf = f.as_of[f.cheapest];
-    if (price !== undefined && asOf && (cheapestFilm === null || units(price) < cheapestFilm.price)) {
-      cheapestFilm = { film_key: f.film_key, title: f.title, provider: f.cheapest, price: units(price), as_of: pollJson(asOf) };
-    }
+    if (price !== undefined && asOf && (cheapestFilm === null || price < cheapestFilm.price)) cheapestFilm = { film: f, price, asOf };
   }
 
   const now = new Date();
@@ -86,8 +94,10 @@ export async function buildReport(reader: StoreReader, store: string, filters: R
       as_of: Object.fromEntries(Object.entries(f.as_of).map(([p, ref]) => [p, pollJson(ref)])),
     })),
     prices_as_of: pricesAsOf,
-    cheapest_provider: { films_compared: everywhere.length, totals, cheapest: cheapestProvider, cheapest_for: cheapestFor },
-    cheapest_film: cheapestFilm,
+    cheapest_provider: { films_compared: everywhere.length, totals: Object.fromEntries(Object.entries(totals).map(([p, c]) => [p, units(c)])), cheapest: cheapestProvider, cheapest_for: cheapestFor },
+    cheapest_film: cheapestFilm && {
+      film_key: cheapestFilm.film.film_key, title: cheapestFilm.film.title, provider: cheapestFilm.film.cheapest, price: units(cheapestFilm.price), as_of: pollJson(cheapestFilm.asOf),
+    },
     price_history: (await reader.history(filters)).map((h) => ({ ...h, first: units(h.first), last: units(h.last), min: units(h.min), max: units(h.max) })),
     health: {
       ...health,
@@ -115,7 +125,7 @@ export function pickSection(report: Report, section: Section): Partial<Report> {
 // ---- rendering -------------------------------------------------------------------------
 
 const WIDTH = 80;
-const money = (n: number | null | undefined) => (n === null || n === undefined ? '-' : n.toFixed(2));
+const money = (amount: Money | null | undefined) => amount ?? '-';
 
 /** A poll's time to the minute, as tables show it. */
 const minute = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')}Z`;

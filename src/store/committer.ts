@@ -27,7 +27,10 @@ export type CommitStep = 'file-written' | 'staged' | `renamed:${Table}`;
 export interface CommitHooks {
   /** Called after each step; tests use it to kill the process at a chosen point. */
   afterStep?: (step: CommitStep) => void;
-  /** Called right before each rename that makes something visible; throws when this writer may no longer write (lost its lock). */
+  /**
+   * The store lock's fence: called right before each rename that makes something visible; throws
+   * (and so stops the commit, leaving the rest staged) once this process no longer holds the lock.
+   */
   beforeVisible?: () => void;
 }
 

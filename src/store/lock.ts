@@ -2,7 +2,9 @@
 // proper-lockfile's: a folder DATA_DIR/_LOCK made atomically (mkdir), its mtime refreshed every few
 // seconds by the holder; a lock not refreshed for STALE_MS belongs to a dead (or frozen) process
 // and is taken over. That works across containers sharing a volume, where pids mean nothing.
-// Beside it, _LOCK.json names the holder for the messages (pid, host, command, since).
+// Beside it, _LOCK.json names the holder (pid, host, command, since, its process start time and the
+// identity of the _LOCK folder it made). The holder checks that it still holds the lock right
+// before each step that makes data visible (assertHeld, the committer's and retention's fence).
 import { readFileSync, rmdirSync, statSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -16,16 +18,40 @@ export const LOCK_INFO = '_LOCK.json';
 export const STALE_MS = 10_000;
 const UPDATE_MS = 2_000;
 const RETRY_MS = 1_000;
+/**
+ * assertHeld refuses once the lock was last refreshed this long ago: from then on another collector
+ * may take it over (at STALE_MS), so the step about to run gets at least STALE_MS - FENCE_MS (3 s)
+ * before anyone else can hold the store. A refresh is due every UPDATE_MS.
+ */
+export const FENCE_MS = STALE_MS - 3_000;
 
 export interface LockHolder {
   pid: number;
   host: string;
   command: string;
   since: string;
+  /** The holder's process start time (/proc, clock ticks since boot): a reused pid is not the holder. */
+  started?: string | null;
+  /** The _LOCK folder this holder made: tells a _LOCK.json left by the previous holder from its own. */
+  lock?: { ino: number; birthtimeMs: number };
 }
 
 export interface StoreLock {
   release(): Promise<void>;
+  /**
+   * Throws a LockLostError unless this process still holds the lock: the folder is the one it made,
+   * _LOCK.json names it, and its last refresh is recent enough (FENCE_MS) that nobody may take it
+   * over yet. Synchronous, so that nothing runs between the check and the step it guards.
+   */
+  assertHeld(): void;
+}
+
+/** This process lost the store lock: nothing more may be made visible in the store. */
+export class LockLostError extends UserError {
+  constructor(readonly why: string) {
+    super(`store lock lost (${why}): another collector may be writing this store; nothing more of this poll was made visible`, EXIT.failed);
+    this.name = 'LockLostError';
+  }
 }
 
 export interface LockOptions {
@@ -48,8 +74,12 @@ export async function acquireStoreLock(root: string, options: LockOptions): Prom
     lockfilePath: path.join(root, LOCK_DIR),
     stale: STALE_MS,
     update: UPDATE_MS,
-    onCompromised: (err: Error) => options.onLost(errorMessage(err)),
+    onCompromised: (err: Error) => {
+      compromised = errorMessage(err);
+      options.onLost(compromised);
+    },
   };
+  let compromised: string | null = null;
   const deadline = Date.now() + options.waitMs;
   let waited = false;
   for (;;) {
@@ -57,6 +87,17 @@ export async function acquireStoreLock(root: string, options: LockOptions): Prom
       const release = await lockfile.lock(root, lockOptions);
       const me = await writeHolder(root, options.command);
       return {
+        assertHeld() {
+          if (compromised !== null) throw new LockLostError(compromised);
+          const folder = lockFolder(root);
+          if (folder === null) throw new LockLostError('the _LOCK folder is gone');
+          const holder = lockHolder(root);
+          if (folder.ino !== me.lock?.ino || folder.birthtimeMs !== me.lock.birthtimeMs || holder?.pid !== me.pid || holder.host !== me.host || holder.since !== me.since) {
+            throw new LockLostError(`another collector holds it now: ${describeHolder(root)}`);
+          }
+          const age = Date.now() - folder.mtimeMs;
+          if (age > FENCE_MS) throw new LockLostError(`not refreshed for ${(age / 1000).toFixed(1)} s: it may be taken over at any moment`);
+        },
         async release() {
           // Only our own holder file: after a takeover it names the process that holds the lock now.
           const holder = lockHolder(root);
@@ -68,11 +109,12 @@ export async function acquireStoreLock(root: string, options: LockOptions): Prom
       if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') {
         throw new UserError(`cannot lock the store at ${root} (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}): make DATA_DIR writable by this user`, EXIT.failed);
       }
+      const judged = lockFolder(root);
       const abandoned = abandonedBecause(root);
       if (abandoned !== null) {
         // Not stale by its mtime, but certainly dead: take it over now rather than never (a future mtime) or in 10 s.
         options.onTakeOver?.(`taking over the store lock of ${describeHolder(root)}, which ${abandoned}`);
-        if (removeLockDir(root)) continue;
+        if (removeLockDir(root, judged)) continue;
       }
       const holder = describeHolder(root);
       if (Date.now() >= deadline) {
@@ -101,30 +143,66 @@ export function lockHolder(root: string): LockHolder | null {
 /**
  * Why a held lock is certainly abandoned, or null: its mtime lies beyond any refresh (a clock that
  * jumped back, a volume restored from a backup: it would never go stale), or its holder was on this
- * host and its pid is gone (or is this very process: a container restarted as pid 1). The second
- * only once the lock has missed two refreshes: a new holder writes _LOCK.json just after taking the
- * lock, and until then the file still names the dead one before it.
+ * host and is no longer running: its pid is gone, now belongs to a process started at another time
+ * (a reused pid), or is this very process (a container restarted as pid 1). That is acted on at once
+ * when _LOCK.json names the _LOCK folder that exists; otherwise (a file of an older version, or one
+ * left by the previous holder while a new one has just made the folder and not yet written its own)
+ * only once the lock has missed two refreshes.
  */
 function abandonedBecause(root: string): string | null {
-  let mtimeMs: number;
-  try {
-    mtimeMs = statSync(path.join(root, LOCK_DIR)).mtimeMs;
-  } catch {
-    return null; // removed meanwhile: the next attempt takes it
-  }
-  if (mtimeMs > Date.now() + STALE_MS) return 'was refreshed in the future';
+  const folder = lockFolder(root);
+  if (folder === null) return null; // removed meanwhile: the next attempt takes it
+  if (folder.mtimeMs > Date.now() + STALE_MS) return 'was refreshed in the future';
   const holder = lockHolder(root);
-  const dead = holder !== null && holder.host === os.hostname() && (holder.pid === process.pid || !isAlive(holder.pid));
-  return dead && Date.now() - mtimeMs > 2 * UPDATE_MS ? 'is no longer running' : null;
+  const dead = holder !== null && holder.host === os.hostname() && (holder.pid === process.pid || !isRunning(holder));
+  if (!dead) return null;
+  // _LOCK.json written by the holder of this very folder (its birth time, where the filesystem
+  // keeps one, tells it from an earlier folder of the same inode): act at once.
+  const ownFile = holder.lock !== undefined && holder.lock.birthtimeMs > 0 && holder.lock.ino === folder.ino && holder.lock.birthtimeMs === folder.birthtimeMs;
+  return ownFile || Date.now() - folder.mtimeMs > 2 * UPDATE_MS ? 'is no longer running' : null;
 }
 
-/** Removes an abandoned lock; false when it cannot be (then the holder is waited for as usual). */
-function removeLockDir(root: string): boolean {
+type Folder = { ino: number; birthtimeMs: number; mtimeMs: number };
+
+function lockFolder(root: string): Folder | null {
+  try {
+    return statSync(path.join(root, LOCK_DIR));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Removes an abandoned lock, unless the folder is no longer the one judged abandoned (another
+ * starter took it over meanwhile and made its own); false when it cannot be (then the holder is
+ * waited for as usual).
+ */
+function removeLockDir(root: string, judged: Folder | null): boolean {
+  const now = lockFolder(root);
+  if (now === null) return true; // gone already: another starter took it
+  if (judged === null || now.ino !== judged.ino || now.birthtimeMs !== judged.birthtimeMs) return false;
   try {
     rmdirSync(path.join(root, LOCK_DIR));
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ENOENT'; // gone already: another starter took it
+  }
+}
+
+/** Whether the holder's process still runs: its pid exists and, where /proc tells, started when the holder's did. */
+function isRunning(holder: LockHolder): boolean {
+  if (!isAlive(holder.pid)) return false;
+  const now = processStartTime(holder.pid);
+  return !holder.started || now === null || now === holder.started;
+}
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or null where there is no /proc. */
+export function processStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null; // fields after "(comm) " start at 3
+  } catch {
+    return null;
   }
 }
 
@@ -143,7 +221,10 @@ function describeHolder(root: string): string {
 }
 
 async function writeHolder(root: string, command: string): Promise<LockHolder> {
-  const info: LockHolder = { pid: process.pid, host: os.hostname(), command, since: new Date().toISOString() };
+  const folder = statSync(path.join(root, LOCK_DIR));
+  const info: LockHolder = {
+    pid: process.pid, host: os.hostname(), command, since: new Date().toISOString(), started: processStartTime(process.pid), lock: { ino: folder.ino, birthtimeMs: folder.birthtimeMs },
+  };
   const temp = path.join(root, `${LOCK_INFO}.${process.pid}.tmp`);
   await writeFile(temp, JSON.stringify(info));
   await rename(temp, path.join(root, LOCK_INFO));

@@ -10,8 +10,8 @@ import { STAGING_DIR, dtOf, type Table } from './layout.js';
 
 const ORDER: Table[] = ['runs', 'movies', 'rejects'];
 
-/** Returns the dt values removed (one entry per table partition). */
-export async function applyRetention(root: string, days: number, now: Date, logger: Logger): Promise<string[]> {
+/** Returns the dt values removed (one entry per table partition). `beforeVisible`: the store lock's fence, checked before each removal. */
+export async function applyRetention(root: string, days: number, now: Date, logger: Logger, beforeVisible?: () => void): Promise<string[]> {
   if (days <= 0) return [];
   const cutoff = dtOf(new Date(now.getTime() - days * 86_400_000));
   const removed: string[] = [];
@@ -23,6 +23,7 @@ export async function applyRetention(root: string, days: number, now: Date, logg
       if (!dt || dt >= cutoff) continue;
       const trash = path.join(root, STAGING_DIR, `expired-${table}-${entry}-${process.pid}`);
       await mkdir(path.dirname(trash), { recursive: true });
+      beforeVisible?.(); // nothing awaited between the check and the rename
       await rename(path.join(tableDir, entry), trash);
       await rm(trash, { recursive: true, force: true });
       removed.push(`${table}/${entry}`);
