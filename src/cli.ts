@@ -222,6 +222,28 @@ withConfigFlags(
   }),
 );
 
+/**
+ * The store lock for a one-shot writer (poll, compact): beside a daemon, which holds it for its
+ * whole life, 75 at once; behind another one-shot writer, waited for. `lost` fires if another
+ * collector takes the store over meanwhile.
+ */
+async function oneShotLock(settings: Settings, log: LogHandle, command: 'poll' | 'compact', stops: string) {
+  const { STALE_MS, acquireStoreLock, lockHolder } = await import('./store/lock.js');
+  const lost = new AbortController();
+  const waitMs = lockHolder(settings.store.dir)?.command === 'start' ? 0 : settings.poll.deadlineMs + STALE_MS;
+  const lock = await acquireStoreLock(settings.store.dir, {
+    command,
+    waitMs,
+    onWait: (holder) => process.stderr.write(`the store is locked by ${holder}; waiting up to ${Math.round(waitMs / 1000)} s\n`),
+    onTakeOver: (line) => log.logger.warn(line),
+    onLost: (why) => {
+      log.logger.error(`store lock lost (${why}): another collector took over the store; ${stops}`);
+      lost.abort();
+    },
+  });
+  return { lock, lost: lost.signal };
+}
+
 withConfigFlags(
   program
     .command('poll')
@@ -233,28 +255,15 @@ withConfigFlags(
     const { applyRetention } = await import('./store/retention.js');
     const { logPollSummary, runPoll } = await import('./poll.js');
     const { progressBars, summaryTable } = await import('./poll-report.js');
-    const { STALE_MS, acquireStoreLock, lockHolder } = await import('./store/lock.js');
-    const lost = new AbortController();
-    // The daemon holds the lock for its whole life: say so at once. Another poll is waited for.
-    const waitMs = lockHolder(settings.store.dir)?.command === 'start' ? 0 : settings.poll.deadlineMs + STALE_MS;
     try {
-      const lock = await acquireStoreLock(settings.store.dir, {
-        command: 'poll',
-        waitMs,
-        onWait: (holder) => process.stderr.write(`the store is locked by ${holder}; waiting up to ${Math.round(waitMs / 1000)} s\n`),
-        onTakeOver: (line) => log.logger.warn(line),
-        onLost: (why) => {
-          log.logger.error(`store lock lost (${why}): another collector took over the store; this poll is aborted`);
-          lost.abort();
-        },
-      });
+      const { lock, lost } = await oneShotLock(settings, log, 'poll', 'this poll is aborted');
       let summary: PollSummary;
       const beforeVisible = () => lock.assertHeld(); // the fence of every step that makes data visible
       try {
         await prepareStore(settings.store.dir, log.logger, { beforeVisible });
         const bars = progressBars(settings.providers);
         try {
-          summary = await runPoll({ settings, logger: log.logger, signal: lost.signal, hooks: { ...testHooks(), beforeVisible }, onProgress: bars?.update });
+          summary = await runPoll({ settings, logger: log.logger, signal: lost, hooks: { ...testHooks(), beforeVisible }, onProgress: bars?.update });
         } finally {
           bars?.stop();
         }
@@ -286,23 +295,10 @@ withConfigFlags(
   action(async (flags: ConfigFlags) => {
     const { settings, log } = await openRuntime(flags, false); // compaction calls no provider
     const { prepareStore, compactStore } = await import('./store/maintenance.js');
-    const { STALE_MS, acquireStoreLock, lockHolder } = await import('./store/lock.js');
-    const lost = new AbortController();
-    // A daemon compacts by itself and holds the lock for its whole life: say so at once.
-    const waitMs = lockHolder(settings.store.dir)?.command === 'start' ? 0 : settings.poll.deadlineMs + STALE_MS;
     try {
-      const lock = await acquireStoreLock(settings.store.dir, {
-        command: 'compact',
-        waitMs,
-        onWait: (holder) => process.stderr.write(`the store is locked by ${holder}; waiting up to ${Math.round(waitMs / 1000)} s\n`),
-        onTakeOver: (line) => log.logger.warn(line),
-        onLost: (why) => {
-          log.logger.error(`store lock lost (${why}): another collector took over the store; compaction stops`);
-          lost.abort();
-        },
-      });
+      const { lock, lost } = await oneShotLock(settings, log, 'compact', 'compaction stops');
       try {
-        const hooks = { ...testHooks(), signal: lost.signal, beforeVisible: () => lock.assertHeld() }; // the fence of every swap
+        const hooks = { ...testHooks(), signal: lost, beforeVisible: () => lock.assertHeld() }; // the fence of every swap
         await prepareStore(settings.store.dir, log.logger, hooks);
         const result = await compactStore(settings.store.dir, settings.store.compactAfterMinutes, log.logger, hooks);
         process.stdout.write(
@@ -313,7 +309,7 @@ withConfigFlags(
       } finally {
         await lock.release();
       }
-      if (lost.signal.aborted) throw new UserError('store lock lost during compaction: another collector took over the store; what was compacted before stays compacted', EXIT.failed);
+      if (lost.aborted) throw new UserError('store lock lost during compaction: another collector took over the store; what was compacted before stays compacted', EXIT.failed);
       return EXIT.ok;
     } catch (err) {
       log.logger.error(errorMessage(err));

@@ -2,7 +2,7 @@
 // class, the run id), the report's JSON the same before and after, the files' types and
 // statistics rules kept, at most one file per table, day and provider; `compact` beside a daemon.
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { startMockProvider } from '../src/mock/server.js';
@@ -109,5 +109,32 @@ test('compact beside a running daemon exits 75 naming it; the daemon compacts cl
   for (const dt of ['2026-11-20', '2026-11-21']) assert.equal(dataFiles(d.data).filter((f) => f.includes(`dt=${dt}`)).length, 5);
   const health = (await (await fetch(`http://127.0.0.1:${d.healthPort}/healthz`)).json()) as { status: string; degraded: Record<string, string> };
   assert.deepEqual([health.status, health.degraded], ['ok', {}]);
+  assert.equal(await d.stop(), 0);
+});
+
+test('a compaction that fails (a broken file in a closed day) leaves the day as it was: /healthz says degraded (200), polls go on, the metric counts it', async (t) => {
+  const mock = await startMockProvider({});
+  t.after(() => mock.close());
+  const cwd = tempDir(t);
+  const data = path.join(cwd, 'data');
+  await writeDays(data, 0);
+  const broken = dataFiles(data, 'movies').find((f) => f.includes('dt=2026-11-21')) ?? '';
+  writeFileSync(path.join(data, broken), 'not parquet');
+  const filesBefore = dataFiles(data).filter((f) => f.includes('dt=2026-11-21')).sort();
+  const d = await startDaemon(t, mock, cwd, { SCHEDULE_CRON: '0 0 1 1 *', RUN_ON_START: 'always' });
+  const failed = await d.waitFor(isMessage(/^compaction failed: /), 30_000);
+  assert.match(failed.message, /tried again after the next poll/);
+  const health = await fetch(`http://127.0.0.1:${d.healthPort}/healthz`);
+  const body = (await health.json()) as { status: string; degraded: Record<string, string>; lastPoll: { status: string } };
+  assert.equal(health.status, 200);
+  assert.equal(body.status, 'degraded');
+  assert.match(body.degraded.compaction ?? '', /^compaction failed: /);
+  assert.equal(body.lastPoll.status, 'complete');
+  const metrics = await (await fetch(`http://127.0.0.1:${d.healthPort}/metrics`)).text();
+  assert.match(metrics, /^collector_compaction_failures_total 1$/m);
+  // The day that failed is untouched (the day before it was compacted); nothing is left staged.
+  assert.deepEqual(dataFiles(data).filter((f) => f.includes('dt=2026-11-21')).sort(), filesBefore);
+  assert.equal(dataFiles(data).filter((f) => f.includes('dt=2026-11-20')).length, 5);
+  assert.deepEqual(readdirSync(path.join(data, '_staging')), []);
   assert.equal(await d.stop(), 0);
 });

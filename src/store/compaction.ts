@@ -12,6 +12,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { link, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { fsyncTree, inodeOf, readMarker, writeMarker } from './durable.js';
 import { exchangeFolders } from './exchange.js';
@@ -76,20 +77,28 @@ export async function compactClosedDays(options: CompactOptions): Promise<Compac
   const days = daysToCompact(options.root, options.now, options.graceMs);
   if (days.length === 0) return result;
   const source = await ParquetRowSource.open();
+  const failures: string[] = [];
   try {
     for (const dt of days) {
       if (options.signal?.aborted) break;
       const started = performance.now();
-      const day = await compactDay(options, source, dt);
-      result.days.push(dt);
-      result.filesBefore += day.filesBefore;
-      result.filesAfter += day.filesAfter;
-      result.rows += day.rows;
-      options.logger.info('compaction: a closed day rewritten into one file per table and provider', { dt, ...day, ms: Math.round(performance.now() - started) });
+      try {
+        const day = await compactDay(options, source, dt);
+        result.days.push(dt);
+        result.filesBefore += day.filesBefore;
+        result.filesAfter += day.filesAfter;
+        result.rows += day.rows;
+        options.logger.info('compaction: a closed day rewritten into one file per table and provider', { dt, ...day, ms: Math.round(performance.now() - started) });
+      } catch (err) {
+        // A lost lock or a stop ends the work; one broken day does not keep the others uncompacted.
+        if (options.signal?.aborted || (err instanceof Error && (err.name === 'LockLostError' || err.name === 'AbortError'))) throw err;
+        failures.push(`${dt}: ${errorMessage(err)}`);
+      }
     }
   } finally {
     source.close();
   }
+  if (failures.length > 0) throw new Error(`${failures.length} day(s) not compacted (${failures.join('; ')})`);
   return result;
 }
 
