@@ -66,6 +66,15 @@ interface ComposeService {
   stop_grace_period?: string;
   healthcheck?: { test?: string[]; disable?: boolean };
   depends_on?: Record<string, { condition: string }>;
+  read_only?: boolean;
+  cap_drop?: string[];
+  cap_add?: string[];
+  security_opt?: string[];
+  tmpfs?: string[];
+  mem_limit?: string;
+  memswap_limit?: string;
+  pids_limit?: string | number;
+  logging?: { driver?: string; options?: Record<string, string> };
 }
 const compose = parseYaml(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
 const collector = compose.services.collector as ComposeService;
@@ -165,6 +174,35 @@ test('compose: collector and mock-provider as the README promises', () => {
   const example = readFileSync(path.join(ROOT, '.env.example'), 'utf8');
   assert.match(example, /^PROVIDER_BASE_URL=http:\/\/mock-provider:8090\/api\/$/m);
   assert.match(example, /^API_TOKEN=mock-token$/m);
+});
+
+test('compose: every service read-only, without capabilities or privilege gains, logs rotated; limits from .env', () => {
+  const example = readFileSync(path.join(ROOT, '.env.example'), 'utf8');
+  for (const [name, s] of Object.entries(compose.services)) {
+    assert.equal(s.read_only, true, `${name}: read-only root filesystem`);
+    assert.deepEqual(s.cap_drop, ['ALL'], name);
+    assert.deepEqual(s.security_opt, ['no-new-privileges:true'], name);
+    assert.equal(s.logging?.driver, 'json-file', `${name}: \`docker compose logs\` reads json-file`);
+    assert.match(s.logging?.options?.['max-size'] ?? '', /^\d+[kmg]$/, name);
+    assert.match(s.logging?.options?.['max-file'] ?? '', /^\d+$/, name);
+    if (name === 'volume-permissions') {
+      // The one-shot chown runs as root with exactly what chown needs (docs/operations.md), nothing else.
+      assert.deepEqual(s.cap_add, ['CHOWN', 'DAC_READ_SEARCH']);
+      assert.equal(s.restart, 'no');
+      continue;
+    }
+    assert.equal(s.user, '1000:1000', `${name}: the image's non-root user`);
+    assert.equal(s.cap_add, undefined, name);
+    // Memory (with no swap beyond it) and process limits, each a variable .env.example documents.
+    for (const key of ['mem_limit', 'memswap_limit', 'pids_limit'] as const) {
+      const [, variable = '', fallback = ''] = /^\$\{(\w+):-(\w+)\}$/.exec(String(s[key])) ?? [];
+      assert.ok(variable !== '', `${name}.${key} comes from .env: ${String(s[key])}`);
+      assert.match(example, new RegExp(`^${variable}=${fallback}$`, 'm'), `.env.example gives ${variable} its default`);
+    }
+    assert.equal(s.memswap_limit, s.mem_limit, `${name}: no swap beyond the memory limit`);
+  }
+  assert.deepEqual(collector.tmpfs?.map((t) => t.split(':')[0]), ['/tmp'], 'the collector writes only /tmp outside its volumes');
+  assert.equal(mockService.tmpfs, undefined, 'the simulator writes nothing');
 });
 
 test('image emulation: the entry command with the image\'s env, as uid 1000, writes data and logs where compose mounts them', async (t) => {

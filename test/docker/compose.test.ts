@@ -4,10 +4,13 @@
 // edit applied live and an invalid one rejected while polling goes on, a clean `docker compose stop`
 // (every container exit 0, nothing staged or partial), and a second `up` after the README's
 // `npm run demo` ran on the host as root (files owned by root: the store must still be written).
+// All of it under the stack's least privilege and limits, which docker inspect shows on the
+// running containers: read-only root, no capabilities, no-new-privileges, non-root, memory and
+// process limits, rotated container logs.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +68,30 @@ interface PsEntry {
   Health: string;
   ExitCode: number;
 }
+/** What `docker inspect` says of a container, the parts this check reads. */
+interface Inspected {
+  Config: { User: string; Labels: Record<string, string> };
+  State: { Status: string; OOMKilled: boolean };
+  HostConfig: {
+    ReadonlyRootfs: boolean;
+    CapDrop: string[] | null;
+    CapAdd: string[] | null;
+    SecurityOpt: string[] | null;
+    Memory: number;
+    MemorySwap: number;
+    PidsLimit: number | null;
+    LogConfig: { Type: string; Config: Record<string, string> };
+    Tmpfs: Record<string, string> | null;
+  };
+}
+
+/** The service's settings as compose resolves them (defaults from the file, or .env / the environment). */
+interface ResolvedService {
+  mem_limit?: string | number;
+  memswap_limit?: string | number;
+  pids_limit?: number;
+}
+
 function parsePs(out: string): PsEntry[] {
   const text = out.trim();
   if (text === '') return [];
@@ -153,6 +180,58 @@ test('docker compose up, as a user runs it, on a real Docker engine', async (t) 
     if (process.platform === 'linux') assert.equal(statSync(path.join(data, 'runs')).uid, 1000);
   });
 
+  await t.test('least privilege and limits: docker inspect shows them on every container; writes outside the volumes and /tmp fail', async () => {
+    const ids = (await dc('ps', '-a', '-q')).trim().split('\n');
+    const containers = JSON.parse(await must('docker', ['inspect', ...ids], compose)) as Inspected[];
+    const byService = new Map(containers.map((c) => [c.Config.Labels['com.docker.compose.service'] ?? '', c]));
+    assert.deepEqual([...byService.keys()].sort(), ['collector', 'mock-provider', 'volume-permissions']);
+    const resolved = (JSON.parse(await dc('config', '--format', 'json')) as { services: Record<string, ResolvedService> }).services;
+    for (const [service, c] of byService) {
+      const h = c.HostConfig;
+      assert.equal(h.ReadonlyRootfs, true, `${service}: read-only root filesystem`);
+      assert.deepEqual(h.CapDrop, ['ALL'], `${service}: every capability dropped`);
+      assert.deepEqual(h.SecurityOpt, ['no-new-privileges:true'], service);
+      assert.equal(h.LogConfig.Type, 'json-file', service);
+      assert.match(h.LogConfig.Config['max-size'] ?? '', /^\d+[kmg]$/, `${service}: container log rotated by size`);
+      assert.ok(Number(h.LogConfig.Config['max-file']) >= 2, `${service}: and its files capped`);
+      if (service === 'volume-permissions') {
+        // The one-shot chown: root, with what chown needs in folders of any mode, and it has exited.
+        assert.equal(c.Config.User, 'root');
+        assert.deepEqual((h.CapAdd ?? []).map((cap) => cap.replace(/^CAP_/, '')).sort(), ['CHOWN', 'DAC_READ_SEARCH']);
+        assert.equal(c.State.Status, 'exited');
+        continue;
+      }
+      assert.equal(c.Config.User, '1000:1000', `${service}: the image's non-root user`);
+      assert.deepEqual(h.CapAdd ?? [], [], `${service}: no capability added back`);
+      assert.equal(c.State.Status, 'running');
+      const want = resolved[service] ?? {};
+      assert.ok(h.Memory > 0 && h.Memory === Number(want.mem_limit), `${service}: memory limit ${h.Memory}, compose says ${want.mem_limit}`);
+      assert.equal(h.MemorySwap, h.Memory, `${service}: no swap beyond the memory limit`);
+      assert.ok((h.PidsLimit ?? 0) > 0 && h.PidsLimit === want.pids_limit, `${service}: pids limit ${h.PidsLimit}, compose says ${want.pids_limit}`);
+      assert.deepEqual(Object.keys(h.Tmpfs ?? {}), service === 'collector' ? ['/tmp'] : [], `${service}: tmpfs only where needed`);
+    }
+    t.diagnostic(`limits: collector ${byService.get('collector')?.HostConfig.Memory} B / ${byService.get('collector')?.HostConfig.PidsLimit} pids, mock-provider ${byService.get('mock-provider')?.HostConfig.Memory} B / ${byService.get('mock-provider')?.HostConfig.PidsLimit} pids`);
+    // From inside, even as root (exec -u root): the root filesystem refuses writes, the process has no
+    // capability and cannot gain one; /tmp (collector) and the volumes are writable.
+    const probe = 'for d in / /app /app/dist /etc /home/node /usr/local/bin; do touch "$d/.mc-probe" 2>&1 && echo "wrote $d"; done; ' +
+      'grep -E "^(CapEff|CapPrm|NoNewPrivs):" /proc/self/status';
+    for (const service of ['collector', 'mock-provider']) {
+      const out = await dc('exec', '-T', '-u', 'root', service, 'sh', '-c', probe);
+      assert.doesNotMatch(out, /^wrote /m, `${service}: a write outside the volumes succeeded:\n${out}`);
+      assert.equal(out.match(/Read-only file system/g)?.length, 6, out);
+      assert.match(out, /^CapEff:\s+0+$/m, out);
+      assert.match(out, /^CapPrm:\s+0+$/m, out);
+      assert.match(out, /^NoNewPrivs:\s+1$/m, out);
+    }
+    const writable = await dc('exec', '-T', 'collector', 'sh', '-c', 'for d in /tmp /data /logs; do touch "$d/.mc-probe" && rm "$d/.mc-probe" && echo "wrote $d"; done');
+    assert.deepEqual(writable.trim().split('\n'), ['wrote /tmp', 'wrote /data', 'wrote /logs']);
+    // The limits come from .env (or the environment): a user with a bigger catalogue raises them there.
+    const raised = JSON.parse(await must('docker', ['compose', 'config', '--format', 'json'], { ...compose, env: { ...compose.env, COLLECTOR_MEM_LIMIT: '2g', COLLECTOR_PIDS_LIMIT: '300' } })) as { services: Record<string, ResolvedService> };
+    assert.equal(Number(raised.services.collector?.mem_limit), 2 * 1024 ** 3);
+    assert.equal(Number(raised.services.collector?.memswap_limit), 2 * 1024 ** 3);
+    assert.equal(raised.services.collector?.pids_limit, 300);
+  });
+
   await t.test('the published port serves the live report: / and /api/report after the first committed poll, on 127.0.0.1 only', async () => {
     assert.equal((await dc('port', 'collector', '8080')).trim(), `127.0.0.1:${port}`, 'published on the loopback address by default');
     const report = await waitFor('/api/report to answer 200', async () => {
@@ -172,6 +251,11 @@ test('docker compose up, as a user runs it, on a real Docker engine', async (t) 
     await newRunAfter(before);
     await waitFor('current.log to grow', () => (statSync(path.join(logs, 'current.log')).size > size ? true : undefined), diagnose);
     assert.ok(logLines(logs).some((l) => /^poll (complete|partial):/.test(l.message)));
+    // Docker's own (rotated) copy of the console lines still answers `docker compose logs`.
+    // (Compose 2.26 starts each line with an erase-line escape even with --no-color: read from the '{'.)
+    const containerLog = await dc('logs', '--no-color', '--no-log-prefix', 'collector');
+    const consoleLines = containerLog.split('\n').filter((l) => l.includes('{')).map((l) => JSON.parse(l.slice(l.indexOf('{'))) as LogLine);
+    assert.ok(consoleLines.some((l) => /^poll (complete|partial):/.test(l.message)), containerLog.slice(-2000));
   });
 
   await t.test('a cron edit in ./config/config.json is applied and logged; an invalid one is rejected and polling goes on', async () => {
@@ -219,6 +303,12 @@ test('docker compose up, as a user runs it, on a real Docker engine', async (t) 
     const demoRuns = committedRuns(data).length;
     const uid = process.getuid?.() ?? 0; // root on CI: the case of defect 1
     assert.ok(readdirSync(path.join(data, 'runs'), { recursive: true, encoding: 'utf8' }).some((f) => statSync(path.join(data, 'runs', f)).uid === uid), 'the demo left files of this user');
+    // As a user whose umask is 077 would leave them: folders only their owner may enter. The one-shot
+    // chown has CAP_DAC_READ_SEARCH for these (with CAP_CHOWN alone it fails and the collector never starts).
+    for (const f of readdirSync(data, { recursive: true, encoding: 'utf8' })) {
+      const st = statSync(path.join(data, f));
+      if (st.isDirectory() && st.uid === uid) chmodSync(path.join(data, f), 0o700);
+    }
     await dc('up', '-d', '--wait', '--wait-timeout', String(STEP_LIMIT_MS / 1000));
     const runs = await newRunAfter(demoRuns);
     const latest = runs.at(-1) as string;
