@@ -90,11 +90,11 @@ line('report --since 365d, year store', show(report(year, '365d')));
 const recompute = (data: string) => {
   const r = spawnSync(TIME, ['-f', '@@ %e %U %S %M', process.execPath, '--input-type=module', '-e', `
     import { fork } from 'node:child_process';
-    const child = fork(${JSON.stringify(worker)}, { stdio: 'inherit' });
+    const child = fork(${JSON.stringify(worker)}, { stdio: 'inherit', execArgv: [] });
     child.send({ root: ${JSON.stringify(data)}, query: { since: '7d' } });
     child.once('message', (m) => { if (m.kind !== 'ok') { console.error(JSON.stringify(m)); process.exitCode = 1; } });`], { encoding: 'utf8' });
   const m = /@@ ([\d.]+) ([\d.]+) ([\d.]+) (\d+)\s*$/.exec(r.stderr);
-  if (!m) throw new Error(`recomputation: ${r.stderr}`);
+  if (!m || r.status !== 0) throw new Error(`recomputation: ${r.stderr}`);
   return { wall: Number(m[1]), cpu: Number(m[2]) + Number(m[3]), rssMb: Number(m[4]) / 1024, code: r.status ?? -1, stdout: '' };
 };
 line('daemon recomputation (report child), 7-day store', show(recompute(week)));

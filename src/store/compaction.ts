@@ -56,6 +56,12 @@ interface DayMarker {
   tables: Array<{ table: Table; inode: number }>;
 }
 
+/**
+ * Where DuckDB spills a large day's sort: in the store's staging (the container's root is
+ * read-only), named like a compaction so that recovery removes what a crash leaves there.
+ */
+export const spillFolder = (root: string): string => path.join(root, STAGING_DIR, `${COMPACT_STAGING_PREFIX}spill`);
+
 /** Closed days that still have more than one file in some folder (a table's day, or a provider's). */
 export function daysToCompact(root: string, now: Date, graceMs: number): string[] {
   const lastClosed = dtOf(new Date(now.getTime() - graceMs - 86_400_000));
@@ -76,27 +82,27 @@ export async function compactClosedDays(options: CompactOptions): Promise<Compac
   const result: CompactResult = { days: [], filesBefore: 0, filesAfter: 0, rows: 0 };
   const days = daysToCompact(options.root, options.now, options.graceMs);
   if (days.length === 0) return result;
-  const source = await ParquetRowSource.open();
   const failures: string[] = [];
-  try {
-    for (const dt of days) {
-      if (options.signal?.aborted) break;
-      const started = performance.now();
-      try {
-        const day = await compactDay(options, source, dt);
-        result.days.push(dt);
-        result.filesBefore += day.filesBefore;
-        result.filesAfter += day.filesAfter;
-        result.rows += day.rows;
-        options.logger.info('compaction: a closed day rewritten into one file per table and provider', { dt, ...day, ms: Math.round(performance.now() - started) });
-      } catch (err) {
-        // A lost lock or a stop ends the work; one broken day does not keep the others uncompacted.
-        if (options.signal?.aborted || (err instanceof Error && (err.name === 'LockLostError' || err.name === 'AbortError'))) throw err;
-        failures.push(`${dt}: ${errorMessage(err)}`);
-      }
+  for (const dt of days) {
+    if (options.signal?.aborted) break;
+    const started = performance.now();
+    // A DuckDB per day: one kept for many days grows by what it caches of every file read (measured:
+    // 1.9 GB after a year's upgrade, against a flat 160 MB with one per day).
+    const source = await ParquetRowSource.open(spillFolder(options.root));
+    try {
+      const day = await compactDay(options, source, dt);
+      result.days.push(dt);
+      result.filesBefore += day.filesBefore;
+      result.filesAfter += day.filesAfter;
+      result.rows += day.rows;
+      options.logger.info('compaction: a closed day rewritten into one file per table and provider', { dt, ...day, ms: Math.round(performance.now() - started) });
+    } catch (err) {
+      // A lost lock or a stop ends the work; one broken day does not keep the others uncompacted.
+      if (options.signal?.aborted || (err instanceof Error && (err.name === 'LockLostError' || err.name === 'AbortError'))) throw err;
+      failures.push(`${dt}: ${errorMessage(err)}`);
+    } finally {
+      source.close();
     }
-  } finally {
-    source.close();
   }
   if (failures.length > 0) throw new Error(`${failures.length} day(s) not compacted (${failures.join('; ')})`);
   return result;

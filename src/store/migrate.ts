@@ -10,7 +10,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.js';
-import { writeCompacted, type FenceHooks } from './compaction.js';
+import { spillFolder, writeCompacted, type FenceHooks } from './compaction.js';
 import { fsyncTree, inodeOf, readMarker, writeMarker } from './durable.js';
 import { exchangeFolders } from './exchange.js';
 import { MIGRATION_DIR, READY_MARKER, STAGING_DIR, TABLES, dayPartition, dtFolders, hasProviderPartition, type Table } from './layout.js';
@@ -59,20 +59,20 @@ export async function migrateLegacyStore(root: string, logger: Logger, hooks: Fe
     await mkdir(done, { recursive: true });
     const resumed = readdirSync(done).length;
     logger.warn(`migration: this store was written by a version before 0.3; rewriting its ${days.length} days into the compacted layout${resumed > 0 ? ` (resuming: ${resumed} done)` : ''}; no poll runs until it is done`, { root });
-    const source = await ParquetRowSource.open();
-    try {
-      for (const [i, dt] of days.entries()) {
-        if (existsSync(path.join(done, dt))) continue;
+    for (const [i, dt] of days.entries()) {
+      if (existsSync(path.join(done, dt))) continue;
+      const source = await ParquetRowSource.open(spillFolder(root)); // one per day: see compaction.ts
+      try {
         const day = await migrateDay(root, staging, source, dt);
         result.days++;
         result.filesBefore += day.filesBefore;
         result.filesAfter += day.filesAfter;
         result.rows += day.rows;
         await writeFile(path.join(done, dt), '');
-        if ((i + 1) % 30 === 0) logger.info(`migration: ${i + 1} of ${days.length} days rewritten`);
+      } finally {
+        source.close();
       }
-    } finally {
-      source.close();
+      if ((i + 1) % 30 === 0) logger.info(`migration: ${i + 1} of ${days.length} days rewritten`);
     }
     marker = { tables: [] };
     for (const table of TABLES) {

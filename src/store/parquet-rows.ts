@@ -16,9 +16,10 @@ export class ParquetRowSource {
     private readonly con: DuckDBConnection,
   ) {}
 
-  static async open(): Promise<ParquetRowSource> {
+  /** `spill`: the folder DuckDB may write a sort that outgrows its memory cap into. */
+  static async open(spill: string): Promise<ParquetRowSource> {
     // One thread and a memory cap: compaction runs beside the daemon's polls and page.
-    const instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: '128MB', preserve_insertion_order: 'true' });
+    const instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: '128MB', preserve_insertion_order: 'true', temp_directory: spill });
     const con = await instance.connect();
     await con.run("SET TimeZone = 'UTC'");
     return new ParquetRowSource(instance, con);

@@ -45,11 +45,11 @@ async function copyCheckout(to: string): Promise<void> {
   }
 }
 
-/** Committed polls: run ids that have rows in `runs` (folder names; DuckDB reads the rows below). */
+/** Committed polls: run ids of the poll files in `runs` (file names; DuckDB reads the rows below). Closed days are compacted only after a day ends. */
 function committedRuns(data: string): string[] {
   const runs = path.join(data, 'runs');
   if (!existsSync(runs)) return [];
-  return readdirSync(runs).flatMap((dt) => readdirSync(path.join(runs, dt)).filter((r) => r.startsWith('run=')).map((r) => r.slice(4))).sort();
+  return readdirSync(runs).flatMap((dt) => readdirSync(path.join(runs, dt)).filter((r) => /^\d{8}T.*\.parquet$/.test(r)).map((r) => r.replace(/\.parquet$/, ''))).sort();
 }
 
 interface LogLine {
@@ -279,7 +279,7 @@ test('docker compose up, as a user runs it, on a real Docker engine', async (t) 
     for (const s of ps) assert.equal(s.ExitCode, 0, `${s.Service} exited ${s.ExitCode}`);
     const staging = path.join(data, '_staging');
     assert.deepEqual(existsSync(staging) ? readdirSync(staging) : [], [], 'no staged poll');
-    assert.deepEqual(readdirSync(data, { recursive: true, encoding: 'utf8' }).filter((f) => !f.endsWith('.parquet') && !/(^|\/)(movies|rejects|runs|_staging)(\/dt=[^/]+(\/run=[^/]+(\/provider=[^/]+)?)?)?$/.test(f)).filter((f) => !f.startsWith('.')), [], 'only table folders and Parquet files');
+    assert.deepEqual(readdirSync(data, { recursive: true, encoding: 'utf8' }).filter((f) => !f.endsWith('.parquet') && !/(^|\/)(movies|rejects|runs|_staging)(\/dt=[^/]+(\/provider=[^/]+)?)?$/.test(f)).filter((f) => !f.startsWith('.')), [], 'only table folders and Parquet files');
     // Every movies/rejects row belongs to a committed poll; DuckDB reads every file whole.
     const orphans = await query(`SELECT DISTINCT run FROM ${table(data, 'movies')} EXCEPT SELECT run FROM ${table(data, 'runs')}`);
     assert.deepEqual(orphans, []);
