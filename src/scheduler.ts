@@ -13,7 +13,7 @@ import { unwritableInLogs, unwritableInStore } from './write-access.js';
 import type { LogHandle } from './log.js';
 import { PollAbortedError, logPollSummary, runPoll } from './poll.js';
 import { LiveReport } from './report/live.js';
-import type { CommitHooks } from './store/committer.js';
+import { recoverStaging, type CommitHooks } from './store/committer.js';
 import { compactStore, prepareStore } from './store/maintenance.js';
 import { lastCommittedPollStart } from './store/history.js';
 import { LockLostError } from './store/lock.js';
@@ -213,6 +213,9 @@ export class Daemon {
     const started = Date.now();
     this.state.polling = true;
     try {
+      // A commit of this daemon that failed after its _READY marker (a disk that turned read-only
+      // between two renames) left a poll staged and part of it visible: finish it first.
+      await recoverStaging(this.settings.store.dir, this.logger, this.fence);
       const summary = await runPoll({ settings: this.settings, logger: this.logger, signal: this.abort.signal, hooks: this.options.hooks });
       this.metrics.recordPoll(summary);
       logPollSummary(this.logger, summary, { nextRun: this.nextRun() });

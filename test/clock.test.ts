@@ -32,6 +32,7 @@ async function throughTheNight(t: Parameters<typeof tempDir>[0] & { after(fn: ()
   const d = await startDaemon(t, mock, tempDir(t), {
     SCHEDULE_CRON: '30 1 * * *', SCHEDULE_TIMEZONE: 'Europe/London', RUN_ON_START: 'never',
     HTTP_TIMEOUT_MS: '3600000', POLL_DEADLINE_MS: '36000000', SHUTDOWN_GRACE_MS: '3600000', TZ: 'UTC',
+    HEALTH_HEADERS_TIMEOUT_MS: '3600000', HEALTH_IDLE_TIMEOUT_MS: '3600000', // the port's own timeouts, 10 s and 5 s, would be 17 and 8 ms
     LD_PRELOAD: FAKETIME_LIB, FAKETIME: `@${start} x${speed}`,
   });
   await new Promise((resolve) => setTimeout(resolve, realMs));
