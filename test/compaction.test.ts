@@ -9,7 +9,7 @@ import { startMockProvider } from '../src/mock/server.js';
 import { isMessage, pollDone, startDaemon } from './daemon-helpers.js';
 import { query } from './duckdb.js';
 import { runCli, tempDir } from './helpers.js';
-import { dataFiles, storeRows, writeDays, type ReaderName } from './store-fixture.js';
+import { dataFiles, storeRows, writeDays, writePoll, type ReaderName } from './store-fixture.js';
 
 const READERS: ReaderName[] = ['duckdb', 'hyparquet', 'arrow-rs'];
 const env = (data: string) => ({ DATA_DIR: data, LOG_DIR: path.join(path.dirname(data), 'logs') });
@@ -138,4 +138,35 @@ test('a compaction that fails (a broken file in a closed day) leaves the day as 
   assert.equal(dataFiles(data).filter((f) => f.includes('dt=2026-11-20')).length, 5);
   assert.deepEqual(readdirSync(path.join(data, '_staging')), []);
   assert.equal(await d.stop(), 0);
+});
+
+test('hostile stores: a day holding both layouts (0.2 run again on an upgraded store) upgrades whole; a leftover migration marker in a copied store does not bring the old layout back; a stray file stays', async (t) => {
+  const dir = tempDir(t);
+  const data = path.join(dir, 'data');
+  cpSync(new URL('../../test/fixtures/store-0.2.0', import.meta.url), data, { recursive: true });
+  const late = await writePoll(data, new Date(Date.UTC(2026, 10, 21, 20)), 'complete', 4); // the new layout inside an old day
+  writeFileSync(path.join(data, 'movies', 'dt=2026-11-20', 'NOTES.txt'), 'kept by the operator');
+  const reportBefore = await runCli(['report', '--format', 'json', '--since', '2026-11-01'], { env: env(data) });
+  assert.equal(reportBefore.code, 0, reportBefore.stderr);
+  assert.match(reportBefore.stdout, new RegExp(late), 'the report reads both layouts of one day');
+  const [legacyRows] = await query(`SELECT count(*)::INT AS n FROM read_parquet('${data}/movies/*/run=*/*/*.parquet', hive_partitioning = true)`);
+
+  const upgraded = await runCli(['compact'], { env: env(data) });
+  assert.equal(upgraded.code, 0, upgraded.stderr);
+  const [after] = await query(`SELECT count(*)::INT AS n, count(*) FILTER (WHERE run = '${late}')::INT AS late FROM read_parquet('${data}/movies/**/*.parquet', hive_partitioning = true)`);
+  assert.deepEqual(after, { n: Number(legacyRows?.n) + 8, late: 8 });
+  assert.equal(stable((await runCli(['report', '--format', 'json', '--since', '2026-11-01'], { env: env(data) })).stdout), stable(reportBefore.stdout));
+  assert.ok(existsSync(path.join(data, 'movies', 'dt=2026-11-20', 'NOTES.txt')), 'the stray file is still in its day');
+
+  // A kill during the final clean-up left the old tables and a marker; the store is then copied
+  // (new inodes). The next writer must see the tables are done, not swap the old ones back.
+  const rows = await storeRows(data, 'duckdb');
+  for (const table of ['movies', 'rejects', 'runs']) cpSync(new URL(`../../test/fixtures/store-0.2.0/${table}`, import.meta.url), path.join(data, '_staging', 'migrate', table), { recursive: true });
+  writeFileSync(path.join(data, '_staging', 'migrate', '_READY'), JSON.stringify({ tables: [{ table: 'movies', inode: 1 }, { table: 'rejects', inode: 2 }, { table: 'runs', inode: 3 }] }));
+  const copy = path.join(dir, 'copy');
+  cpSync(data, copy, { recursive: true });
+  const next = await runCli(['compact'], { env: env(copy) });
+  assert.equal(next.code, 0, next.stderr);
+  assert.deepEqual(await storeRows(copy, 'duckdb'), rows);
+  assert.ok(!dataFiles(copy).some((f) => f.includes('run=')));
 });

@@ -80,16 +80,18 @@ export interface HealthReport {
 }
 
 /**
- * Runs `read` again (at most twice more) when a file it listed was gone when DuckDB opened it: a
- * day compacted, or removed by retention, between the listing and the read. The next listing sees
- * the day's new files; the answer is never made of a mix.
+ * Runs `read` again when a file it listed was gone when DuckDB opened it: a day compacted, or
+ * removed by retention, between the listing and the read. The next listing sees the day's new
+ * files; the answer is never made of a mix. Up to 10 tries, 0.1 s apart and growing (an upgrade or
+ * `compact` of many days swaps a day every few tenths of a second).
  */
 export async function retryingVanishedFiles<T>(read: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await read();
     } catch (err) {
-      if (attempt >= 3 || !/No such file or directory|No files found/.test(String((err as Error).message))) throw err;
+      if (attempt >= 10 || !/No such file or directory|No files found/.test(String((err as Error).message))) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
     }
   }
 }

@@ -24,24 +24,19 @@ export class StoreScope {
     return days;
   }
 
-  /** The data files of one table's day, at the layout's exact depth (never anything under _staging). */
+  /**
+   * The data files of one table's day, at the layout's exact depths (never anything under
+   * _staging): <provider=P/>file, and run=<id>/<provider=P/>part-0.parquet of a store written
+   * before 0.3 (a day can hold both when a 0.2 collector ran again on an upgraded store).
+   */
   files(table: Table, dt: string): string[] {
     const day = path.join(this.root, table, `dt=${dt}`);
-    const out: string[] = [];
-    const collect = (dir: string, depth: number) => {
-      for (const entry of safeList(dir)) {
-        const full = path.join(dir, entry.name);
-        if (depth > 0) {
-          if (entry.isDirectory() && /^(run|provider)=/.test(entry.name)) collect(full, depth - 1);
-        } else if (entry.isFile() && entry.name.endsWith('.parquet')) {
-          out.push(full);
-        }
-      }
-    };
-    // Folders below dt: provider= (movies, rejects), plus run= in a store written before 0.3.
-    const legacy = safeList(day).some((e) => e.isDirectory() && e.name.startsWith('run='));
-    collect(day, (hasProviderPartition(table) ? 1 : 0) + (legacy ? 1 : 0));
-    return out.sort();
+    const parquetIn = (dir: string) => safeList(dir).filter((e) => e.isFile() && e.name.endsWith('.parquet')).map((e) => path.join(dir, e.name));
+    const belowProvider = (dir: string) => (hasProviderPartition(table)
+      ? safeList(dir).filter((e) => e.isDirectory() && e.name.startsWith('provider=')).flatMap((e) => parquetIn(path.join(dir, e.name)))
+      : parquetIn(dir));
+    const legacy = safeList(day).filter((e) => e.isDirectory() && e.name.startsWith('run=')).flatMap((e) => belowProvider(path.join(day, e.name)));
+    return [...belowProvider(day), ...legacy].sort();
   }
 
   /** read_parquet over a table's days from `fromDt` on, plus `extraDays`; null when they hold no file. */
@@ -49,7 +44,12 @@ export class StoreScope {
     const days = new Set([...this.days(table).filter((d) => d >= fromDt), ...extraDays.filter((d) => this.days(table).includes(d))]);
     const files = [...days].sort().flatMap((d) => this.files(table, d));
     if (files.length === 0) return null;
-    return `read_parquet([${files.map(quote).join(', ')}], hive_partitioning = true, union_by_name = true)`;
+    // One read per layout: a Hive-partitioned read refuses files at two depths.
+    const legacy = files.filter((f) => /[/\\]run=[^/\\]+[/\\]/.test(f));
+    const reads = [legacy, files.filter((f) => !legacy.includes(f))]
+      .filter((group) => group.length > 0)
+      .map((group) => `read_parquet([${group.map(quote).join(', ')}], hive_partitioning = true, union_by_name = true)`);
+    return reads.length === 1 ? (reads[0] ?? null) : `(SELECT * FROM ${reads.join(' UNION ALL BY NAME SELECT * FROM ')})`;
   }
 
   /** Every provider with a folder in movies, on any day (names only: no file is opened). */

@@ -8,6 +8,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import os from 'node:os';
 import path from 'node:path';
 import type parquet from '@dsnp/parquetjs';
+import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { ParquetFileWriter, fsync, writeParquetFile } from './parquet-file.js';
 import { COMPACT_STAGING_PREFIX, recoverCompaction } from './compaction.js';
@@ -202,7 +203,14 @@ export async function recoverStaging(root: string, logger: Logger, hooks: Pick<C
       continue;
     }
     if (entry.isDirectory() && entry.name.startsWith(COMPACT_STAGING_PREFIX)) {
-      result[(await recoverCompaction(root, staging, logger, hooks)) === 'finished' ? 'finished' : 'discarded'].push(entry.name);
+      try {
+        result[(await recoverCompaction(root, staging, logger, hooks)) === 'finished' ? 'finished' : 'discarded'].push(entry.name);
+      } catch (err) {
+        // Side work: a day that cannot be swapped (a folder this user cannot write) must not stop
+        // polls. Each table of the day reads whole either way; the next compaction tries again.
+        if (err instanceof Error && err.name === 'LockLostError') throw err;
+        logger.error(`recovery: could not finish a compaction (${errorMessage(err)}); the day stays readable as it is and is compacted again later`, { entry: entry.name });
+      }
       continue;
     }
     const markerFile = path.join(staging, READY_MARKER);

@@ -9,12 +9,12 @@
 // listing a day sees all of its old files or the compacted ones, never both or neither. After a
 // crash, recovery finishes a marked compaction (a table whose live folder already has the staged
 // inode was swapped) or discards an unmarked one.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { link, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { fsyncTree, inodeOf, readMarker, writeMarker } from './durable.js';
+import { fsyncTree, readMarker, writeMarker } from './durable.js';
 import { exchangeFolders } from './exchange.js';
 import { COMPACTED_PREFIX, READY_MARKER, STAGING_DIR, TABLES, dayPartition, dtFolders, dtOf, hasProviderPartition, runIdOfFile, type Table } from './layout.js';
 import { fsync, writeParquetFile } from './parquet-file.js';
@@ -52,8 +52,12 @@ export interface CompactResult {
 
 interface DayMarker {
   dt: string;
-  /** Per table: the inode of the staged day folder (after the swap, the live folder has it). */
-  tables: Array<{ table: Table; inode: number }>;
+  /**
+   * Per table: the compacted files written (relative to the day folder). Until its swap they are in
+   * the staged folder; after it, in the live one. (Names, not inodes: a copied or restored store
+   * keeps names.)
+   */
+  tables: Array<{ table: Table; written: string[] }>;
 }
 
 /**
@@ -138,24 +142,31 @@ async function compactDay(options: CompactOptions, source: ParquetRowSource, dt:
   try {
     for (const table of TABLES) {
       const folders = dayFolders(root, table, dt);
-      if (folders.length === 0) continue;
+      if (!folders.some((f) => f.files.length > 1)) continue; // one file per folder already: nothing to swap
+      const liveDay = path.join(root, dayPartition(table, dt));
       const stagedDay = path.join(staging, dayPartition(table, dt));
+      const written: string[] = [];
       for (const folder of folders) {
-        const from = path.join(root, dayPartition(table, dt), folder.sub);
+        const from = path.join(liveDay, folder.sub);
         const to = path.join(stagedDay, folder.sub);
         await mkdir(to, { recursive: true });
         filesBefore += folder.files.length;
-        if (folder.files.length === 0) continue;
-        filesAfter++;
-        if (folder.files.length === 1) {
+        if (folder.files.length > 1) {
+          rows += await writeCompacted(source, table, folder.files.map((f) => path.join(from, f)), to);
+          written.push(...readdirSync(to).filter((n) => n.endsWith('.parquet')).map((n) => path.join(folder.sub, n)));
+        } else if (folder.files.length === 1) {
           const [only] = folder.files as [string];
           await link(path.join(from, only), path.join(to, only)); // already one file: the same inode, not a copy
-          continue;
         }
-        rows += await writeCompacted(source, table, folder.files.map((f) => path.join(from, f)), to);
+        filesAfter += Math.min(folder.files.length, 1);
       }
+      await keepStrayFiles(liveDay, stagedDay, options.logger);
       await fsyncTree(stagedDay);
-      marker.tables.push({ table, inode: statSync(stagedDay).ino });
+      marker.tables.push({ table, written });
+    }
+    if (marker.tables.length === 0) {
+      await rm(staging, { recursive: true, force: true });
+      return { filesBefore, filesAfter, rows };
     }
     await writeMarker(path.join(staging, READY_MARKER), marker);
   } catch (err) {
@@ -193,11 +204,11 @@ function runIdOfLegacyPath(file: string): string | null {
 
 /** Swaps each marked table's staged day folder with the live one (skipping those already swapped), then removes the staging. */
 async function swapIn(root: string, staging: string, marker: DayMarker, hooks: FenceHooks & { logger: Logger }): Promise<void> {
-  for (const { table, inode } of marker.tables) {
+  for (const { table, written } of marker.tables) {
     const live = path.join(root, dayPartition(table, marker.dt));
     const staged = path.join(staging, dayPartition(table, marker.dt));
-    if (inodeOf(live) === inode) continue; // swapped before a crash
-    if (!existsSync(staged)) throw new Error(`compaction of ${marker.dt}: the staged ${table} folder is missing`);
+    const [first] = written;
+    if (first === undefined || !existsSync(path.join(staged, first))) continue; // swapped before a crash
     hooks.beforeVisible?.();
     if (existsSync(live)) {
       await exchangeFolders(live, staged, (why) => warnFallback(hooks.logger, why));
@@ -209,6 +220,23 @@ async function swapIn(root: string, staging: string, marker: DayMarker, hooks: F
   }
   await rm(staging, { recursive: true, force: true });
   await fsync(path.dirname(staging));
+}
+
+/**
+ * Files in a day folder that are not the table's data (notes, stray temp files) are not the
+ * compaction's to drop: each is linked into the staged folder, so it stays where it was. Folders
+ * other than provider= ones are left out of the new day, and said so.
+ */
+export async function keepStrayFiles(liveDay: string, stagedDay: string, logger: Logger, skip: (relative: string) => boolean = () => false): Promise<void> {
+  for (const entry of readdirSync(liveDay, { recursive: true, withFileTypes: true })) {
+    const full = path.join(entry.parentPath, entry.name);
+    const relative = path.relative(liveDay, full);
+    if (entry.isFile() && !entry.name.endsWith('.parquet') && !skip(relative) && !existsSync(path.join(stagedDay, relative))) {
+      await mkdir(path.dirname(path.join(stagedDay, relative)), { recursive: true });
+      await link(full, path.join(stagedDay, relative));
+      logger.warn('compaction: kept a file that is not Parquet data in its day folder', { file: full });
+    }
+  }
 }
 
 let fallbackWarned = false;

@@ -1,6 +1,6 @@
-// Small durable-filesystem steps shared by the committer, compaction and migration: a JSON marker
-// that appears whole or not at all, a folder tree made durable, a folder's identity (inode).
-import { readdirSync, statSync } from 'node:fs';
+// Small durable-filesystem steps shared by compaction and migration: a JSON marker that appears
+// whole or not at all, and a folder tree made durable.
+import { readdirSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fsync } from './parquet-file.js';
@@ -30,13 +30,4 @@ export async function fsyncTree(dir: string): Promise<void> {
     if (entry.isDirectory()) await fsyncTree(path.join(dir, entry.name));
   }
   await fsync(dir);
-}
-
-/** A folder's inode, or null when it does not exist: a swapped folder is recognised by it. */
-export function inodeOf(folder: string): number | null {
-  try {
-    return statSync(folder).ino;
-  } catch {
-    return null;
-  }
 }

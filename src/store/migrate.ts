@@ -6,12 +6,12 @@
 // swapped with the live one in one step (exchange.ts). Readers see the old table or the new one.
 // Resumable: each finished day is recorded under _staging/migrate/_done/, and a run that a crash
 // stopped carries on from the next day; a crash during the swaps is finished by the next start.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.js';
-import { spillFolder, writeCompacted, type FenceHooks } from './compaction.js';
-import { fsyncTree, inodeOf, readMarker, writeMarker } from './durable.js';
+import { keepStrayFiles, spillFolder, writeCompacted, type FenceHooks } from './compaction.js';
+import { fsyncTree, readMarker, writeMarker } from './durable.js';
 import { exchangeFolders } from './exchange.js';
 import { MIGRATION_DIR, READY_MARKER, STAGING_DIR, TABLES, dayPartition, dtFolders, hasProviderPartition, type Table } from './layout.js';
 import { fsync } from './parquet-file.js';
@@ -20,7 +20,7 @@ import { ParquetRowSource } from './parquet-rows.js';
 const DONE_DIR = '_done';
 
 interface MigrationMarker {
-  tables: Array<{ table: Table; inode: number }>;
+  tables: Array<{ table: Table }>;
 }
 
 export interface MigrationResult {
@@ -30,13 +30,15 @@ export interface MigrationResult {
   rows: number;
 }
 
-/** Whether any table still has a day in the layout before 0.3 (a run= folder below dt=). */
+/** Whether a table folder has a day in the layout before 0.3 (a run= folder below dt=). */
+function tableHasLegacyDay(dir: string): boolean {
+  if (!existsSync(dir)) return false;
+  return dtFolders(readdirSync(dir)).some((dt) => readdirSync(path.join(dir, `dt=${dt}`)).some((n) => n.startsWith('run=')));
+}
+
+/** Whether any table still has a day in the layout before 0.3. */
 export function hasLegacyLayout(root: string): boolean {
-  return TABLES.some((table) => {
-    const dir = path.join(root, table);
-    if (!existsSync(dir)) return false;
-    return dtFolders(readdirSync(dir)).some((dt) => readdirSync(path.join(dir, `dt=${dt}`)).some((n) => n.startsWith('run=')));
-  });
+  return TABLES.some((table) => tableHasLegacyDay(path.join(root, table)));
 }
 
 /** Migrates (or finishes migrating) a store written before 0.3; null when there is nothing to do. */
@@ -63,7 +65,7 @@ export async function migrateLegacyStore(root: string, logger: Logger, hooks: Fe
       if (existsSync(path.join(done, dt))) continue;
       const source = await ParquetRowSource.open(spillFolder(root)); // one per day: see compaction.ts
       try {
-        const day = await migrateDay(root, staging, source, dt);
+        const day = await migrateDay(root, staging, source, dt, logger);
         result.days++;
         result.filesBefore += day.filesBefore;
         result.filesAfter += day.filesAfter;
@@ -79,14 +81,15 @@ export async function migrateLegacyStore(root: string, logger: Logger, hooks: Fe
       const staged = path.join(staging, table);
       if (!existsSync(staged)) continue;
       await fsyncTree(staged);
-      marker.tables.push({ table, inode: statSync(staged).ino });
+      marker.tables.push({ table });
     }
     await writeMarker(path.join(staging, READY_MARKER), marker);
   }
-  for (const { table, inode } of marker.tables) {
+  for (const { table } of marker.tables) {
     const live = path.join(root, table);
     const staged = path.join(staging, table);
-    if (inodeOf(live) === inode) continue; // swapped before a crash
+    // Swapped before a crash: the live table has no old day left (decided by names, which a copied or restored store keeps; not inodes).
+    if (!tableHasLegacyDay(live) || !existsSync(staged)) continue;
     hooks.beforeVisible?.();
     if (existsSync(live)) await exchangeFolders(live, staged, (why) => logger.warn(`migration: swapping ${table} with two renames (${why})`));
     else await rename(staged, live);
@@ -98,7 +101,7 @@ export async function migrateLegacyStore(root: string, logger: Logger, hooks: Fe
 }
 
 /** Rewrites one day of every table into the staging tree; a day left half-written by a crash is redone. */
-async function migrateDay(root: string, staging: string, source: ParquetRowSource, dt: string): Promise<MigrationResult> {
+async function migrateDay(root: string, staging: string, source: ParquetRowSource, dt: string, logger: Logger): Promise<MigrationResult> {
   const result: MigrationResult = { days: 1, filesBefore: 0, filesAfter: 0, rows: 0 };
   for (const table of TABLES) {
     const live = path.join(root, dayPartition(table, dt));
@@ -114,6 +117,7 @@ async function migrateDay(root: string, staging: string, source: ParquetRowSourc
       result.rows += await writeCompacted(source, table, files, to);
       result.filesAfter++;
     }
+    await keepStrayFiles(live, stagedDay, logger, (relative) => relative.startsWith('run=')); // not inside the old run= folders
   }
   return result;
 }

@@ -29,20 +29,38 @@ export class ParquetRowSource {
     return `read_parquet([${files.map(quote).join(', ')}], hive_partitioning = true, union_by_name = true, filename = true, file_row_number = true)`;
   }
 
-  async count(files: string[]): Promise<number> {
-    const reader = await this.con.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM ${this.from(files)}`);
-    return Number(reader.getRowObjectsJS()[0]?.n ?? 0);
+  /**
+   * Files of each layout apart (older run= folders first): a Hive-partitioned read refuses files at
+   * two depths, and one day can hold both (a 0.2 collector run again on an upgraded store).
+   */
+  private static byLayout(files: string[]): string[][] {
+    const legacy = files.filter((f) => /[/\\]run=[^/\\]+[/\\]/.test(f));
+    const current = files.filter((f) => !legacy.includes(f));
+    return [legacy, current].filter((g) => g.length > 0);
   }
 
-  /** The rows of `files` with exactly the schema's columns (a column no file has is an error, named). */
+  async count(files: string[]): Promise<number> {
+    let n = 0;
+    for (const group of ParquetRowSource.byLayout(files)) {
+      const reader = await this.con.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM ${this.from(group)}`);
+      n += Number(reader.getRowObjectsJS()[0]?.n ?? 0);
+    }
+    return n;
+  }
+
+  /** The rows of `files` with exactly the schema's columns (a column no file has is an error, named), in run order, then each file's order. */
   async *rows(files: string[], schema: parquet.ParquetSchema): AsyncGenerator<Row> {
+    for (const group of ParquetRowSource.byLayout(files)) yield* this.rowsOfOneLayout(group, schema);
+  }
+
+  private async *rowsOfOneLayout(files: string[], schema: parquet.ParquetSchema): AsyncGenerator<Row> {
     const present = new Set(
       (await this.con.runAndReadAll(`DESCRIBE SELECT * FROM ${this.from(files)}`)).getRowObjectsJS().map((r) => String(r.column_name)),
     );
     const columns = Object.keys(schema.fields);
     const missing = columns.filter((c) => !present.has(c));
     if (missing.length > 0) throw new Error(`cannot rewrite ${files[0] ?? ''} and ${files.length - 1} more: column(s) ${missing.join(', ')} not in any of them`);
-    const result = await this.con.stream(`SELECT ${columns.map((c) => `"${c}"`).join(', ')} FROM ${this.from(files)} ORDER BY filename, file_row_number`);
+    const result = await this.con.stream(`SELECT ${columns.map((c) => `"${c}"`).join(', ')} FROM ${this.from(files)} ORDER BY "run", filename, file_row_number`);
     for await (const chunk of result.yieldRowObjectJs()) {
       for (const row of chunk) yield row as Row;
     }
