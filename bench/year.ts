@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { HEAP_FLAGS } from '../src/heap.js';
 import { buildLegacyStore } from './year-store.js';
 
 const { values } = parseArgs({ options: { days: { type: 'string', default: '365' }, interval: { type: 'string', default: '15' }, keep: { type: 'string' } } });
@@ -23,6 +24,8 @@ const cli = path.resolve(here, '../src/cli.js');
 const worker = path.resolve(here, '../src/report/live-worker.js');
 const root = values.keep ?? mkdtempSync(path.join(os.tmpdir(), 'mc-bench-year-'));
 const TIME = '/usr/bin/time';
+/** The CLI as its `bin` runs it: with the heap flags of its #! line. */
+const NODE = [process.execPath, ...HEAP_FLAGS];
 if (!existsSync(TIME)) throw new Error('bench:year needs GNU time (/usr/bin/time): apt-get install time');
 
 interface Measured { wall: number; cpu: number; rssMb: number; code: number; stdout: string }
@@ -69,16 +72,16 @@ for (const [dir, days] of [[year, Number(values.days)], [week, 7]] as const) {
 process.stdout.write(`\nbench:year: ${values.days} days of ${values.interval}-minute polls, 13 films (store under ${root})\n`);
 const before = storeSize(year);
 line('year store before: files, MB', `${before.files}, ${before.mb.toFixed(1)}`);
-line('report --since 7d before compaction', show(measured([process.execPath, cli, 'report', '--format', 'json', '--since', '7d'], env(year))));
+line('report --since 7d before compaction', show(measured([...NODE, cli, 'report', '--format', 'json', '--since', '7d'], env(year))));
 
-const compactYear = measured([process.execPath, cli, 'compact'], env(year));
-const compactWeek = measured([process.execPath, cli, 'compact'], env(week));
+const compactYear = measured([...NODE, cli, 'compact'], env(year));
+const compactWeek = measured([...NODE, cli, 'compact'], env(week));
 const after = storeSize(year);
 line('compact (upgrade + compaction) of the year', show(compactYear));
 line('compact of the 7-day store', show(compactWeek));
 line('year store after: files, MB', `${after.files}, ${after.mb.toFixed(1)}  (${(before.files / after.files).toFixed(0)}x fewer files)`);
 
-const report = (data: string, since: string) => median3([process.execPath, cli, 'report', '--format', 'json', '--since', since], env(data));
+const report = (data: string, since: string) => median3([...NODE, cli, 'report', '--format', 'json', '--since', since], env(data));
 const week7 = report(week, '7d');
 const year7 = report(year, '7d');
 line('report --since 7d, 7-day store', show(week7));
@@ -117,8 +120,8 @@ try {
   const pollEnv = (data: string) => ({ ...env(data), PROVIDER_BASE_URL: url, API_TOKEN: 'mock-token' });
   const empty = path.join(root, 'empty', 'data');
   mkdirSync(empty, { recursive: true });
-  const pollEmpty = measured([process.execPath, cli, 'poll'], pollEnv(empty));
-  const pollYear = measured([process.execPath, cli, 'poll'], pollEnv(year));
+  const pollEmpty = measured([...NODE, cli, 'poll'], pollEnv(empty));
+  const pollYear = measured([...NODE, cli, 'poll'], pollEnv(year));
   line('poll on an empty store', show(pollEmpty));
   line('poll on the year store', `${show(pollYear)}  (CPU ${(pollYear.cpu / pollEmpty.cpu).toFixed(2)}x)`);
 
