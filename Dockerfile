@@ -5,7 +5,9 @@
 FROM node:24.21.0-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci
+# No install scripts: every native part ships prebuilt (DuckDB's and koffi's platform packages);
+# koffi's script would compile it from source, and this image has no compiler.
+RUN npm ci --ignore-scripts
 COPY tsconfig.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.json \

@@ -4,11 +4,11 @@
 // values and its types, written by the same Parquet writer as a poll's files.
 //
 // Commit: the new day folder is built under _staging/compact-<dt>/, fsynced, counted against its
-// sources, marked _READY (with the staged folders' inode numbers), then swapped with the live
-// day folder in one step (renameat2 RENAME_EXCHANGE, see exchange.ts), table by table. A reader
-// listing a day sees all of its old files or the compacted ones, never both or neither. After a
-// crash, recovery finishes a marked compaction (a table whose live folder already has the staged
-// inode was swapped) or discards an unmarked one.
+// sources, marked _READY (naming the compacted files), then swapped with the live day folder in
+// one step (renameat2 RENAME_EXCHANGE, see exchange.ts), table by table. A reader listing a day
+// sees all of its old files or the compacted ones, never both or neither. After a crash, recovery
+// finishes a marked compaction (a table whose compacted files left staging was swapped) or
+// discards an unmarked one.
 import { existsSync, readdirSync } from 'node:fs';
 import { link, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
