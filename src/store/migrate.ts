@@ -11,7 +11,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import { keepStrayFiles, spillFolder, writeCompacted, type FenceHooks } from './compaction.js';
-import { fsyncTree, readMarker, writeMarker } from './durable.js';
+import { fsyncTree, readMarker, removeTree, writeMarker } from './durable.js';
 import { exchangeFolders } from './exchange.js';
 import { MIGRATION_DIR, READY_MARKER, STAGING_DIR, TABLES, dayPartition, dtFolders, hasProviderPartition, type Table } from './layout.js';
 import { fsync } from './parquet-file.js';
@@ -95,7 +95,7 @@ export async function migrateLegacyStore(root: string, logger: Logger, hooks: Fe
     else await rename(staged, live);
     await fsync(root);
   }
-  await rm(staging, { recursive: true, force: true });
+  await removeTree(staging); // the old tables: every file the store had
   logger.warn('migration: the store now has the compacted layout (run is a column; one file per table, day and provider)', { ...result, seconds: Math.round((performance.now() - started) / 1000) });
   return result;
 }
