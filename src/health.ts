@@ -135,7 +135,14 @@ export async function startHealthServer(
       } else if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end(`method ${req.method ?? ''} not allowed: only GET and HEAD\n`);
       } else {
-        await route(req, res, url);
+        // Waiting for an answer to be computed (a year-long report takes seconds) is not the
+        // client's inactivity: the socket's timeout is off until the route has written its answer.
+        req.socket.setTimeout(0);
+        try {
+          await route(req, res, url);
+        } finally {
+          req.socket.setTimeout(server.timeout);
+        }
       }
     })().catch(() => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error\n');

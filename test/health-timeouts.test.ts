@@ -53,3 +53,22 @@ test('the daemon port: silent and idle connections are closed, and connections a
   assert.equal(res.status, 200);
   assert.equal(await daemon.stop(), 0);
 });
+
+test('an answer that takes longer to compute than the port\'s timeouts is still sent (waiting on the report is not the client\'s silence)', { timeout: 60_000 }, async (t) => {
+  const mock = await startMockProvider({});
+  t.after(() => mock.close());
+  // 200 ms of silence closes a connection; the first report (a child process loading DuckDB) takes longer.
+  const d = await startDaemon(t, mock, tempDir(t), { SCHEDULE_CRON: '0 0 1 1 *', RUN_ON_START: 'always', HEALTH_HEADERS_TIMEOUT_MS: '200', HEALTH_IDLE_TIMEOUT_MS: '100' });
+  await d.waitFor(isMessage(/^poll (complete|partial|failed):/));
+  const started = Date.now();
+  const res = await fetch(`http://127.0.0.1:${d.healthPort}/api/report?since=30d`);
+  const body = await res.text();
+  assert.equal(res.status, 200, body);
+  assert.ok(Date.now() - started > 200, `the answer took ${Date.now() - started} ms: longer than the timeout, as meant`);
+  assert.match(body, /"best_prices"/);
+  // A connection that then says nothing is still closed.
+  const silent = net.connect(d.healthPort, '127.0.0.1');
+  await once(silent, 'connect');
+  assert.notEqual(await closedWithin(silent, 5000), null);
+  assert.equal(await d.stop(), 0);
+});
