@@ -215,7 +215,10 @@ export class Daemon {
     try {
       // A commit of this daemon that failed after its _READY marker (a disk that turned read-only
       // between two renames) left a poll staged and part of it visible: finish it first.
-      await recoverStaging(this.settings.store.dir, this.logger, this.fence);
+      await recoverStaging(this.settings.store.dir, this.logger, this.fence).catch((err: unknown) => {
+        if (err instanceof LockLostError) throw err;
+        // A store that cannot be read or written: the poll below meets the same fault and names it.
+      });
       const summary = await runPoll({ settings: this.settings, logger: this.logger, signal: this.abort.signal, hooks: this.options.hooks });
       this.metrics.recordPoll(summary);
       logPollSummary(this.logger, summary, { nextRun: this.nextRun() });
