@@ -71,6 +71,7 @@ export async function migrateLegacyStore(root: string, logger: Logger, hooks: Fe
         result.filesAfter += day.filesAfter;
         result.rows += day.rows;
         await writeFile(path.join(done, dt), '');
+        hooks.afterStep?.('day-staged');
       } finally {
         source.close();
       }
@@ -94,8 +95,9 @@ export async function migrateLegacyStore(root: string, logger: Logger, hooks: Fe
     if (existsSync(live)) await exchangeFolders(live, staged, (why) => logger.warn(`migration: swapping ${table} with two renames (${why})`));
     else await rename(staged, live);
     await fsync(root);
+    hooks.afterStep?.(`exchanged:${table}`);
   }
-  await removeTree(staging); // the old tables: every file the store had
+  removeTree(staging); // the old tables: every file the store had
   logger.warn('migration: the store now has the compacted layout (run is a column; one file per table, day and provider)', { ...result, seconds: Math.round((performance.now() - started) / 1000) });
   return result;
 }
