@@ -3,13 +3,15 @@
 // renamed into place (atomic on one filesystem), table by table, `runs` last.
 // A poll is committed once its runs rows exist. Recovery rolls a _READY run forward and
 // discards anything else a crash left in _staging.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type parquet from '@dsnp/parquetjs';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { writeMarker } from './durable.js';
+import { processStartTime } from './lock.js';
 import { ParquetFileWriter, fsync, writeParquetFile } from './parquet-file.js';
 import { COMPACT_STAGING_PREFIX, recoverCompaction } from './compaction.js';
 import { MIGRATION_DIR, OWNER_FILE, READY_MARKER, RUN_ID, STAGING_DIR, TABLES, fileFolder, pollFile, type Table } from './layout.js';
@@ -107,11 +109,7 @@ export class StagedRun {
       // The marker appears whole or not at all (written aside, then renamed): recovery rolls forward
       // any run that has one, so a half-written marker would stop every later start.
       const marker: ReadyMarker = { runId: this.runId, dt: this.dt, tables };
-      const markerTemp = path.join(this.staging, `${READY_MARKER}.tmp`);
-      await writeFile(markerTemp, JSON.stringify(marker));
-      await fsync(markerTemp);
-      await rename(markerTemp, path.join(this.staging, READY_MARKER));
-      await fsync(this.staging);
+      await writeMarker(path.join(this.staging, READY_MARKER), marker);
     } catch (err) {
       await this.discard();
       throw err;
@@ -254,17 +252,7 @@ interface Owner {
   started: string | null;
 }
 
-export const thisProcess = (): Owner => ({ pid: process.pid, host: os.hostname(), started: startTime(process.pid) });
-
-/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or null where there is no /proc. */
-function startTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null; // fields after "(comm) " start at 3
-  } catch {
-    return null;
-  }
-}
+const thisProcess = (): Owner => ({ pid: process.pid, host: os.hostname(), started: processStartTime(process.pid) });
 
 /**
  * The other live process on this host that is committing `staging`, if any. A crashed collector's
@@ -280,7 +268,7 @@ async function liveOwner(staging: string): Promise<Owner | null> {
     return null; // none (a crash before it was written) or torn: nobody to wait for
   }
   if (typeof owner.pid !== 'number' || owner.host !== os.hostname() || owner.pid === process.pid) return null;
-  if (owner.started) return startTime(owner.pid) === owner.started ? (owner as Owner) : null;
+  if (owner.started) return processStartTime(owner.pid) === owner.started ? (owner as Owner) : null;
   try {
     process.kill(owner.pid, 0); // no /proc: signal 0 only asks whether the pid exists
     return owner as Owner;
