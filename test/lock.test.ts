@@ -2,12 +2,13 @@
 // a daemon says who holds it and exits 75; a second poll waits; a dead holder's lock is taken over;
 // a staged run whose id is in the store already never blocks later polls. Real processes.
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { startMockProvider, type MockOptions } from '../src/mock/server.js';
-import { LOCK_DIR, LOCK_INFO, STALE_MS } from '../src/store/lock.js';
+import { LOCK_DIR, LOCK_INFO, STALE_MS, acquireStoreLock, processStartTime } from '../src/store/lock.js';
 import { isMessage, pollDone, startDaemon } from './daemon-helpers.js';
 import { query, table } from './duckdb.js';
 import { runCli, tempDir } from './helpers.js';
@@ -195,4 +196,21 @@ test('a lock naming a pid that now belongs to another process (a reused pid) is 
   const poll = await pollIn(dir, mock);
   assert.equal(poll.code, 0, poll.stderr);
   assert.match(poll.stderr, /which is no longer running/);
+});
+
+test('a waiter names a holder that wrote _LOCK.json a moment after making _LOCK, not "another collector" or the previous holder', async (t) => {
+  const root = tempDir(t);
+  const holder = spawn('sleep', ['30']);
+  t.after(() => holder.kill());
+  mkdirSync(path.join(root, LOCK_DIR));
+  // The previous holder's file is still there: it names another folder.
+  writeFileSync(path.join(root, LOCK_INFO), JSON.stringify({ pid: 999_999, host: 'gone', command: 'poll', since: '2026-01-01T00:00:00Z', lock: { ino: 1, birthtimeMs: 1 } }));
+  const folder = statSync(path.join(root, LOCK_DIR));
+  setTimeout(() => writeFileSync(path.join(root, LOCK_INFO), JSON.stringify({
+    pid: holder.pid, host: hostname(), command: 'poll', since: '2026-12-02T00:00:00Z', started: processStartTime(holder.pid ?? 0), lock: { ino: folder.ino, birthtimeMs: folder.birthtimeMs },
+  })), 400);
+  const waits: string[] = [];
+  const refused = await acquireStoreLock(root, { command: 'poll', waitMs: 2_500, onWait: (h) => waits.push(h), onLost: () => undefined }).then(() => null, (err: Error) => err);
+  assert.deepEqual(waits, [`\`poll\` (pid ${holder.pid} on host ${hostname()}, since 2026-12-02T00:00:00Z)`]);
+  assert.match(refused?.message ?? 'acquired', new RegExp(`locked by \`poll\` \\(pid ${holder.pid} `));
 });

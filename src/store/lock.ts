@@ -18,6 +18,8 @@ export const LOCK_INFO = '_LOCK.json';
 export const STALE_MS = 10_000;
 const UPDATE_MS = 2_000;
 const RETRY_MS = 1_000;
+/** How long a waiter gives a new holder to write _LOCK.json before it calls it "another collector". */
+const NAMING_GRACE_MS = 1_500;
 /**
  * assertHeld refuses once the lock was last refreshed this long ago: from then on another collector
  * may take it over (at STALE_MS), so the step about to run gets at least STALE_MS - FENCE_MS (3 s)
@@ -82,6 +84,7 @@ export async function acquireStoreLock(root: string, options: LockOptions): Prom
   let compromised: string | null = null;
   const deadline = Date.now() + options.waitMs;
   let waited = false;
+  let unnamedSince: number | null = null;
   for (;;) {
     try {
       const release = await lockfile.lock(root, lockOptions);
@@ -115,6 +118,15 @@ export async function acquireStoreLock(root: string, options: LockOptions): Prom
         // Not stale by its mtime, but certainly dead: take it over now rather than never (a future mtime) or in 10 s.
         options.onTakeOver?.(`taking over the store lock of ${describeHolder(root)}, which ${abandoned}`);
         if (removeLockDir(root, judged)) continue;
+      }
+      // A holder that has just made _LOCK has not yet written _LOCK.json: name it a moment later
+      // rather than as "another collector" (or as the previous holder, whose file is still there).
+      const named = holderOfFolder(root, judged);
+      if (named) unnamedSince = null;
+      else unnamedSince ??= Date.now();
+      if (unnamedSince !== null && Date.now() - unnamedSince < NAMING_GRACE_MS && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
       }
       const holder = describeHolder(root);
       if (Date.now() >= deadline) {
@@ -215,8 +227,15 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** Whether _LOCK.json was written by the holder of this _LOCK folder (a file of an older version names no folder: trusted). */
+function holderOfFolder(root: string, folder: Folder | null): boolean {
+  const holder = lockHolder(root);
+  if (holder === null || folder === null) return false;
+  return holder.lock === undefined || (holder.lock.ino === folder.ino && holder.lock.birthtimeMs === folder.birthtimeMs);
+}
+
 function describeHolder(root: string): string {
-  const h = lockHolder(root);
+  const h = holderOfFolder(root, lockFolder(root)) ? lockHolder(root) : null;
   return h ? `\`${h.command}\` (pid ${h.pid} on host ${h.host}, since ${h.since})` : 'another collector';
 }
 
