@@ -5,9 +5,9 @@
 // each detail dropped as it arrives), to tell the HTTP side's cost from the writer's.
 // Usage: node dist/bench/poll-child.js --url U --dir D [--concurrency C] [--polls 1] [--fetch-only]
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/log.js';
-import { runPoll } from '../src/poll.js';
+import { loadConfig } from '../src/config/settings.js';
+import { createLogger } from '../src/log/log.js';
+import { runPoll } from '../src/poll/poll.js';
 import { createProviderClient } from '../src/providers/client.js';
 import { harvestProvider } from '../src/providers/source.js';
 

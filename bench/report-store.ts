@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Catalogue, MOCK_PROVIDERS } from '../src/mock/catalogue.js';
-import { lazyMap } from '../src/poll.js';
+import { lazyMap } from '../src/poll/poll.js';
 import { normalizeDetail } from '../src/records/normalize.js';
 import type { MovieRecord, RunRecord } from '../src/records/types.js';
 import { commitRun } from '../src/store/committer.js';

@@ -10,11 +10,11 @@ import { parseArgs } from 'node:util';
 import parquet from '@dsnp/parquetjs';
 import { DuckDBInstance, LIST, VARCHAR, dateValue, listValue, timestampTZValue, type DuckDBAppender } from '@duckdb/node-api';
 import { Catalogue } from '../src/mock/catalogue.js';
-import { lazyMap } from '../src/poll.js';
+import { lazyMap } from '../src/poll/poll.js';
 import { normalizeDetail } from '../src/records/normalize.js';
 import type { MovieRecord } from '../src/records/types.js';
-import { writeParquetFile, ROW_GROUP_SIZE } from '../src/store/parquet-file.js';
-import { writeLogicalTypes } from '../src/store/parquet-footer.js';
+import { writeParquetFile, ROW_GROUP_SIZE } from '../src/store/parquet/file.js';
+import { writeLogicalTypes } from '../src/store/parquet/footer.js';
 import { MOVIES_SCHEMA, movieRow } from '../src/store/schema.js';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '10000' }, repeat: { type: 'string', default: '5' } } });

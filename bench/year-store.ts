@@ -9,8 +9,8 @@ import { Catalogue, MOCK_PROVIDERS } from '../src/mock/catalogue.js';
 import { normalizeDetail } from '../src/records/normalize.js';
 import type { RejectRecord, RunRecord } from '../src/records/types.js';
 import { dtOf, newRunId } from '../src/store/layout.js';
-import { writeParquetFile } from '../src/store/parquet-file.js';
-import * as parquet from '../src/store/parquet-lib.js';
+import { writeParquetFile } from '../src/store/parquet/file.js';
+import * as parquet from '../src/store/parquet/lib.js';
 import { MOVIES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA, movieRow, rejectRow, runRow } from '../src/store/schema.js';
 
 /** A table's schema as 0.2.0 wrote it: the same columns without `run` (it lived in the path). */

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { HEAP_FLAGS } from '../src/heap.js';
+import { HEAP_FLAGS } from '../src/runtime/heap.js';
 import { buildLegacyStore } from './year-store.js';
 
 const { values } = parseArgs({ options: { days: { type: 'string', default: '365' }, interval: { type: 'string', default: '15' }, keep: { type: 'string' } } });

@@ -3,22 +3,22 @@
 // The movies-collector command line. Each command loads what it needs and returns an exit
 // code; errors a user can cause print one line (per problem) and exit with a defined code.
 // Each command imports its modules when it runs: `report` need not load axios or parquetjs.
-import './compile-cache.js'; // first: every module loaded after it is compiled once, then cached
+import './runtime/compile-cache.js'; // first: every module loaded after it is compiled once, then cached
 import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig, redactedSettings, type LoadOptions, type Settings } from './config.js';
-import { ConfigError, EXIT, UserError, errorMessage } from './errors.js';
-import { knownSecrets, redactLine, redactText } from './redact.js';
-import type { LogHandle } from './log.js';
-import type { PollSummary } from './poll.js';
+import { loadConfig, redactedSettings, type LoadOptions, type Settings } from './config/settings.js';
+import { ConfigError, EXIT, UserError, errorMessage } from './runtime/errors.js';
+import { knownSecrets, redactLine, redactText } from './runtime/redact.js';
+import type { LogHandle } from './log/log.js';
+import type { PollSummary } from './poll/poll.js';
 import type { HarvestCause } from './providers/source.js';
 import type { Section } from './report/report.js';
 import { DEFAULT_MOCK_TOKEN } from './mock/token.js'; // not the simulator: see token.ts
 import { SINCE_EXPECTED, parseSince } from './report/params.js';
 import { SECTIONS } from './report/sections.js';
 import { terminalText } from './report/text.js';
-import { VERSION } from './version.js';
-import { checkWritableDir, ensureWritableDir } from './writable-dir.js';
+import { VERSION } from './runtime/version.js';
+import { checkWritableDir, ensureWritableDir } from './runtime/writable-dir.js';
 
 interface ConfigFlags {
   config?: string;
@@ -95,7 +95,7 @@ async function openRuntime(flags: ConfigFlags, requireToken = true): Promise<{ s
   const loadOptions = configOptions(flags, requireToken);
   const { settings, file, warnings } = loadConfig(loadOptions);
   ensureWritableDir(settings.store.dir, 'store.dir', 'DATA_DIR');
-  const { createLogger } = await import('./log.js');
+  const { createLogger } = await import('./log/log.js');
   const log = createLogger({ ...settings.log, secrets: [settings.api.token] });
   for (const warning of warnings) log.logger.warn(warning);
   return { settings, file, log, loadOptions };
@@ -170,7 +170,7 @@ withConfigFlags(
         problems.push(...err.problems);
       }
     }
-    const { probeHealthAddress } = await import('./health.js');
+    const { probeHealthAddress } = await import('./http/server.js');
     try {
       const note = await probeHealthAddress(settings.health.port, settings.health.host);
       if (note) warnings.push(note);
@@ -193,7 +193,7 @@ withConfigFlags(
 ).action(
   action(async (flags: ConfigFlags) => {
     const { settings, file, log, loadOptions } = await openRuntime(flags);
-    const { Daemon } = await import('./scheduler.js');
+    const { Daemon } = await import('./daemon/daemon.js');
     const { STALE_MS, acquireStoreLock } = await import('./store/lock.js');
     let daemon: InstanceType<typeof Daemon> | null = null;
     try {
@@ -253,8 +253,8 @@ withConfigFlags(
     const { settings, log } = await openRuntime(flags);
     const { prepareStore } = await import('./store/maintenance.js');
     const { applyRetention } = await import('./store/retention.js');
-    const { logPollSummary, runPoll } = await import('./poll.js');
-    const { progressBars, summaryTable } = await import('./poll-report.js');
+    const { logPollSummary, runPoll } = await import('./poll/poll.js');
+    const { progressBars, summaryTable } = await import('./poll/summary.js');
     try {
       const { lock, lost } = await oneShotLock(settings, log, 'poll', 'this poll is aborted');
       let summary: PollSummary;

@@ -5,9 +5,9 @@ import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'n
 import path from 'node:path';
 import { test } from 'node:test';
 import winston from 'winston';
-import { createLogger } from '../src/log.js';
+import { createLogger } from '../src/log/log.js';
 import { startMockProvider } from '../src/mock/server.js';
-import { MIN_SECRET_FRAGMENT, redactText } from '../src/redact.js';
+import { MIN_SECRET_FRAGMENT, redactText } from '../src/runtime/redact.js';
 import { isMessage, startDaemon } from './daemon-helpers.js';
 import { hasStackTrace, runCli, tempDir } from './helpers.js';
 

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { loadConfig } from '../src/config.js';
-import { ConfigError } from '../src/errors.js';
+import { loadConfig } from '../src/config/settings.js';
+import { ConfigError } from '../src/runtime/errors.js';
 import { hasStackTrace, runCli, tempDir } from './helpers.js';
 
 const TOKEN = 'tok-Secret-123';

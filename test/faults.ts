@@ -6,7 +6,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { generator } from '../src/mock/random.js';
-import { CURRENT_LOG } from '../src/log.js';
+import { CURRENT_LOG } from '../src/log/log.js';
 import { READY_MARKER, STAGING_DIR, TABLES } from '../src/store/layout.js';
 import { CLI, cleanEnv } from './helpers.js';
 

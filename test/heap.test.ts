@@ -7,7 +7,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { HEAP_FLAGS } from '../src/heap.js';
+import { HEAP_FLAGS } from '../src/runtime/heap.js';
 import { CLI, tempDir } from './helpers.js';
 
 test('the CLI run as a command (through its shebang, as the Docker image runs it) starts Node with the heap flags', (t) => {

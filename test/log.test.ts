@@ -5,8 +5,8 @@ import { readdirSync, readFileSync, readlinkSync, utimesSync, writeFileSync } fr
 import path from 'node:path';
 import { test } from 'node:test';
 import winston from 'winston';
-import { repairLogAudit } from '../src/log-audit.js';
-import { CURRENT_LOG, createLogger, type Logger } from '../src/log.js';
+import { repairLogAudit } from '../src/log/audit.js';
+import { CURRENT_LOG, createLogger, type Logger } from '../src/log/log.js';
 import { tempDir } from './helpers.js';
 
 const TOKEN = 'tok/with+odd=chars';

@@ -6,8 +6,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { loadConfig } from '../src/config.js';
-import { ConfigError } from '../src/errors.js';
+import { loadConfig } from '../src/config/settings.js';
+import { ConfigError } from '../src/runtime/errors.js';
 import { normalizeDetail } from '../src/records/normalize.js';
 import { hasStackTrace, runCli, tempDir } from './helpers.js';
 

@@ -54,7 +54,7 @@ test('a one-shot poll loads only what it uses (no Parquet reader, AWS S3 client,
 test("DEP0005: Node's one Buffer() warning is spent silently, so calls from node_modules are never checked; other deprecations still warn", (t) => {
   const dir = tempDir(t);
   const script = path.join(dir, 'check.mjs');
-  const shim = pathToFileURL(path.resolve(path.dirname(CLI), 'buffer-deprecation.js')).href;
+  const shim = pathToFileURL(path.resolve(path.dirname(CLI), 'store/parquet/buffer-deprecation.js')).href;
   // Without the shim, a Buffer() call from outside node_modules (this script) warns DEP0005.
   writeFileSync(
     script,

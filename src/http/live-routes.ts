@@ -3,7 +3,7 @@
 // poll state, for the page's stale and failing banners). Answers come from LiveReport's cache,
 // with validators from the last commit; bad query parameters get 400 naming the parameter.
 import type http from 'node:http';
-import { knownSecrets, redactText } from '../redact.js';
+import { knownSecrets, redactText } from '../runtime/redact.js';
 import { LIVE_PAGE, LIVE_PAGE_CSP } from '../report/html.js';
 import { etagOf, type LiveAnswer, type LiveReport } from '../report/live.js';
 import { ParamError, parseReportQuery, type ParamName, type ReportQuery } from '../report/params.js';

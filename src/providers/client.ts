@@ -11,7 +11,7 @@
 import type { AxiosAdapter, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import axiosRetry, { exponentialDelay, isNetworkOrIdempotentRequestError } from 'axios-retry';
 import pLimit from 'p-limit';
-import { redact, redactText, secretForms } from '../redact.js';
+import { redact, redactText, secretForms } from '../runtime/redact.js';
 import axios, { AxiosError } from './axios-lib.js';
 import { BAD_JSON, CUT_OFF, createUndiciAdapter, isBodyTooLarge, parsedBody } from './undici-adapter.js';
 

@@ -1,8 +1,8 @@
 // The provider source: one provider's list call, then one detail call per listed film, all
 // through the provider's client (retries, timeout, concurrency). Returns what was fetched and
 // the counts; normalization happens downstream.
-import { errorMessage } from '../errors.js';
-import type { Logger } from '../log.js';
+import { errorMessage } from '../runtime/errors.js';
+import type { Logger } from '../log/log.js';
 import { parseList, type DetailInput } from '../records/normalize.js';
 import type { RejectRecord } from '../records/types.js';
 import type { ClientStats, FailureCause, FetchOutcome, ProviderClient } from './client.js';

@@ -4,7 +4,7 @@
 // present but unparseable, empty or out of their column's range become null, with a warning
 // on the record; `raw` keeps the whole body. Every value that leaves here fits its Parquet
 // column (INT32, INT64, DATE, DOUBLE), so no answer can make a commit fail.
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../runtime/errors.js';
 import type { MovieRecord, Normalized, RejectRecord } from './types.js';
 
 export interface DetailInput {

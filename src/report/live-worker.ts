@@ -4,7 +4,7 @@
 // ticks seconds late) and stay in its RSS (a worker thread's native memory is not given back).
 // The daemon sends the query, receives the finished JSON texts, one per variant it serves, and
 // the process exits, taking DuckDB and its memory with it.
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../runtime/errors.js';
 import { chartData } from './html.js';
 import { parseSince, type ReportQuery } from './params.js';
 import { StoreReader, retryingVanishedFiles } from './queries.js';

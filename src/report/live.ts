@@ -9,7 +9,7 @@ import { fork } from 'node:child_process';
 import os from 'node:os';
 import pLimit from 'p-limit';
 import type { Logger } from 'winston';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../runtime/errors.js';
 import { committedAt, latestCommittedRun } from '../store/history.js';
 import type { WorkerInput, WorkerOutput } from './live-worker.js';
 import { DEFAULT_SINCE, type ReportQuery } from './params.js';

@@ -8,11 +8,11 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import os from 'node:os';
 import path from 'node:path';
 import type parquet from '@dsnp/parquetjs';
-import { errorMessage } from '../errors.js';
-import type { Logger } from '../log.js';
+import { errorMessage } from '../runtime/errors.js';
+import type { Logger } from '../log/log.js';
 import { writeMarker } from './durable.js';
 import { processStartTime } from './lock.js';
-import { ParquetFileWriter, fsync, writeParquetFile } from './parquet-file.js';
+import { ParquetFileWriter, fsync, writeParquetFile } from './parquet/file.js';
 import { COMPACT_STAGING_PREFIX, recoverCompaction } from './compaction.js';
 import { MIGRATION_DIR, OWNER_FILE, READY_MARKER, RUN_ID, STAGING_DIR, TABLES, fileFolder, pollFile, type Table } from './layout.js';
 

@@ -3,7 +3,7 @@
 import { readdirSync, rmdirSync, unlinkSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fsync } from './parquet-file.js';
+import { fsync } from './parquet/file.js';
 
 /** Writes `value` as JSON beside, fsyncs, renames into place, fsyncs the folder. */
 export async function writeMarker(file: string, value: unknown): Promise<void> {

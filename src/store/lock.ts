@@ -10,7 +10,7 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
-import { EXIT, UserError, errorMessage } from '../errors.js';
+import { EXIT, UserError, errorMessage } from '../runtime/errors.js';
 
 export const LOCK_DIR = '_LOCK';
 export const LOCK_INFO = '_LOCK.json';

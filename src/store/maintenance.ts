@@ -1,8 +1,8 @@
 // What a writer does to the store besides polling, in the order it must happen: before its first
 // poll, finish or discard what a crash left and upgrade an old layout; after a poll, compact the
 // closed days. Every step runs under the store lock and checks it before making anything visible.
-import { limitHeapGrowth } from '../heap.js';
-import type { Logger } from '../log.js';
+import { limitHeapGrowth } from '../runtime/heap.js';
+import type { Logger } from '../log/log.js';
 import { recoverStaging } from './committer.js';
 import { compactClosedDays, type CompactResult, type FenceHooks } from './compaction.js';
 import { migrateLegacyStore } from './migrate.js';

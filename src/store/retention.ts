@@ -5,7 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from '../log.js';
+import type { Logger } from '../log/log.js';
 import { STAGING_DIR, dtOf, type Table } from './layout.js';
 
 const ORDER: Table[] = ['runs', 'movies', 'rejects'];

@@ -2,9 +2,9 @@
 // Snappy-compressed per field: @dsnp/parquetjs ignores a writer-level compression option.
 // Prices are INT64 cents (its DECIMAL corrupts values); timestamps are UTC millis, annotated as
 // instants (TIMESTAMP, isAdjustedToUTC) by parquet-footer.ts, which parquetjs alone never writes.
-import * as parquet from './parquet-lib.js';
+import * as parquet from './parquet/lib.js';
 import type { MovieRecord, RejectRecord, RunRecord } from '../records/types.js';
-import { UTC_MILLIS } from './parquet-footer.js';
+import { UTC_MILLIS } from './parquet/footer.js';
 
 type FieldDef = {
   type?: string; optional?: boolean; repeated?: boolean; compression?: string; statistics?: false;

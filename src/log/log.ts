@@ -6,10 +6,10 @@ import { closeSync, fstatSync, ftruncateSync, openSync, readSync } from 'node:fs
 import path from 'node:path';
 import winston from 'winston';
 import DailyRotateFile from 'winston-daily-rotate-file';
-import { errorMessage } from './errors.js';
-import { removePrunedArchives, repairLogAudit } from './log-audit.js';
-import { redact, secretForms } from './redact.js';
-import { ensureWritableDir, writeProbe } from './writable-dir.js';
+import { errorMessage } from '../runtime/errors.js';
+import { removePrunedArchives, repairLogAudit } from './audit.js';
+import { redact, secretForms } from '../runtime/redact.js';
+import { ensureWritableDir, writeProbe } from '../runtime/writable-dir.js';
 
 export type Logger = winston.Logger;
 

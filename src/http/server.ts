@@ -6,10 +6,10 @@ import { once } from 'node:events';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import client from 'prom-client';
-import { ConfigError } from './errors.js';
-import { knownSecrets, redactText } from './redact.js';
-import type { Route } from './http/live-routes.js';
-import type { PollSummary } from './poll.js';
+import { ConfigError } from '../runtime/errors.js';
+import { knownSecrets, redactText } from '../runtime/redact.js';
+import type { Route } from './live-routes.js';
+import type { PollSummary } from '../poll/poll.js';
 
 export interface HealthState {
   /** `missing`: listed films that are not in movies (failed or rejected); non-zero makes a poll partial. */

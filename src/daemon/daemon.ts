@@ -5,19 +5,19 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { createTask, setLogger, type ScheduledTask, type TaskContext } from 'node-cron';
-import { DEFAULT_CONFIG_FILE, loadConfig, type LoadOptions, type Settings } from './config.js';
-import { ConfigError, EXIT, UserError, errorMessage } from './errors.js';
-import { Metrics, startHealthServer, type HealthServer, type HealthState } from './health.js';
-import { liveRoutes, type DaemonStatus } from './http/live-routes.js';
-import { unwritableInLogs, unwritableInStore } from './write-access.js';
-import type { LogHandle } from './log.js';
-import { PollAbortedError, logPollSummary, runPoll } from './poll.js';
-import { LiveReport } from './report/live.js';
-import { recoverStaging, type CommitHooks } from './store/committer.js';
-import { compactStore, prepareStore } from './store/maintenance.js';
-import { lastCommittedPollStart } from './store/history.js';
-import { LockLostError } from './store/lock.js';
-import { applyRetention } from './store/retention.js';
+import { DEFAULT_CONFIG_FILE, loadConfig, type LoadOptions, type Settings } from '../config/settings.js';
+import { ConfigError, EXIT, UserError, errorMessage } from '../runtime/errors.js';
+import { Metrics, startHealthServer, type HealthServer, type HealthState } from '../http/server.js';
+import { liveRoutes, type DaemonStatus } from '../http/live-routes.js';
+import { unwritableInLogs, unwritableInStore } from '../runtime/write-access.js';
+import type { LogHandle } from '../log/log.js';
+import { PollAbortedError, logPollSummary, runPoll } from '../poll/poll.js';
+import { LiveReport } from '../report/live.js';
+import { recoverStaging, type CommitHooks } from '../store/committer.js';
+import { compactStore, prepareStore } from '../store/maintenance.js';
+import { lastCommittedPollStart } from '../store/history.js';
+import { LockLostError } from '../store/lock.js';
+import { applyRetention } from '../store/retention.js';
 
 /** Settings that cannot change under a running daemon: it says so and keeps the old value. */
 const RESTART_ONLY = ['store.dir', 'log.dir', 'log.maxFiles', 'log.maxSize', 'health.port', 'health.host', 'api.token', 'api.tokenFile', 'api.tokenHeader'] as const;

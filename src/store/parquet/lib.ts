@@ -4,7 +4,7 @@
 // Deep paths of the pinned 1.8.8 (the package has no "exports" map; parquet-footer.ts does the same).
 import { ParquetEnvelopeWriter, ParquetWriter } from '@dsnp/parquetjs/dist/lib/writer.js';
 import { ParquetSchema } from '@dsnp/parquetjs/dist/lib/schema.js';
-import { settleBufferDeprecation } from '../buffer-deprecation.js';
+import { settleBufferDeprecation } from './buffer-deprecation.js';
 
 // Writing pages calls thrift's `new Buffer()`: see buffer-deprecation.ts.
 settleBufferDeprecation();

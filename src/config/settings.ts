@@ -6,8 +6,8 @@ import path from 'node:path';
 import convict from 'convict';
 import jsonc from 'jsonc-parser';
 import { validateDetailed } from 'node-cron';
-import { ConfigError, errorMessage } from './errors.js';
-import { REDACTED, redact, redactLine, redactUrlCredentials, registerSecret, secretForms } from './redact.js';
+import { ConfigError, errorMessage } from '../runtime/errors.js';
+import { REDACTED, redact, redactLine, redactUrlCredentials, registerSecret, secretForms } from '../runtime/redact.js';
 
 export type RunOnStart = 'missed' | 'always' | 'never';
 

@@ -1,7 +1,7 @@
 // What `poll` prints: a summary table per provider on stdout, progress bars on a terminal.
 import { createRequire } from 'node:module';
 import type { PollSummary } from './poll.js';
-import { terminalText } from './report/text.js';
+import { terminalText } from '../report/text.js';
 
 export function summaryTable(summary: PollSummary): string {
   const header = ['provider', 'status', 'listed', 'fetched', 'failed', 'rejected', 'retries', 'duration'];

@@ -4,7 +4,7 @@
 // version read together: union_by_name fills columns an older file lacks, the `run` of a file in
 // a run=<id> folder (before 0.3) comes from its path, and naive timestamps (before 0.2) are UTC.
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import type * as parquet from './parquet-lib.js';
+import type * as parquet from './parquet/lib.js';
 
 const quote = (s: string) => `'${s.replaceAll("'", "''")}'`;
 

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { errorMessage } from './errors.js';
+import { errorMessage } from '../runtime/errors.js';
 
 /** The hash winston-daily-rotate-file asks for by default; the library checks it before deleting. */
 const HASH_TYPE = 'sha256';

@@ -2,22 +2,22 @@
 // staged Parquet, appended to as answers arrive, then committed (sink). Returns a summary;
 // the caller decides the exit code.
 import { setMaxListeners } from 'node:events';
-import type { Settings } from './config.js';
-import { EXIT, UserError, errorMessage } from './errors.js';
-import { limitHeapGrowth } from './heap.js';
-import { replaceSecrets, secretForms } from './redact.js';
-import type { Logger } from './log.js';
-import { createProviderClient } from './providers/client.js';
-import { harvestProvider, type Harvest, type HarvestCause } from './providers/source.js';
-import { normalizeDetail, type DetailInput } from './records/normalize.js';
-import type { RejectRecord, RunRecord, RunStatus } from './records/types.js';
-import { StagedRun, runIdTaken, type CommitHooks } from './store/committer.js';
-import { dtOf, newRunId } from './store/layout.js';
-import { LockLostError } from './store/lock.js';
-import type { ParquetFileWriter } from './store/parquet-file.js';
-import { MOVIES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA, movieRow, rejectRow, runRow } from './store/schema.js';
-import { VERSION } from './version.js';
-import { writeProbe } from './writable-dir.js';
+import type { Settings } from '../config/settings.js';
+import { EXIT, UserError, errorMessage } from '../runtime/errors.js';
+import { limitHeapGrowth } from '../runtime/heap.js';
+import { replaceSecrets, secretForms } from '../runtime/redact.js';
+import type { Logger } from '../log/log.js';
+import { createProviderClient } from '../providers/client.js';
+import { harvestProvider, type Harvest, type HarvestCause } from '../providers/source.js';
+import { normalizeDetail, type DetailInput } from '../records/normalize.js';
+import type { RejectRecord, RunRecord, RunStatus } from '../records/types.js';
+import { StagedRun, runIdTaken, type CommitHooks } from '../store/committer.js';
+import { dtOf, newRunId } from '../store/layout.js';
+import { LockLostError } from '../store/lock.js';
+import type { ParquetFileWriter } from '../store/parquet/file.js';
+import { MOVIES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA, movieRow, rejectRow, runRow } from '../store/schema.js';
+import { VERSION } from '../runtime/version.js';
+import { writeProbe } from '../runtime/writable-dir.js';
 
 export interface PollOptions {
   settings: Settings;

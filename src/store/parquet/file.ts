@@ -5,8 +5,8 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { open, rm } from 'node:fs/promises';
-import * as parquet from './parquet-lib.js';
-import { writeLogicalTypes } from './parquet-footer.js';
+import * as parquet from './lib.js';
+import { writeLogicalTypes } from './footer.js';
 import { RowBufferFiller } from './row-buffer.js';
 
 /** Rows per row group: large groups read faster; a poll of 10,000 films is a few groups. */
