@@ -9,14 +9,13 @@ import { Catalogue, MOCK_PROVIDERS } from '../src/mock/catalogue.js';
 import { normalizeDetail } from '../src/records/normalize.js';
 import type { RejectRecord, RunRecord } from '../src/records/types.js';
 import { dtOf, newRunId } from '../src/store/layout.js';
-import { writeParquetFile } from '../src/store/parquet/file.js';
-import * as parquet from '../src/store/parquet/lib.js';
+import { ParquetSchema, writeParquetFile } from '../src/store/parquet/index.js';
 import { MOVIES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA, movieRow, rejectRow, runRow } from '../src/store/schema.js';
 
 /** A table's schema as 0.2.0 wrote it: the same columns without `run` (it lived in the path). */
-function legacySchema(schema: parquet.ParquetSchema): parquet.ParquetSchema {
+function legacySchema(schema: ParquetSchema): ParquetSchema {
   const { run: _run, ...fields } = schema.schema;
-  return new parquet.ParquetSchema(fields);
+  return new ParquetSchema(fields);
 }
 
 const LEGACY = { movies: legacySchema(MOVIES_SCHEMA), rejects: legacySchema(REJECTS_SCHEMA), runs: legacySchema(RUNS_SCHEMA) };

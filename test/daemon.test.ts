@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import { test } from 'node:test';
 import { startMockProvider, type MockOptions } from '../src/mock/server.js';
-import { writeParquetFile } from '../src/store/parquet/file.js';
+import { writeParquetFile } from '../src/store/parquet/index.js';
 import { RUNS_SCHEMA } from '../src/store/schema.js';
 import { dtOf } from '../src/store/layout.js';
 import { isMessage, pollDone, startDaemon } from './daemon-helpers.js';

@@ -13,7 +13,7 @@ import thriftLib from 'thrift';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { INT64_MAX } from '../src/records/normalize.js';
 import type { MovieRecord, RejectRecord, RunRecord } from '../src/records/types.js';
-import { ParquetFileWriter, ROW_GROUP_SIZE, writeParquetFile } from '../src/store/parquet/file.js';
+import { ParquetFileWriter, ROW_GROUP_SIZE, writeParquetFile } from '../src/store/parquet/index.js';
 import { serializeCompact } from '../src/store/parquet/thrift-serialize.js';
 import * as schemas from '../src/store/schema.js';
 import { query } from './duckdb.js';

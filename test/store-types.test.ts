@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { startMockProvider } from '../src/mock/server.js';
-import { writeParquetFile } from '../src/store/parquet/file.js';
+import { writeParquetFile } from '../src/store/parquet/index.js';
 import { RUNS_SCHEMA, runRow } from '../src/store/schema.js';
 import { runCli, tempDir } from './helpers.js';
 import { startScriptedProvider } from './scripted-provider.js';

@@ -10,7 +10,7 @@ import { createLogger } from '../src/log/log.js';
 import { startMockProvider, type MockOptions } from '../src/mock/server.js';
 import { PollAbortedError, runPoll, type PollOptions } from '../src/poll/poll.js';
 import { StagedRun } from '../src/store/committer.js';
-import { ParquetFileWriter, ROW_GROUP_SIZE } from '../src/store/parquet/file.js';
+import { ParquetFileWriter, ROW_GROUP_SIZE } from '../src/store/parquet/index.js';
 import { MOVIES_SCHEMA } from '../src/store/schema.js';
 import { query, table } from './duckdb.js';
 import { tempDir } from './helpers.js';

@@ -14,7 +14,7 @@ import type { RejectRecord, RunRecord, RunStatus } from '../records/types.js';
 import { StagedRun, runIdTaken, type CommitHooks } from '../store/committer.js';
 import { dtOf, newRunId } from '../store/layout.js';
 import { LockLostError } from '../store/lock.js';
-import type { ParquetFileWriter } from '../store/parquet/file.js';
+import type { ParquetFileWriter } from '../store/parquet/index.js';
 import { MOVIES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA, movieRow, rejectRow, runRow } from '../store/schema.js';
 import { VERSION } from '../runtime/version.js';
 import { writeProbe } from '../runtime/writable-dir.js';

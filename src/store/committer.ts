@@ -7,12 +7,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type parquet from '@dsnp/parquetjs';
 import { errorMessage } from '../runtime/errors.js';
 import type { Logger } from '../log/log.js';
-import { writeMarker } from './durable.js';
+import { fsync, writeMarker } from './durable.js';
 import { processStartTime } from './lock.js';
-import { ParquetFileWriter, fsync, writeParquetFile } from './parquet/file.js';
+import { ParquetFileWriter, writeParquetFile, type ParquetSchema } from './parquet/index.js';
 import { COMPACT_STAGING_PREFIX, recoverCompaction } from './compaction.js';
 import { MIGRATION_DIR, OWNER_FILE, READY_MARKER, RUN_ID, STAGING_DIR, TABLES, fileFolder, pollFile, type Table } from './layout.js';
 
@@ -20,7 +19,7 @@ export interface TableFile {
   table: Table;
   /** The provider partition (movies, rejects); none for runs. */
   provider?: string;
-  schema: parquet.ParquetSchema;
+  schema: ParquetSchema;
   /** Consumed once, as the file is written: a lazy iterable keeps a large poll's rows out of memory. */
   rows: Iterable<Record<string, unknown>>;
 }
@@ -86,7 +85,7 @@ export class StagedRun {
   }
 
   /** Opens a table's file in staging, to append rows to while the poll runs; `commit` closes it. */
-  async openFile(table: Table, provider: string | undefined, schema: parquet.ParquetSchema): Promise<ParquetFileWriter> {
+  async openFile(table: Table, provider: string | undefined, schema: ParquetSchema): Promise<ParquetFileWriter> {
     const dir = await this.partition(table, provider);
     const writer = await ParquetFileWriter.open(path.join(dir, `${this.runId}.parquet`), schema, { constants: { run: this.runId } });
     this.opened.push({ table, writer });

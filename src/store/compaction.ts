@@ -14,10 +14,10 @@ import { link, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../runtime/errors.js';
 import type { Logger } from '../log/log.js';
-import { fsyncTree, readMarker, writeMarker } from './durable.js';
+import { fsync, fsyncTree, readMarker, writeMarker } from './durable.js';
 import { exchangeFolders } from './exchange.js';
 import { COMPACTED_PREFIX, READY_MARKER, STAGING_DIR, TABLES, dayPartition, dtFolders, dtOf, hasProviderPartition, runIdOfFile, type Table } from './layout.js';
-import { fsync, writeParquetFile } from './parquet/file.js';
+import { writeParquetFile } from './parquet/index.js';
 import { ParquetRowSource } from './row-source.js';
 import { MOVIES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA } from './schema.js';
 

@@ -1,9 +1,8 @@
-// Small durable-filesystem steps shared by compaction and migration: a JSON marker that appears
-// whole or not at all, and a folder tree made durable.
+// Small durable-filesystem steps shared by the store's writers: fsync of a file or folder, a JSON
+// marker that appears whole or not at all, and a folder tree made durable.
 import { readdirSync, rmdirSync, unlinkSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fsync } from './parquet/file.js';
 
 /** Writes `value` as JSON beside, fsyncs, renames into place, fsyncs the folder. */
 export async function writeMarker(file: string, value: unknown): Promise<void> {
@@ -53,4 +52,18 @@ export function removeTree(target: string): void {
     else unlinkSync(full);
   }
   rmdirSync(target);
+}
+
+/** fsync a file, or a folder so that renames and new entries in it survive a power cut. */
+export async function fsync(target: string): Promise<void> {
+  const handle = await open(target, 'r');
+  try {
+    await handle.sync();
+  } catch (err) {
+    // Some filesystems refuse fsync on a folder; the data files themselves were synced.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM') throw err;
+  } finally {
+    await handle.close();
+  }
 }

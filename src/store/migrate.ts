@@ -11,10 +11,9 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log/log.js';
 import { keepStrayFiles, spillFolder, writeCompacted, type FenceHooks } from './compaction.js';
-import { fsyncTree, readMarker, removeTree, writeMarker } from './durable.js';
+import { fsync, fsyncTree, readMarker, removeTree, writeMarker } from './durable.js';
 import { exchangeFolders } from './exchange.js';
 import { MIGRATION_DIR, READY_MARKER, STAGING_DIR, TABLES, dayPartition, dtFolders, hasProviderPartition, type Table } from './layout.js';
-import { fsync } from './parquet/file.js';
 import { ParquetRowSource } from './row-source.js';
 
 const DONE_DIR = '_done';

@@ -4,7 +4,7 @@
 // version read together: union_by_name fills columns an older file lacks, the `run` of a file in
 // a run=<id> folder (before 0.3) comes from its path, and naive timestamps (before 0.2) are UTC.
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import type * as parquet from './parquet/lib.js';
+import type { ParquetSchema } from './parquet/index.js';
 
 const quote = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
@@ -49,11 +49,11 @@ export class ParquetRowSource {
   }
 
   /** The rows of `files` with exactly the schema's columns (a column no file has is an error, named), in run order, then each file's order. */
-  async *rows(files: string[], schema: parquet.ParquetSchema): AsyncGenerator<Row> {
+  async *rows(files: string[], schema: ParquetSchema): AsyncGenerator<Row> {
     for (const group of ParquetRowSource.byLayout(files)) yield* this.rowsOfOneLayout(group, schema);
   }
 
-  private async *rowsOfOneLayout(files: string[], schema: parquet.ParquetSchema): AsyncGenerator<Row> {
+  private async *rowsOfOneLayout(files: string[], schema: ParquetSchema): AsyncGenerator<Row> {
     const present = new Set(
       (await this.con.runAndReadAll(`DESCRIBE SELECT * FROM ${this.from(files)}`)).getRowObjectsJS().map((r) => String(r.column_name)),
     );

@@ -2,9 +2,8 @@
 // Snappy-compressed per field: @dsnp/parquetjs ignores a writer-level compression option.
 // Prices are INT64 cents (its DECIMAL corrupts values); timestamps are UTC millis, annotated as
 // instants (TIMESTAMP, isAdjustedToUTC) by parquet-footer.ts, which parquetjs alone never writes.
-import * as parquet from './parquet/lib.js';
+import { ParquetSchema, UTC_MILLIS } from './parquet/index.js';
 import type { MovieRecord, RejectRecord, RunRecord } from '../records/types.js';
-import { UTC_MILLIS } from './parquet/footer.js';
 
 type FieldDef = {
   type?: string; optional?: boolean; repeated?: boolean; compression?: string; statistics?: false;
@@ -38,9 +37,9 @@ const timestamp = { type: 'TIMESTAMP_MILLIS', logicalType: UTC_MILLIS };
 /** A nullable list<string> that DuckDB reads as VARCHAR[] (NULL and [] kept apart). */
 const stringList = { type: 'LIST', optional: true, fields: { list: { repeated: true, fields: { element: { type: 'UTF8' } } } } };
 
-function schema(fields: Record<string, FieldDef>): parquet.ParquetSchema {
+function schema(fields: Record<string, FieldDef>): ParquetSchema {
   // The field definitions match parquetjs's SchemaDefinition; its exported type is too strict for this builder.
-  return new parquet.ParquetSchema(withLeafOptions(fields) as ConstructorParameters<typeof parquet.ParquetSchema>[0]);
+  return new ParquetSchema(withLeafOptions(fields) as ConstructorParameters<typeof ParquetSchema>[0]);
 }
 
 // `run` (the poll's id) is the first column of every table: a compacted day holds many polls in one file.

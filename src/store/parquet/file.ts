@@ -4,9 +4,11 @@
 // encodes pages, row groups and the footer, so files are the ones its appendRow would write.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { open, rm } from 'node:fs/promises';
-import * as parquet from './lib.js';
+import { rm } from 'node:fs/promises';
+import { fsync } from '../durable.js';
 import { writeLogicalTypes } from './footer.js';
+import { installParquetWriter } from './install.js';
+import * as parquet from './lib.js';
 import { RowBufferFiller } from './row-buffer.js';
 
 /** Rows per row group: large groups read faster; a poll of 10,000 films is a few groups. */
@@ -47,6 +49,7 @@ export class ParquetFileWriter {
   ) {}
 
   static async open(file: string, schema: parquet.ParquetSchema, options: { rowGroupSize?: number; constants?: Row } = {}): Promise<ParquetFileWriter> {
+    installParquetWriter();
     const filler = fillerFor(schema); // refuses a schema shape it cannot fill before any file exists
     const opts = { rowGroupSize: options.rowGroupSize ?? ROW_GROUP_SIZE };
     // ParquetWriter.openFile, opened by hand: parquetjs leaves some writes' promises unawaited (the
@@ -188,16 +191,3 @@ export async function writeParquetFile(file: string, schema: parquet.ParquetSche
   return writer.rows;
 }
 
-/** fsync a file, or a folder so that renames and new entries in it survive a power cut. */
-export async function fsync(target: string): Promise<void> {
-  const handle = await open(target, 'r');
-  try {
-    await handle.sync();
-  } catch (err) {
-    // Some filesystems refuse fsync on a folder; the data files themselves were synced.
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM') throw err;
-  } finally {
-    await handle.close();
-  }
-}

@@ -5,14 +5,8 @@
 // serializes it (once; decoding and re-encoding the finished footer cost a daemon poll ~10 ms).
 // The converted_type stays, for readers older than logical types (the spec asks writers to keep
 // both; TIMESTAMP_MILLIS is the legacy twin of TIMESTAMP(UTC, MILLIS)).
-// The deep imports are the library's own thrift classes and codec (pinned at 1.8.8).
-import { createRequire } from 'node:module';
-import type parquet from '@dsnp/parquetjs';
-import thrift from '@dsnp/parquetjs/dist/gen-nodejs/parquet_types.js';
+import { thrift, type ParquetSchema, type ParquetWriter } from './lib.js';
 import { serializeCompact } from './thrift-serialize.js';
-
-/** The library's util module object: its writer calls `serializeThrift` through it at each call. */
-const util = createRequire(import.meta.url)('@dsnp/parquetjs/dist/lib/util.js') as { serializeThrift: (obj: object) => Buffer };
 
 /** TIMESTAMP(isAdjustedToUTC = true, unit = MILLIS): an instant, read as TIMESTAMP WITH TIME ZONE. */
 export const UTC_MILLIS = new thrift.LogicalType({
@@ -20,15 +14,16 @@ export const UTC_MILLIS = new thrift.LogicalType({
 });
 
 /** The schema whose footer is being encoded right now (footer encoding is synchronous), else null. */
-let encoding: parquet.ParquetSchema | null = null;
-// Every struct the writer serializes (page headers too) goes through the faster serializer (same bytes).
-util.serializeThrift = (obj) => {
+let encoding: ParquetSchema | null = null;
+
+/** Serializes a thrift struct as the library's serializeThrift does, adding logical types to a footer being written. */
+export function serializeWithLogicalTypes(obj: object): Buffer {
   if (encoding !== null && obj instanceof thrift.FileMetaData) setLogicalTypes(obj, encoding);
   return serializeCompact(obj);
-};
+}
 
 /** parquetjs writes the schema root, then `schema.fieldList` in order. */
-function setLogicalTypes(meta: InstanceType<typeof thrift.FileMetaData>, schema: parquet.ParquetSchema): void {
+function setLogicalTypes(meta: InstanceType<typeof thrift.FileMetaData>, schema: ParquetSchema): void {
   schema.fieldList.forEach((field, i) => {
     const element = meta.schema[i + 1];
     if (element?.name !== field.name) throw new Error(`parquet footer: schema element ${i + 1} is not ${field.name} (has @dsnp/parquetjs changed?)`);
@@ -37,7 +32,7 @@ function setLogicalTypes(meta: InstanceType<typeof thrift.FileMetaData>, schema:
 }
 
 /** Makes `writer` write its fields' logical types into the footer when it is closed. */
-export function writeLogicalTypes(writer: parquet.ParquetWriter): void {
+export function writeLogicalTypes(writer: ParquetWriter): void {
   const envelope = writer.envelopeWriter;
   if (!envelope) throw new Error('parquet writer already closed');
   const writeFooter = envelope.writeFooter.bind(envelope);

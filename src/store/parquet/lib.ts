@@ -1,12 +1,17 @@
-// The parts of @dsnp/parquetjs the collector uses. Its index also loads its reader, which loads
-// the AWS S3 client and bloom-filter readers (~0.15 s of CPU and ~20 MB at every start): the
-// collector only writes Parquet (DuckDB reads it), so only the writer and the schema are loaded.
-// Deep paths of the pinned 1.8.8 (the package has no "exports" map; parquet-footer.ts does the same).
+// The parts of @dsnp/parquetjs the collector uses, and the only module that imports it. Its index
+// also loads its reader, which loads the AWS S3 client and bloom-filter readers (~0.15 s of CPU and
+// ~20 MB at every start): the collector only writes Parquet (DuckDB reads it), so only the writer,
+// the schema, the type codecs and the thrift classes are loaded. Deep paths of the pinned 1.8.8
+// (the package has no "exports" map).
+import { createRequire } from 'node:module';
 import { ParquetEnvelopeWriter, ParquetWriter } from '@dsnp/parquetjs/dist/lib/writer.js';
 import { ParquetSchema } from '@dsnp/parquetjs/dist/lib/schema.js';
-import { settleBufferDeprecation } from './buffer-deprecation.js';
+import { getParquetTypeDataObject } from '@dsnp/parquetjs/dist/lib/types.js';
+import thrift from '@dsnp/parquetjs/dist/gen-nodejs/parquet_types.js';
 
-// Writing pages calls thrift's `new Buffer()`: see buffer-deprecation.ts.
-settleBufferDeprecation();
+export type { PageData, ParquetField, ParquetType } from '@dsnp/parquetjs/dist/lib/declare.js';
+export type { RecordBuffer } from '@dsnp/parquetjs/dist/lib/shred.js';
+export { ParquetEnvelopeWriter, ParquetSchema, ParquetWriter, getParquetTypeDataObject, thrift };
 
-export { ParquetEnvelopeWriter, ParquetSchema, ParquetWriter };
+/** The library's util module object: its writer calls `serializeThrift` through it at each call, so replacing it there takes effect. */
+export const util = createRequire(import.meta.url)('@dsnp/parquetjs/dist/lib/util.js') as { serializeThrift: (obj: object) => Buffer };

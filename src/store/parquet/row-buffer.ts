@@ -10,10 +10,7 @@
 // in parquetjs's shape, `{ list: [{ element }] }`, or as a plain array of the elements (it saves an
 // object per element; `libraryRow` turns it into the library's shape). The deep imports are the
 // library's own (the version is pinned exactly at 1.8.8).
-import type parquet from '@dsnp/parquetjs';
-import type { PageData, ParquetField, ParquetType } from '@dsnp/parquetjs/dist/lib/declare.js';
-import type { RecordBuffer } from '@dsnp/parquetjs/dist/lib/shred.js';
-import { getParquetTypeDataObject } from '@dsnp/parquetjs/dist/lib/types.js';
+import { getParquetTypeDataObject, type PageData, type ParquetField, type ParquetSchema, type ParquetType, type RecordBuffer } from './lib.js';
 
 type Row = Record<string, unknown>;
 
@@ -46,7 +43,7 @@ export class RowBufferFiller {
   private readonly leaves: Leaf[];
   private readonly paths: string[];
 
-  constructor(schema: parquet.ParquetSchema) {
+  constructor(schema: ParquetSchema) {
     this.paths = schema.fieldList.map((f) => f.path.join(','));
     this.leaves = schema.fieldList.filter((f) => !f.isNested).map((f) => leafOf(schema, f));
   }
@@ -138,7 +135,7 @@ function pushValue(leaf: Leaf, column: Column, r: number, value: unknown): void 
   push(column, r, leaf.dValue);
 }
 
-function leafOf(schema: parquet.ParquetSchema, field: ParquetField): Leaf {
+function leafOf(schema: ParquetSchema, field: ParquetField): Leaf {
   const unsupported = (): Error => new Error(`parquet column ${field.path.join('.')}: a shape the row buffer filler does not support`);
   const type = (field.originalType ?? field.primitiveType) as ParquetType;
   const statistics = field.statistics !== false;

@@ -15,10 +15,11 @@ interface Protocol {
   writeStringOrBinary(name: string, encoding: BufferEncoding, arg: unknown): void;
 }
 
-// thrift as parquetjs resolves it (its dependency, not ours).
-const fromParquet = createRequire(createRequire(import.meta.url).resolve('@dsnp/parquetjs/dist/lib/util.js'));
-const thrift = fromParquet('thrift') as { TCompactProtocol: new (trans: unknown) => Protocol };
-const Int64 = fromParquet('node-int64') as new (n: number) => Int64Like;
+// Declared at the versions @dsnp/parquetjs 1.8.8 depends on (npm keeps one copy of each). Loaded
+// by require: neither ships type declarations, and only these two members are used.
+const require = createRequire(import.meta.url);
+const thrift = require('thrift') as { TCompactProtocol: new (trans: unknown) => Protocol };
+const Int64 = require('node-int64') as new (n: number) => Int64Like;
 
 class ByteSink {
   buf = Buffer.allocUnsafe(256);
