@@ -6,6 +6,7 @@
 // Usage: node dist/bench/poll-child.js --url U --dir D [--concurrency C] [--polls 1] [--fetch-only]
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/settings.js';
+import { limitHeapGrowth } from '../src/runtime/heap.js';
 import { createLogger } from '../src/log/log.js';
 import { runPoll } from '../src/poll/poll.js';
 import { createProviderClient } from '../src/providers/client.js';
@@ -25,6 +26,7 @@ const { settings } = loadConfig({
   requireToken: true,
 });
 const log = createLogger({ ...settings.log, secrets: [], consoleFormat: 'json' });
+limitHeapGrowth(); // as the CLI's writing commands do at start
 const rssBeforeMb = process.memoryUsage().rss / 2 ** 20;
 const polls = [];
 for (let i = 0; i < Number(values.polls); i++) {

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, redactedSettings, type LoadOptions, type Settings } from './config/settings.js';
 import { ConfigError, EXIT, UserError, errorMessage } from './runtime/errors.js';
+import { limitHeapGrowth } from './runtime/heap.js';
 import { knownSecrets, redactLine, redactText } from './runtime/redact.js';
 import type { LogHandle } from './log/log.js';
 import type { PollSummary } from './poll/poll.js';
@@ -94,6 +95,9 @@ function action<A extends unknown[]>(body: (...args: A) => Promise<number | unde
 async function openRuntime(flags: ConfigFlags, requireToken = true): Promise<{ settings: Settings; file: string | null; log: LogHandle; loadOptions: LoadOptions }> {
   const loadOptions = configOptions(flags, requireToken);
   const { settings, file, warnings } = loadConfig(loadOptions);
+  // The commands that write (start, poll, compact): a poll's, an upgrade's or a compaction's garbage
+  // must not grow the heap far past its live data.
+  limitHeapGrowth();
   ensureWritableDir(settings.store.dir, 'store.dir', 'DATA_DIR');
   const { createLogger } = await import('./log/log.js');
   const log = createLogger({ ...settings.log, secrets: [settings.api.token] });
@@ -170,7 +174,7 @@ withConfigFlags(
         problems.push(...err.problems);
       }
     }
-    const { probeHealthAddress } = await import('./http/server.js');
+    const { probeHealthAddress } = await import('./http/address.js');
     try {
       const note = await probeHealthAddress(settings.health.port, settings.health.host);
       if (note) warnings.push(note);
@@ -252,8 +256,7 @@ withConfigFlags(
   action(async (flags: ConfigFlags) => {
     const { settings, log } = await openRuntime(flags);
     const { prepareStore } = await import('./store/maintenance.js');
-    const { applyRetention } = await import('./store/retention.js');
-    const { logPollSummary, runPoll } = await import('./poll/poll.js');
+    const { runPollJob } = await import('./poll/job.js');
     const { progressBars, summaryTable } = await import('./poll/summary.js');
     try {
       const { lock, lost } = await oneShotLock(settings, log, 'poll', 'this poll is aborted');
@@ -263,12 +266,10 @@ withConfigFlags(
         await prepareStore(settings.store.dir, log.logger, { beforeVisible });
         const bars = progressBars(settings.providers);
         try {
-          summary = await runPoll({ settings, logger: log.logger, signal: lost, hooks: { ...testHooks(), beforeVisible }, onProgress: bars?.update });
+          summary = await runPollJob({ settings, logger: log.logger, signal: lost, hooks: { ...testHooks(), beforeVisible }, ...(bars ? { onProgress: bars.update } : {}) });
         } finally {
           bars?.stop();
         }
-        logPollSummary(log.logger, summary);
-        await applyRetention(settings.store.dir, settings.store.retentionDays, new Date(), log.logger, beforeVisible);
       } finally {
         await lock.release();
       }
@@ -364,7 +365,8 @@ withConfigFlags(
       else if (opts.format === 'csv') say(renderCsv(report, opts.section ?? 'best-prices'));
       else say(renderTables(report, opts.section ? [opts.section] : SECTIONS));
       if (opts.html) {
-        const { chartData, renderHtml } = await import('./report/html.js');
+        const { renderHtml } = await import('./report/html.js');
+        const { chartData } = await import('./report/charts.js');
         writeFileSync(opts.html, redactText(renderHtml(report, chartData(report, answer.series)), knownSecrets()));
         process.stderr.write(`report page written to ${opts.html}\n`);
       }

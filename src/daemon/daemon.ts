@@ -1,36 +1,28 @@
-// The daemon: node-cron on schedule.cron, one poll at a time (a tick that comes while one runs
-// is skipped and counted), a poll at start when one was missed, live config reloads (file
-// change or SIGHUP), retention after each poll, health/metrics and the live report page (its
-// cache refreshed after each poll), and a graceful stop.
-import { statSync } from 'node:fs';
+// The daemon: one poll at a time on the schedule (a tick that comes while one runs is skipped and
+// counted), a poll at start when one was missed, compaction after each poll, the HTTP port
+// (health, metrics and the live report, whose cache is refreshed after each poll), live config
+// reloads, and a graceful stop. Each of those jobs lives in a module of its own; this class holds
+// the daemon's state and wires them together.
 import path from 'node:path';
-import { createTask, setLogger, type ScheduledTask, type TaskContext } from 'node-cron';
-import { DEFAULT_CONFIG_FILE, loadConfig, type LoadOptions, type Settings } from '../config/settings.js';
-import { ConfigError, EXIT, UserError, errorMessage } from '../runtime/errors.js';
-import { Metrics, startHealthServer, type HealthServer, type HealthState } from '../http/server.js';
+import type { TaskContext } from 'node-cron';
+import { DEFAULT_CONFIG_FILE, type LoadOptions, type Settings } from '../config/settings.js';
+import { EXIT, UserError, errorMessage } from '../runtime/errors.js';
+import type { HealthState } from '../http/health.js';
 import { liveRoutes, type DaemonStatus } from '../http/live-routes.js';
+import { Metrics } from '../http/metrics.js';
+import { startHealthServer, type HealthServer } from '../http/server.js';
 import { unwritableInLogs, unwritableInStore } from '../runtime/write-access.js';
 import type { LogHandle } from '../log/log.js';
-import { PollAbortedError, logPollSummary, runPoll } from '../poll/poll.js';
+import { runPollJob } from '../poll/job.js';
+import { PollAbortedError } from '../poll/poll.js';
 import { LiveReport } from '../report/live.js';
-import { recoverStaging, type CommitHooks } from '../store/committer.js';
+import type { CommitHooks } from '../store/committer.js';
 import { compactStore, prepareStore } from '../store/maintenance.js';
 import { lastCommittedPollStart } from '../store/history.js';
 import { LockLostError } from '../store/lock.js';
-import { applyRetention } from '../store/retention.js';
-
-/** Settings that cannot change under a running daemon: it says so and keeps the old value. */
-const RESTART_ONLY = ['store.dir', 'log.dir', 'log.maxFiles', 'log.maxSize', 'health.port', 'health.host', 'api.token', 'api.tokenFile', 'api.tokenHeader'] as const;
-/** How often the config file is checked for edits (a stat; works on bind mounts, where inotify may not). */
-const CONFIG_CHECK_MS = 1000;
-/** How far back the missed-tick check scans, in steps of the cron's resolution; beyond it a tick counts as missed. */
-const MAX_SCAN_STEPS = 1_000_000;
-/**
- * How late a tick may fire and still run. node-cron's default (1 s) drops a tick whose timer fires
- * later than that (a paused container, a suspended VM, a stalled event loop) as "missed"; a poll
- * a few seconds late is better than none. node-cron never runs a tick later than the next one.
- */
-const LATE_TICK_TOLERANCE_MS = 30_000;
+import { ConfigWatcher } from './config-watcher.js';
+import { Schedule } from './schedule.js';
+import { handleProcessSignals } from './signals.js';
 
 export interface DaemonOptions {
   settings: Settings;
@@ -44,7 +36,9 @@ export interface DaemonOptions {
 
 export class Daemon {
   private settings: Settings;
-  private task: ScheduledTask | null = null;
+  private readonly schedule: Schedule;
+  private readonly config: ConfigWatcher;
+  private readonly configFile: string;
   private running: Promise<void> | null = null;
   private readonly abort = new AbortController();
   private stopping = false;
@@ -53,27 +47,16 @@ export class Daemon {
   private live: LiveReport | null = null;
   readonly metrics = new Metrics();
   private readonly state: HealthState = { lastPoll: null, nextRun: null, consecutiveFailures: 0, polling: false, problem: null, degraded: {} };
-  private readonly watchedFile: string;
-  private configStamp: string;
-  private configCheck: NodeJS.Timeout | null = null;
+  private stopReloading: (() => void) | null = null;
   private stopped: (() => void) | null = null;
   /** The exit code run() resolves with: failed once the store lock was lost. */
   private exitCode: number = EXIT.ok;
 
   constructor(private readonly options: DaemonOptions) {
     this.settings = options.settings;
-    this.watchedFile = options.configFile ?? path.resolve(options.loadOptions.cwd ?? process.cwd(), DEFAULT_CONFIG_FILE);
-    this.configStamp = this.stampOfConfig();
-  }
-
-  /** What identifies the config file's version: an edit, a replacement or a removal changes it. */
-  private stampOfConfig(): string {
-    try {
-      const s = statSync(this.watchedFile);
-      return `${s.ino}:${s.size}:${s.mtimeMs}`;
-    } catch {
-      return 'absent';
-    }
+    this.schedule = new Schedule((ctx) => this.tick('schedule', ctx), this.logger);
+    this.configFile = options.configFile ?? path.resolve(options.loadOptions.cwd ?? process.cwd(), DEFAULT_CONFIG_FILE);
+    this.config = new ConfigWatcher(this.configFile, options.loadOptions, this.logger, () => this.settings, (next, why) => this.applySettings(next, why));
   }
 
   private get logger() {
@@ -83,12 +66,6 @@ export class Daemon {
   /** Runs until stopped by a signal (or the store lock is lost); resolves with the exit code once stopped. */
   async run(): Promise<number> {
     const done = new Promise<void>((resolve) => (this.stopped = resolve));
-    setLogger({
-      info: (m) => this.logger.info(`node-cron: ${m}`),
-      warn: (m) => this.logger.warn(`node-cron: ${m}`),
-      error: (m, e) => this.logger.error(`node-cron: ${String(m)}`, e),
-      debug: (m) => this.logger.debug(`node-cron: ${String(m)}`),
-    });
     await prepareStore(this.settings.store.dir, this.logger, this.fence);
     if (this.settings.health.port !== 0) {
       this.live = new LiveReport(this.settings.store.dir, this.logger);
@@ -97,27 +74,10 @@ export class Daemon {
       this.logger.info('health endpoint listening', { port: this.health.port, paths: ['/healthz', '/metrics', ...Object.keys(routes)] });
     }
     this.checkFolders();
-    this.schedule();
-    // Polled against a stamp taken when the settings were read: fs.watchFile would miss an edit
-    // made before its own first stat.
-    this.configCheck = setInterval(() => {
-      const stamp = this.stampOfConfig();
-      if (stamp !== this.configStamp) {
-        this.configStamp = stamp;
-        this.reload('config file changed');
-      }
-    }, CONFIG_CHECK_MS);
-    // Nothing kills the daemon silently: a stray rejection is logged and the daemon goes on;
-    // an uncaught exception leaves state unknown, so it is logged, flushed, and the process exits 1.
-    process.on('unhandledRejection', (reason) => this.logger.error(`unhandled rejection: ${errorMessage(reason)}`));
-    process.on('uncaughtException', (err) => {
-      this.logger.error(`uncaught exception, exiting: ${errorMessage(err)}`, err);
-      void this.options.log.close().finally(() => process.exit(EXIT.failed));
-    });
-    process.on('SIGHUP', this.onHangup);
-    process.on('SIGTERM', this.onStop);
-    process.on('SIGINT', this.onStop);
-    this.logger.info('daemon started', { cron: this.settings.schedule.cron, timezone: this.settings.schedule.timezone, config: this.watchedFile, nextRun: this.nextRun() });
+    this.schedule.start(this.settings.schedule);
+    this.config.start();
+    this.stopReloading = handleProcessSignals(this.options.log, { reload: () => this.config.reload('SIGHUP'), stop: (signal) => void this.stop(signal) }).stopReloading;
+    this.logger.info('daemon started', { cron: this.settings.schedule.cron, timezone: this.settings.schedule.timezone, config: this.configFile, nextRun: this.schedule.nextRun() });
     const reason = this.startupPollReason();
     if (reason) {
       this.logger.info(`polling at start: ${reason}`);
@@ -136,32 +96,17 @@ export class Daemon {
     void this.stop('lock lost');
   }
 
-  private readonly onHangup = () => this.reload('SIGHUP');
-  private readonly onStop = (signal: NodeJS.Signals) => void this.stop(signal);
-
-  private schedule(): void {
-    const { cron, timezone } = this.settings.schedule;
-    // createTask() returns a stopped task; a bad expression was rejected by config validation already.
-    const task = createTask(cron, (ctx) => this.tick('schedule', ctx), { timezone, name: 'poll', missedExecutionTolerance: LATE_TICK_TOLERANCE_MS });
-    void task.start();
-    this.task = task;
-  }
-
-  private nextRun(): string | null {
-    return this.task?.getNextRun()?.toISOString() ?? null;
-  }
-
   private healthState(): HealthState {
-    return { ...this.state, nextRun: this.nextRun() };
+    return { ...this.state, nextRun: this.schedule.nextRun() };
   }
 
   /** The schedule and poll state the report page shows beside the report. */
   private liveStatus(): DaemonStatus {
     const { cron, timezone } = this.settings.schedule;
-    const [next, after] = this.task?.getNextRuns(2) ?? [];
+    const { seconds, next } = this.schedule.interval();
     const last = this.state.lastPoll;
     return {
-      schedule: { cron, timezone, interval_seconds: next && after ? (after.getTime() - next.getTime()) / 1000 : null, next_run: next?.toISOString() ?? null },
+      schedule: { cron, timezone, interval_seconds: seconds, next_run: next },
       last_poll: last && { run: last.run, status: last.status, finished_at: last.finishedAt },
       consecutive_failures: this.state.consecutiveFailures,
       polling: this.state.polling,
@@ -176,22 +121,8 @@ export class Daemon {
     if (mode === 'never') return null;
     const last = lastCommittedPollStart(this.settings.store.dir);
     if (last === null) return 'the store has no committed poll yet';
-    const missed = this.missedTickSince(last, new Date());
+    const missed = this.schedule.missedTickSince(this.settings.schedule.cron, last, new Date());
     return missed ? `a scheduled poll was missed while the daemon was down (last poll started ${last.toISOString()}, missed tick ${missed.toISOString()})` : null;
-  }
-
-  /** The first tick of the schedule after `since` and before `now`, if any. node-cron keeps no state, so we scan. */
-  private missedTickSince(since: Date, now: Date): Date | null {
-    const task = this.task;
-    if (!task) return null;
-    const hasSeconds = this.settings.schedule.cron.trim().split(/\s+/).length === 6;
-    const step = hasSeconds ? 1000 : 60_000;
-    let t = Math.floor(since.getTime() / step) * step + step;
-    for (let i = 0; t < now.getTime(); i++, t += step) {
-      if (i >= MAX_SCAN_STEPS) return new Date(t); // down for longer than we scan: treat it as missed
-      if (task.match(new Date(t))) return new Date(t);
-    }
-    return null;
   }
 
   private tick(trigger: 'schedule' | 'start', ctx?: TaskContext): void {
@@ -208,24 +139,18 @@ export class Daemon {
     });
   }
 
-  /** One poll; never throws: a failed poll is logged and counted, and the daemon goes on. */
+  /** One poll, then compaction; never throws: a failed poll is logged and counted, and the daemon goes on. */
   private async pollOnce(): Promise<void> {
     const started = Date.now();
     this.state.polling = true;
     try {
-      // A commit of this daemon that failed after its _READY marker (a disk that turned read-only
-      // between two renames) left a poll staged and part of it visible: finish it first.
-      await recoverStaging(this.settings.store.dir, this.logger, this.fence).catch((err: unknown) => {
-        if (err instanceof LockLostError) throw err;
-        // A store that cannot be read or written: the poll below meets the same fault and names it.
+      const summary = await runPollJob({
+        settings: this.settings, logger: this.logger, signal: this.abort.signal, hooks: this.options.hooks ?? {}, summaryFields: () => ({ nextRun: this.schedule.nextRun() }),
       });
-      const summary = await runPoll({ settings: this.settings, logger: this.logger, signal: this.abort.signal, hooks: this.options.hooks });
       this.metrics.recordPoll(summary);
-      logPollSummary(this.logger, summary, { nextRun: this.nextRun() });
       const missing = summary.runs.reduce((n, r) => n + r.failed + r.rejected, 0);
       this.state.lastPoll = { run: summary.runId, status: summary.status, finishedAt: summary.finishedAt.toISOString(), movies: summary.movies, missing };
       this.state.consecutiveFailures = summary.status === 'failed' ? this.state.consecutiveFailures + 1 : 0;
-      await applyRetention(this.settings.store.dir, this.settings.store.retentionDays, new Date(), this.logger, this.options.hooks?.beforeVisible);
       await this.compact();
     } catch (err) {
       if (err instanceof LockLostError) {
@@ -240,13 +165,13 @@ export class Daemon {
       this.state.consecutiveFailures++;
       this.state.lastPoll = { run: '', status: 'failed', finishedAt: new Date().toISOString(), movies: 0, missing: 0 };
       const message = err instanceof UserError ? err.message : `poll failed: ${errorMessage(err)}`;
-      this.logger.error(message, { consecutiveFailures: this.state.consecutiveFailures, nextRun: this.nextRun() });
+      this.logger.error(message, { consecutiveFailures: this.state.consecutiveFailures, nextRun: this.schedule.nextRun() });
     } finally {
       this.state.polling = false;
       // Whatever the poll's end, the report's cache follows the store's latest committed run.
       this.live?.refresh();
       this.checkFolders();
-      this.logger.debug('next poll', { at: this.nextRun() });
+      this.logger.debug('next poll', { at: this.schedule.nextRun() });
     }
   }
 
@@ -269,7 +194,7 @@ export class Daemon {
       this.metrics.recordCompaction(result.days.length, null);
       delete this.state.degraded.compaction;
     } catch (err) {
-      if (err instanceof LockLostError) throw err; // the poll job stops the daemon
+      if (err instanceof LockLostError) throw err; // pollOnce stops the daemon
       if (this.abort.signal.aborted) return;
       const message = `compaction failed: ${errorMessage(err)}; the day stays as it was (readable, uncompacted) and is tried again after the next poll`;
       this.metrics.recordCompaction(0, message);
@@ -296,27 +221,9 @@ export class Daemon {
     this.state.problem = problem;
   }
 
-  /** Re-reads the config file; a valid schedule change takes effect at once, an invalid file changes nothing. */
-  private reload(why: string): void {
-    let next: Settings;
-    try {
-      next = loadConfig(this.options.loadOptions).settings;
-    } catch (err) {
-      const problems = err instanceof ConfigError ? err.problems : [errorMessage(err)];
-      this.logger.error(`config reload rejected (${why}); keeping the current configuration: ${problems.join('; ')}`, { problems });
-      return;
-    }
+  /** A valid reloaded configuration: the log level and the schedule take effect at once. */
+  private applySettings(next: Settings, why: string): void {
     const old = this.settings;
-    for (const key of RESTART_ONLY) {
-      const [group, name] = key.split('.') as [keyof Settings, string];
-      const before = (old[group] as unknown as Record<string, unknown>)[name];
-      const after = (next[group] as unknown as Record<string, unknown>)[name];
-      if (before !== after) {
-        // No values in this line: the token is among these settings.
-        this.logger.warn(`config reload: ${key} changed but needs a restart to take effect; keeping the current value`, { setting: key });
-        (next[group] as unknown as Record<string, unknown>)[name] = before;
-      }
-    }
     if (next.log.level !== old.log.level) {
       // Said at the old level first, so that turning logging down is still recorded.
       this.logger.warn('config reload: log level changed', { from: old.log.level, to: next.log.level, why });
@@ -324,10 +231,9 @@ export class Daemon {
     }
     this.settings = next;
     if (next.schedule.cron !== old.schedule.cron || next.schedule.timezone !== old.schedule.timezone) {
-      void this.task?.destroy();
-      this.schedule();
+      this.schedule.start(next.schedule);
       this.logger.info('config reload: schedule changed', {
-        from: `${old.schedule.cron} (${old.schedule.timezone})`, to: `${next.schedule.cron} (${next.schedule.timezone})`, nextRun: this.nextRun(),
+        from: `${old.schedule.cron} (${old.schedule.timezone})`, to: `${next.schedule.cron} (${next.schedule.timezone})`, nextRun: this.schedule.nextRun(),
       });
     } else {
       this.logger.info(`config reloaded (${why})`);
@@ -343,9 +249,9 @@ export class Daemon {
     }
     this.stopping = true;
     this.logger.info(`${signal}: stopping`, { pollRunning: this.running !== null, graceMs: this.settings.shutdown.graceMs });
-    void this.task?.destroy();
-    if (this.configCheck) clearInterval(this.configCheck);
-    process.off('SIGHUP', this.onHangup);
+    this.schedule.stop();
+    this.config.stop();
+    this.stopReloading?.();
     if (this.running) {
       const timer = setTimeout(() => {
         this.logger.warn('shutdown grace period over: aborting the running poll');

@@ -1,74 +1,13 @@
-// The daemon's HTTP port (health.port): GET /healthz (JSON; 503 once polls have failed more than
-// health.maxConsecutiveFailures times in a row, or at once while a folder the collector must write
-// is not writable), GET /metrics (Prometheus, prom-client), and the routes the daemon adds (the
-// live report: see http/live-routes.ts). GET and HEAD only; every answer says nosniff.
+// The daemon's HTTP server (health.port): GET /healthz (health.ts), GET /metrics (metrics.ts), and
+// the routes the daemon adds (the live report: live-routes.ts). GET and HEAD only; every answer
+// says nosniff; connections bounded in time and number.
 import { once } from 'node:events';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
-import client from 'prom-client';
-import { ConfigError } from '../runtime/errors.js';
-import { knownSecrets, redactText } from '../runtime/redact.js';
+import type { AddressInfo } from 'node:net';
+import { listen, listenProblem } from './address.js';
+import { healthRoute, type HealthState } from './health.js';
 import type { Route } from './live-routes.js';
-import type { PollSummary } from '../poll/poll.js';
-
-export interface HealthState {
-  /** `missing`: listed films that are not in movies (failed or rejected); non-zero makes a poll partial. */
-  lastPoll: { run: string; status: string; finishedAt: string; movies: number; missing: number } | null;
-  nextRun: string | null;
-  consecutiveFailures: number;
-  polling: boolean;
-  /** A fault no retry fixes (an unwritable store or log folder): failing until it is gone. */
-  problem: string | null;
-  /** Side work in trouble (compaction), by part: shown as degraded, never failing. */
-  degraded: Record<string, string>;
-}
-
-export class Metrics {
-  readonly registry = new client.Registry();
-  private readonly polls = new client.Counter({ name: 'collector_polls_total', help: 'Polls by status (complete, partial, failed).', labelNames: ['status'], registers: [this.registry] });
-  private readonly fetched = new client.Counter({ name: 'collector_records_fetched_total', help: 'Detail answers received (HTTP 200), by provider.', labelNames: ['provider'], registers: [this.registry] });
-  private readonly rejected = new client.Counter({ name: 'collector_records_rejected_total', help: 'Answers that failed validation, by provider.', labelNames: ['provider'], registers: [this.registry] });
-  private readonly responses = new client.Counter({ name: 'collector_http_responses_total', help: 'HTTP attempts by provider and status (or error code).', labelNames: ['provider', 'status'], registers: [this.registry] });
-  private readonly retries = new client.Counter({ name: 'collector_http_retries_total', help: 'HTTP retries, by provider.', labelNames: ['provider'], registers: [this.registry] });
-  private readonly skipped = new client.Counter({ name: 'collector_ticks_skipped_total', help: 'Schedule ticks skipped because a poll was still running.', registers: [this.registry] });
-  private readonly duration = new client.Histogram({ name: 'collector_poll_duration_seconds', help: 'Duration of polls.', buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600], registers: [this.registry] });
-  private readonly compactedDays = new client.Counter({ name: 'collector_compacted_days_total', help: 'Closed days compacted into one file per table and provider.', registers: [this.registry] });
-  private readonly compactionFailures = new client.Counter({ name: 'collector_compaction_failures_total', help: 'Compactions that failed (the day stays uncompacted and readable).', registers: [this.registry] });
-  private readonly lastSuccess = new client.Gauge({ name: 'collector_last_success_timestamp_seconds', help: 'End of the last poll that committed data (complete or partial), as a Unix time.', registers: [this.registry] });
-
-  constructor() {
-    client.collectDefaultMetrics({ register: this.registry }); // RSS, open fds, event loop lag
-  }
-
-  recordPoll(summary: PollSummary): void {
-    this.polls.inc({ status: summary.status });
-    this.duration.observe((summary.finishedAt.getTime() - summary.startedAt.getTime()) / 1000);
-    if (summary.status !== 'failed') this.lastSuccess.set(summary.finishedAt.getTime() / 1000);
-    for (const run of summary.runs) {
-      this.fetched.inc({ provider: run.provider }, run.fetched);
-      this.rejected.inc({ provider: run.provider }, run.rejected);
-      this.retries.inc({ provider: run.provider }, run.retries);
-      for (const [status, n] of Object.entries(JSON.parse(run.responses) as Record<string, number>)) {
-        this.responses.inc({ provider: run.provider, status }, n);
-      }
-    }
-  }
-
-  /** A poll that threw (e.g. the store could not be written) has no summary. */
-  recordFailedPoll(durationSeconds: number): void {
-    this.polls.inc({ status: 'failed' });
-    this.duration.observe(durationSeconds);
-  }
-
-  recordCompaction(days: number, error: string | null): void {
-    this.compactedDays.inc(days);
-    if (error !== null) this.compactionFailures.inc();
-  }
-
-  recordSkippedTick(): void {
-    this.skipped.inc();
-  }
-}
+import type { Metrics } from './metrics.js';
 
 export interface HealthServer {
   port: number;
@@ -92,13 +31,7 @@ export async function startHealthServer(
 ): Promise<HealthServer> {
   const routes: Record<string, Route> = {
     ...extra,
-    '/healthz': (_req, res) => {
-      const s = state();
-      const healthy = s.problem === null && s.consecutiveFailures <= maxConsecutiveFailures();
-      const status = !healthy ? 'failing' : Object.keys(s.degraded).length > 0 ? 'degraded' : 'ok';
-      const body = redactText(JSON.stringify({ status, ...s }), knownSecrets());
-      res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' }).end(body);
-    },
+    '/healthz': healthRoute(state, maxConsecutiveFailures),
     '/metrics': async (_req, res) => {
       res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
     },
@@ -166,44 +99,4 @@ export async function startHealthServer(
       await once(server, 'close');
     },
   };
-}
-
-async function listen(server: net.Server, port: number, host: string): Promise<void> {
-  server.listen(port, host);
-  await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err as Error))]);
-}
-
-/** Errors of listen() that are the address's fault, not the port's: a name that does not resolve, an address not on this machine. */
-const HOST_ERRORS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME', 'EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EINVAL']);
-
-/** The setting to blame for a failed listen(), in one config-error line. */
-function listenProblem(err: unknown, port: number, host: string): ConfigError {
-  const code = (err as NodeJS.ErrnoException).code ?? String(err);
-  if (HOST_ERRORS.has(code)) {
-    return new ConfigError([`health.host: cannot listen on "${host}" (${code}); expected an address of this machine or a name that resolves to one, such as 0.0.0.0, 127.0.0.1 or :: (HEALTH_HOST)`]);
-  }
-  return new ConfigError([`health.port: cannot listen on ${port} (${code}); expected a free port, or 0 to turn the endpoint off (HEALTH_PORT)`]);
-}
-
-/**
- * check-config's test of what start will do with health.*: the host is bound on a free port (so
- * it resolves and is local), then the port itself. A port in use is not an error here (a running
- * daemon holds it); it returns a note instead. Throws a ConfigError naming the setting at fault.
- */
-export async function probeHealthAddress(port: number, host: string): Promise<string | null> {
-  if (port === 0) return null; // the endpoint is off: start binds nothing
-  for (const tryPort of [0, port]) {
-    const server = net.createServer();
-    try {
-      await listen(server, tryPort, host);
-    } catch (err) {
-      if (tryPort !== 0 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-        return `health.port: ${port} on ${host} is in use right now (by a running daemon?); start needs it free`;
-      }
-      throw listenProblem(err, port, host);
-    }
-    server.close();
-    await once(server, 'close');
-  }
-  return null;
 }

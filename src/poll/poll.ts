@@ -4,7 +4,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Settings } from '../config/settings.js';
 import { EXIT, UserError, errorMessage } from '../runtime/errors.js';
-import { limitHeapGrowth } from '../runtime/heap.js';
 import { replaceSecrets, secretForms } from '../runtime/redact.js';
 import type { Logger } from '../log/log.js';
 import { createProviderClient } from '../providers/client.js';
@@ -55,7 +54,6 @@ export class PollAbortedError extends UserError {
 
 export async function runPoll(options: PollOptions): Promise<PollSummary> {
   const { settings, logger } = options;
-  limitHeapGrowth(); // a poll's garbage must not grow the heap far past its live data
   const startedAt = new Date();
   const dt = dtOf(startedAt);
   let runId = newRunId(startedAt);

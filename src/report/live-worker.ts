@@ -5,7 +5,7 @@
 // The daemon sends the query, receives the finished JSON texts, one per variant it serves, and
 // the process exits, taking DuckDB and its memory with it.
 import { errorMessage } from '../runtime/errors.js';
-import { chartData } from './html.js';
+import { chartData } from './charts.js';
 import { parseSince, type ReportQuery } from './params.js';
 import { StoreReader, retryingVanishedFiles } from './queries.js';
 import { SECTIONS, buildReport, pickSection } from './report.js';

@@ -1,7 +1,6 @@
 // What a writer does to the store besides polling, in the order it must happen: before its first
 // poll, finish or discard what a crash left and upgrade an old layout; after a poll, compact the
 // closed days. Every step runs under the store lock and checks it before making anything visible.
-import { limitHeapGrowth } from '../runtime/heap.js';
 import type { Logger } from '../log/log.js';
 import { recoverStaging } from './committer.js';
 import { compactClosedDays, type CompactResult, type FenceHooks } from './compaction.js';
@@ -9,13 +8,11 @@ import { migrateLegacyStore } from './migrate.js';
 
 /** Before a writer's first poll: recovery, then the upgrade of a store written before 0.3. */
 export async function prepareStore(root: string, logger: Logger, hooks: FenceHooks = {}): Promise<void> {
-  limitHeapGrowth(); // an upgrade rewrites every day: its garbage must not grow the heap far past its live data
   await recoverStaging(root, logger, hooks);
   await migrateLegacyStore(root, logger, hooks);
 }
 
 /** Compacts the days that ended more than `compactAfterMinutes` ago. */
 export async function compactStore(root: string, compactAfterMinutes: number, logger: Logger, hooks: FenceHooks & { signal?: AbortSignal } = {}): Promise<CompactResult> {
-  limitHeapGrowth();
   return compactClosedDays({ root, now: new Date(), graceMs: compactAfterMinutes * 60_000, logger, ...hooks });
 }

@@ -1,0 +1,51 @@
+// The daemon's Prometheus metrics (prom-client, GET /metrics): polls, records, HTTP attempts and
+// retries, skipped ticks, compaction, and the process's own (RSS, open fds, event loop lag).
+import client from 'prom-client';
+import type { PollSummary } from '../poll/poll.js';
+
+export class Metrics {
+  readonly registry = new client.Registry();
+  private readonly polls = new client.Counter({ name: 'collector_polls_total', help: 'Polls by status (complete, partial, failed).', labelNames: ['status'], registers: [this.registry] });
+  private readonly fetched = new client.Counter({ name: 'collector_records_fetched_total', help: 'Detail answers received (HTTP 200), by provider.', labelNames: ['provider'], registers: [this.registry] });
+  private readonly rejected = new client.Counter({ name: 'collector_records_rejected_total', help: 'Answers that failed validation, by provider.', labelNames: ['provider'], registers: [this.registry] });
+  private readonly responses = new client.Counter({ name: 'collector_http_responses_total', help: 'HTTP attempts by provider and status (or error code).', labelNames: ['provider', 'status'], registers: [this.registry] });
+  private readonly retries = new client.Counter({ name: 'collector_http_retries_total', help: 'HTTP retries, by provider.', labelNames: ['provider'], registers: [this.registry] });
+  private readonly skipped = new client.Counter({ name: 'collector_ticks_skipped_total', help: 'Schedule ticks skipped because a poll was still running.', registers: [this.registry] });
+  private readonly duration = new client.Histogram({ name: 'collector_poll_duration_seconds', help: 'Duration of polls.', buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600], registers: [this.registry] });
+  private readonly compactedDays = new client.Counter({ name: 'collector_compacted_days_total', help: 'Closed days compacted into one file per table and provider.', registers: [this.registry] });
+  private readonly compactionFailures = new client.Counter({ name: 'collector_compaction_failures_total', help: 'Compactions that failed (the day stays uncompacted and readable).', registers: [this.registry] });
+  private readonly lastSuccess = new client.Gauge({ name: 'collector_last_success_timestamp_seconds', help: 'End of the last poll that committed data (complete or partial), as a Unix time.', registers: [this.registry] });
+
+  constructor() {
+    client.collectDefaultMetrics({ register: this.registry }); // RSS, open fds, event loop lag
+  }
+
+  recordPoll(summary: PollSummary): void {
+    this.polls.inc({ status: summary.status });
+    this.duration.observe((summary.finishedAt.getTime() - summary.startedAt.getTime()) / 1000);
+    if (summary.status !== 'failed') this.lastSuccess.set(summary.finishedAt.getTime() / 1000);
+    for (const run of summary.runs) {
+      this.fetched.inc({ provider: run.provider }, run.fetched);
+      this.rejected.inc({ provider: run.provider }, run.rejected);
+      this.retries.inc({ provider: run.provider }, run.retries);
+      for (const [status, n] of Object.entries(JSON.parse(run.responses) as Record<string, number>)) {
+        this.responses.inc({ provider: run.provider, status }, n);
+      }
+    }
+  }
+
+  /** A poll that threw (e.g. the store could not be written) has no summary. */
+  recordFailedPoll(durationSeconds: number): void {
+    this.polls.inc({ status: 'failed' });
+    this.duration.observe(durationSeconds);
+  }
+
+  recordCompaction(days: number, error: string | null): void {
+    this.compactedDays.inc(days);
+    if (error !== null) this.compactionFailures.inc();
+  }
+
+  recordSkippedTick(): void {
+    this.skipped.inc();
+  }
+}
