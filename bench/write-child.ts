@@ -35,14 +35,17 @@ function movieRows(n: number): MovieRecord[] {
 const rows = movieRows(rowCount);
 const work = mkdtempSync(path.join(os.tmpdir(), 'mc-bench-write-'));
 
+/** Every row of a poll's file carries its run id (the first column). */
+const RUN = '20260115T134506.789Z-0badc0de';
+
 async function ours(file: string): Promise<void> {
-  await writeParquetFile(file, MOVIES_SCHEMA, lazyMap(rows, movieRow));
+  await writeParquetFile(file, MOVIES_SCHEMA, lazyMap(rows, movieRow), { run: RUN });
 }
 
 const libraryList = (items: string[] | null) => (items === null ? null : { list: items.map((element) => ({ element })) });
 /** A row in parquetjs's own shape, as the writer before built it. */
 const libraryRow = (m: MovieRecord) => ({
-  ...m, genres: libraryList(m.genres), writers: libraryList(m.writers), actors: libraryList(m.actors), warnings: libraryList(m.warnings),
+  run: RUN, ...m, genres: libraryList(m.genres), writers: libraryList(m.writers), actors: libraryList(m.actors), warnings: libraryList(m.warnings),
 });
 
 /** The library as published: every row through parquetjs's appendRow (its generic shredRecord). */
@@ -55,7 +58,7 @@ async function appendRow(file: string): Promise<void> {
 const instance = values.writer === 'duckdb' ? await DuckDBInstance.create(':memory:', { threads: '1' }) : null;
 const con = await instance?.connect();
 const CREATE = `CREATE OR REPLACE TABLE movies (
-  film_key VARCHAR, provider_movie_id VARCHAR, title VARCHAR, year INTEGER, rated VARCHAR, released DATE, runtime_minutes INTEGER,
+  run VARCHAR, film_key VARCHAR, provider_movie_id VARCHAR, title VARCHAR, year INTEGER, rated VARCHAR, released DATE, runtime_minutes INTEGER,
   genres VARCHAR[], director VARCHAR, writers VARCHAR[], actors VARCHAR[], plot VARCHAR, language VARCHAR, country VARCHAR,
   awards VARCHAR, poster VARCHAR, metascore INTEGER, rating DOUBLE, votes BIGINT, type VARCHAR, price_cents BIGINT,
   warnings VARCHAR[], polled_at TIMESTAMPTZ, fetched_at TIMESTAMPTZ, raw VARCHAR)`;
@@ -81,6 +84,7 @@ async function duckdb(file: string): Promise<void> {
   await con.run(CREATE); // a fresh table each time: rows deleted from an in-memory table keep their memory
   const a = await con.createAppender('movies');
   for (const m of rows) {
+    a.appendVarchar(RUN);
     a.appendVarchar(m.film_key);
     a.appendVarchar(m.provider_movie_id);
     a.appendVarchar(m.title);
