@@ -1,5 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=8
-// (The shebang's V8 flag bounds the young generation: see heap.ts.)
+// (The shebang's V8 flag bounds the young generation; started without it, start, poll and compact
+// exec themselves again with it: see heap.ts.)
 // The movies-collector command line. Each command loads what it needs and returns an exit
 // code; errors a user can cause print one line (per problem) and exit with a defined code.
 // Each command imports its modules when it runs: `report` need not load axios or parquetjs.
@@ -8,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, redactedSettings, type LoadOptions, type Settings } from './config.js';
 import { ConfigError, EXIT, UserError, errorMessage } from './errors.js';
+import { relaunchWithHeapFlags } from './heap.js';
 import { knownSecrets, redactLine, redactText } from './redact.js';
 import type { LogHandle } from './log.js';
 import type { PollSummary } from './poll.js';
@@ -90,8 +92,9 @@ function action<A extends unknown[]>(body: (...args: A) => Promise<number | unde
   };
 }
 
-/** Config, a writable store and a logger: what start and poll need before any work. */
+/** The heap flags, config, a writable store and a logger: what start, poll and compact need before any work. */
 async function openRuntime(flags: ConfigFlags, requireToken = true): Promise<{ settings: Settings; file: string | null; log: LogHandle; loadOptions: LoadOptions }> {
+  relaunchWithHeapFlags(); // started as `node dist/src/cli.js …`: exec'd again with HEAP_FLAGS
   const loadOptions = configOptions(flags, requireToken);
   const { settings, file, warnings } = loadConfig(loadOptions);
   ensureWritableDir(settings.store.dir, 'store.dir', 'DATA_DIR');
