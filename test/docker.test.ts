@@ -12,6 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { startMockProvider } from '../src/mock/server.js';
 import { freePort } from './daemon-helpers.js';
 import { tempDir } from './helpers.js';
+import { uid1000 } from './other-user.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -215,9 +216,9 @@ test('image emulation: the entry command with the image\'s env, as uid 1000, wri
   cpSync(path.join(ROOT, 'config', 'config.json'), path.join(dirs.config, 'config.json'));
   const cli = path.join(ROOT, 'dist', 'src', 'cli.js');
   // As the image's uid 1000 where this machine lets that user reach Node and the checkout.
-  const canRunAs1000 = process.getuid?.() === 0 && spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(cli)})`], { uid: 1000, gid: 1000 }).status === 0;
-  const asUser = canRunAs1000 ? { uid: 1000, gid: 1000 } : {};
-  if (!canRunAs1000) t.diagnostic('uid 1000 cannot reach node or the checkout here: running as the current user');
+  const user = uid1000(t);
+  const asUser = 'node' in user ? { uid: user.uid, gid: user.gid } : {};
+  if (!('node' in user)) t.diagnostic(`${user.why}: running as the current user`);
   if (asUser.uid !== undefined) for (const dir of [root, dirs.data, dirs.logs]) chownSync(dir, 1000, 1000);
 
   const healthPort = await freePort();
@@ -237,7 +238,7 @@ test('image emulation: the entry command with the image\'s env, as uid 1000, wri
   const entry = [...jsonArgs('ENTRYPOINT'), ...jsonArgs('CMD')];
   assert.deepEqual(entry, ['movies-collector', 'start']);
   // The image links movies-collector to dist/src/cli.js; run that file with the same arguments.
-  const child = spawn(process.execPath, [cli, ...entry.slice(1)], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'], ...asUser });
+  const child = spawn('node' in user ? user.node : process.execPath, [cli, ...entry.slice(1)], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'], ...asUser });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   t.after(() => child.kill('SIGKILL'));
