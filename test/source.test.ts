@@ -1,10 +1,10 @@
 // The provider source over real HTTP (the real client against a scripted upstream): films are
-// admitted by a bounded pool of workers, and `onDetail` receives each detail as it arrives.
+// taken by a bounded pool of workers, and `onDetail` receives each detail as it arrives.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import winston from 'winston';
 import { createProviderClient, type ProviderClient } from '../src/providers/client.js';
-import { harvestProvider } from '../src/providers/source.js';
+import { harvestProvider, PENDING_PER_SLOT } from '../src/providers/source.js';
 import type { DetailInput } from '../src/records/normalize.js';
 import { startUpstream } from './scripted-upstream.js';
 
@@ -27,14 +27,15 @@ async function upstream(t: { after(fn: () => unknown): void }) {
   return client;
 }
 
-test('films are admitted by a bounded pool of workers: never more detail calls pending than the client admits', async (t) => {
+test('films are taken by a bounded pool of workers: never more detail calls pending than PENDING_PER_SLOT per HTTP slot', async (t) => {
   const client = await upstream(t);
+  const bound = client.concurrency * PENDING_PER_SLOT;
   let pending = 0;
   let most = 0;
   // The real client, wrapped to count the calls the source has started and not yet seen end.
   const counting: ProviderClient = {
     stats: client.stats,
-    capacity: client.capacity,
+    concurrency: client.concurrency,
     close: () => client.close(),
     get: async (path, signal, kind) => {
       most = Math.max(most, ++pending);
@@ -45,16 +46,18 @@ test('films are admitted by a bounded pool of workers: never more detail calls p
       }
     },
   };
-  const harvest = await harvestProvider({ provider: 'p', client: counting, polledAt: new Date(), signal: new AbortController().signal, logger });
+  const got: DetailInput[] = [];
+  const harvest = await harvestProvider({ provider: 'p', client: counting, polledAt: new Date(), signal: new AbortController().signal, logger, onDetail: (d) => got.push(d) });
   assert.equal(harvest.listed, FILMS);
   assert.equal(harvest.fetched, FILMS - 1);
   assert.equal(harvest.failed, 1);
-  assert.equal(harvest.details.length, FILMS - 1, 'without onDetail the details are kept');
-  assert.ok(most <= client.capacity, `${most} calls pending at once; the client admits ${client.capacity}`);
-  assert.ok(client.capacity < FILMS);
+  assert.equal(got.length, FILMS - 1);
+  // The pool is the only bound on calls pending (the client has none): it is reached, never passed.
+  assert.equal(most, bound, `${most} calls pending at once; the pool has ${bound} workers`);
+  assert.ok(bound < FILMS);
 });
 
-test('onDetail receives each successful detail as it arrives; the harvest keeps none and counts them in fetched', async (t) => {
+test('onDetail receives each successful detail as it arrives; the harvest counts them in fetched', async (t) => {
   const client = await upstream(t);
   const got: DetailInput[] = [];
   let progressAtFirst = -1;
@@ -67,7 +70,6 @@ test('onDetail receives each successful detail as it arrives; the harvest keeps 
       got.push(d);
     },
   });
-  assert.deepEqual(harvest.details, []);
   assert.equal(harvest.fetched, FILMS - 1);
   assert.equal(got.length, FILMS - 1);
   assert.ok(progressAtFirst >= 0 && progressAtFirst < FILMS / 2, `the first detail is handed over as it arrives, not at the end (after ${progressAtFirst} calls)`);

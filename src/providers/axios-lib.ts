@@ -3,9 +3,7 @@
 // their ES module facades by reading every export, one of which loads Node's bundled undici:
 // ~50 ms of CPU at the start of every one-shot poll, for nothing the collector uses.
 import { createRequire } from 'node:module';
-import type { AxiosError as AxiosErrorClass, AxiosStatic } from 'axios';
+import type { AxiosStatic } from 'axios';
 
 const axios = createRequire(import.meta.url)('axios') as AxiosStatic;
 export default axios;
-export const AxiosError = axios.AxiosError;
-export type AxiosError<T = unknown> = AxiosErrorClass<T>;

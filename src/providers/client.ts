@@ -2,18 +2,20 @@
 // capped bodies, no redirects (the token must never travel to another origin), and
 // axios-retry for transient failures. Under axios sits a small adapter on undici's Pool (see
 // undici-adapter.ts): axios's own http adapter costs several times the CPU of the request itself.
-// The concurrency bound wraps that adapter, so it counts HTTP attempts in flight: a request waiting
-// out a retry backoff holds no slot. A second, looser bound admits requests into axios, so a list of
-// 50,000 films does not become 50,000 live requests. A 2xx answer counts only once its body arrived
-// whole and parses as JSON: a body cut short (or not JSON) is retried like a 5xx. The token (whole,
-// in pieces, encoded or folded: redact.ts) is replaced in every body and reason before the caller
-// sees it, so an upstream that echoes it cannot get it stored.
+// http.concurrency bounds the HTTP attempts in flight: the bound wraps the adapter, so a request
+// waiting out a retry backoff holds no slot. How many requests are pending at once is the caller's
+// bound (source.ts's pool of workers). A 2xx answer counts only once its body arrived whole and
+// parses as JSON: a body cut short (or not JSON) is retried like a 5xx. Why an attempt failed, and
+// whether it is retried, is decided once, where it fails (failure.ts). The token (whole, in pieces,
+// encoded or folded: redact.ts) is replaced in every body and reason before the caller sees it, so
+// an upstream that echoes it cannot get it stored.
 import type { AxiosAdapter, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
-import axiosRetry, { exponentialDelay, isNetworkOrIdempotentRequestError } from 'axios-retry';
+import axiosRetry, { exponentialDelay } from 'axios-retry';
 import pLimit from 'p-limit';
 import { redact, redactText, secretForms } from '../runtime/redact.js';
-import axios, { AxiosError } from './axios-lib.js';
-import { BAD_JSON, CUT_OFF, createUndiciAdapter, isBodyTooLarge, parsedBody } from './undici-adapter.js';
+import axios from './axios-lib.js';
+import { ABORTED, failureOf, isTransient, type AttemptFailure, type FailureCause } from './failure.js';
+import { createUndiciAdapter, parsedBody } from './undici-adapter.js';
 
 export interface ClientOptions {
   baseUrl: string;
@@ -28,29 +30,10 @@ export interface ClientOptions {
   concurrency: number;
 }
 
-/** Why a call failed, for the line that tells the user what to fix. */
-export type FailureCause = 'auth' | 'certificate' | 'network' | 'timeout' | 'cut-off' | 'too-large' | 'http' | 'redirect' | 'aborted';
-
-/** TLS certificate errors (OpenSSL's and Node's codes): not transient, never retried; what each means. */
-const CERTIFICATE_ERRORS: Readonly<Record<string, string>> = {
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'the certificate is self-signed and not trusted',
-  SELF_SIGNED_CERT_IN_CHAIN: 'the certificate chain ends in a CA that is not trusted',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the certificate is not trusted (its issuer is unknown)',
-  UNABLE_TO_GET_ISSUER_CERT: 'the certificate is not trusted (its issuer is unknown)',
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the certificate is not trusted (its issuer is unknown)',
-  CERT_UNTRUSTED: 'the certificate is not trusted',
-  CERT_HAS_EXPIRED: 'the certificate has expired',
-  CERT_NOT_YET_VALID: 'the certificate is not valid yet (or this clock is wrong)',
-  CERT_REVOKED: 'the certificate was revoked',
-  CERT_SIGNATURE_FAILURE: 'the certificate signature does not verify',
-  ERR_TLS_CERT_ALTNAME_INVALID: 'the certificate does not match the host name',
-  HOSTNAME_MISMATCH: 'the certificate does not match the host name',
-};
-
 export type FetchOutcome =
   /** json: the body parsed, when the client parsed it already (absent when the token was replaced in it). */
   | { ok: true; status: number; body: string; json?: unknown }
-  | { ok: false; status: number | null; code: string; cause: FailureCause; reason: string };
+  | { ok: false; status: number | null; cause: FailureCause; reason: string };
 
 /** The list of films, or one film's detail: they have different body caps. */
 export type CallKind = 'list' | 'detail';
@@ -68,16 +51,13 @@ export interface ProviderClient {
   /** GET a path relative to the base URL; never throws. */
   get(path: string, signal: AbortSignal, kind?: CallKind): Promise<FetchOutcome>;
   readonly stats: ClientStats;
-  /** Requests admitted at once (in flight or waiting out a backoff): callers need no more workers than this. */
-  readonly capacity: number;
+  /** HTTP attempts in flight at once, at most (http.concurrency). */
+  readonly concurrency: number;
   /** Frees the keep-alive sockets. */
   close(): void;
 }
 
 const RETRY_BASE_DELAY_MS = 100;
-/** Requests admitted at once (in flight or waiting out a backoff) per HTTP slot: enough to keep the
- * slots busy while some requests back off, few enough that memory and abort listeners stay bounded. */
-const ADMITTED_PER_SLOT = 4;
 
 export function createProviderClient(options: ClientOptions): ProviderClient {
   const stats: ClientStats = { retries: 0, responses: {} };
@@ -85,8 +65,6 @@ export function createProviderClient(options: ClientOptions): ProviderClient {
   // As the logger does: the token whole and in pieces, encoded or folded (redact.ts).
   const secrets = secretForms([options.token]);
   const limit = pLimit(options.concurrency);
-  const capacity = options.concurrency * ADMITTED_PER_SLOT;
-  const admit = pLimit(capacity);
   const transport = createUndiciAdapter({
     baseUrl: options.baseUrl,
     headers: { [options.tokenHeader.toLowerCase()]: options.token, accept: 'application/json' },
@@ -107,11 +85,7 @@ export function createProviderClient(options: ClientOptions): ProviderClient {
   axiosRetry(instance, {
     retries: options.retries,
     shouldResetTimeout: true, // the timeout is per attempt (the adapter's timer); the poll's deadline bounds the whole
-    retryCondition: (err) => {
-      if (err.code === AxiosError.ERR_CANCELED || isBodyTooLarge(err) || (err.code ?? '') in CERTIFICATE_ERRORS) return false;
-      if (err.code === CUT_OFF || err.code === BAD_JSON) return true;
-      return isNetworkOrIdempotentRequestError(err) || err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT';
-    },
+    retryCondition: isTransient,
     // Exponential backoff with jitter, Retry-After honoured, and capped: Retry-After: 3600 must not stall a poll for an hour.
     retryDelay: (retryNumber, err) => Math.min(exponentialDelay(retryNumber, err, RETRY_BASE_DELAY_MS), options.maxRetryDelayMs),
     onRetry: () => {
@@ -121,46 +95,33 @@ export function createProviderClient(options: ClientOptions): ProviderClient {
 
   return {
     stats,
-    capacity,
-    get: (path, signal, kind = 'detail') =>
-      admit(async (): Promise<FetchOutcome> => {
-        const [maxBodyBytes, capSetting] = kind === 'list' ? [options.maxListBodyBytes, 'http.maxListBodyBytes'] : [options.maxBodyBytes, 'http.maxBodyBytes'];
-        // Once the poll is over, the requests still queued need not go through axios at all.
-        if (signal.aborted) return describeFailure(new AxiosError('canceled', AxiosError.ERR_CANCELED), signal, capSetting);
-        try {
-          const res = await instance.get<string>(path, { signal, maxContentLength: maxBodyBytes });
-          const body = redactText(res.data, secrets);
-          // The adapter parsed the body (to know it is JSON): passed on unless the token was taken out of it.
-          return body === res.data ? { ok: true, status: res.status, body, json: parsedBody(res) } : { ok: true, status: res.status, body };
-        } catch (err) {
-          const e = err as AxiosError<string>;
-          // Still not JSON after the retries, but whole: the caller records it as a reject, body and all.
-          if (e.code === BAD_JSON && e.response) return { ok: true, status: e.response.status, body: redactText(e.response.data, secrets) };
-          const outcome = describeFailure(err, signal, capSetting);
-          return { ...outcome, reason: redact(outcome.reason, secrets) };
-        }
-      }),
+    concurrency: options.concurrency,
+    async get(path, signal, kind = 'detail') {
+      const [maxBodyBytes, capSetting] = kind === 'list' ? [options.maxListBodyBytes, 'http.maxListBodyBytes'] : [options.maxBodyBytes, 'http.maxBodyBytes'];
+      // Once the poll is over, the films not yet requested need not go through axios at all.
+      if (signal.aborted) return outcome(ABORTED, capSetting);
+      try {
+        const res = await instance.get<string>(path, { signal, maxContentLength: maxBodyBytes });
+        const body = redactText(res.data, secrets);
+        // The adapter parsed the body (to know it is JSON): passed on unless the token was taken out of it.
+        return body === res.data ? { ok: true, status: res.status, body, json: parsedBody(res) } : { ok: true, status: res.status, body };
+      } catch (err) {
+        // The last attempt's failure as the adapter named it. Once the caller aborted, axios throws
+        // its own CanceledError (or the attempt's failure came too late to matter): aborted.
+        const failure = failureOf(err);
+        return outcome(signal.aborted && failure.cause !== 'not-json' ? ABORTED : failure, capSetting);
+      }
+    },
     close() {
       transport.close();
     },
   };
-}
 
-/** capSetting: the setting that caps this call's body, named when the body is too large. */
-function describeFailure(err: unknown, signal: AbortSignal, capSetting: string): FetchOutcome & { ok: false } {
-  const e = err as AxiosError;
-  const status = e.response?.status ?? null;
-  const base = { ok: false as const, status, code: e.code ?? 'ERROR' };
-  if (signal.aborted || e.code === AxiosError.ERR_CANCELED) return { ...base, cause: 'aborted', reason: 'aborted: the poll deadline passed or the collector is stopping' };
-  if (e.code === CUT_OFF) return { ...base, cause: 'cut-off', reason: e.message };
-  if (status === 401 || status === 403) return { ...base, cause: 'auth', reason: `HTTP ${status}: the provider rejected the access token` };
-  if (status !== null && status >= 300 && status < 400) {
-    return { ...base, cause: 'redirect', reason: `HTTP ${status}: redirect to ${String(e.response?.headers.location ?? '?')} refused (the token is never sent to another location)` };
+  /** What the caller gets for a call that threw, the token replaced. capSetting: the setting that caps this call's body. */
+  function outcome(failure: AttemptFailure, capSetting: string): FetchOutcome {
+    // Still not JSON after the retries, but whole: the caller records it as a reject, body and all.
+    if (failure.cause === 'not-json') return { ok: true, status: failure.status, body: redactText(failure.body, secrets) };
+    const reason = failure.cause === 'too-large' ? `${failure.reason} (${capSetting})` : failure.reason;
+    return { ok: false, status: failure.status, cause: failure.cause, reason: redact(reason, secrets) };
   }
-  if (status !== null) return { ...base, cause: 'http', reason: `HTTP ${status}` };
-  if (isBodyTooLarge(e)) return { ...base, cause: 'too-large', reason: `${e.message} (${capSetting})` };
-  if (e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT') return { ...base, cause: 'timeout', reason: 'timed out (http.timeoutMs)' };
-  const certificate = CERTIFICATE_ERRORS[e.code ?? ''];
-  if (certificate !== undefined) return { ...base, cause: 'certificate', reason: `${e.code ?? ''}: ${certificate} (TLS certificate refused, not retried)` };
-  return { ...base, cause: 'network', reason: `${e.code ?? 'error'}: ${e.message}` };
 }

@@ -1,11 +1,12 @@
 // The provider source: one provider's list call, then one detail call per listed film, all
-// through the provider's client (retries, timeout, concurrency). Returns what was fetched and
-// the counts; normalization happens downstream.
+// through the provider's client (retries, timeout, HTTP attempts in flight). Each detail is handed
+// on as it arrives (normalization happens downstream); the harvest keeps the counts.
 import { errorMessage } from '../runtime/errors.js';
 import type { Logger } from '../log/log.js';
 import { parseList, type DetailInput } from '../records/normalize.js';
 import type { RejectRecord } from '../records/types.js';
-import type { ClientStats, FailureCause, FetchOutcome, ProviderClient } from './client.js';
+import type { ClientStats, FetchOutcome, ProviderClient } from './client.js';
+import type { FailureCause } from './failure.js';
 
 /** Why a provider's poll failed as a whole: its list call's failure, or a list that is not a movie list. */
 export type HarvestCause = FailureCause | 'bad-list';
@@ -16,9 +17,7 @@ export interface Harvest {
   finishedAt: Date;
   /** Unique, valid IDs the list gave. */
   listed: number;
-  /** Successful detail answers, to normalize (empty when they were handed to `onDetail`). */
-  details: DetailInput[];
-  /** Successful detail answers, whether kept in `details` or handed to `onDetail`. */
+  /** Successful detail answers (each handed to `onDetail`). */
   fetched: number;
   /** List entries without a usable ID. */
   listRejects: RejectRecord[];
@@ -39,15 +38,22 @@ export interface HarvestOptions {
   logger: Logger;
   /** Called once the list is known, and after each detail call. */
   onProgress?: (done: number, total: number) => void;
-  /** When given, each successful detail is handed to it as it arrives and not kept in `details`. */
-  onDetail?: (detail: DetailInput) => void;
+  /** Each successful detail, as it arrives (the harvest keeps none). */
+  onDetail: (detail: DetailInput) => void;
 }
+
+/**
+ * Requests pending at once (in flight, queued for an HTTP slot or waiting out a retry backoff) per
+ * HTTP slot: a request backing off holds no slot (client.ts), so a few per slot keep the slots busy;
+ * few enough that memory and abort listeners stay bounded however long the list.
+ */
+export const PENDING_PER_SLOT = 4;
 
 export async function harvestProvider(options: HarvestOptions): Promise<Harvest> {
   const { provider, client, polledAt, signal, logger } = options;
   const startedAt = new Date();
   const harvest: Harvest = {
-    provider, startedAt, finishedAt: startedAt, listed: 0, details: [], fetched: 0, listRejects: [], failed: 0, error: null, cause: null, stats: client.stats,
+    provider, startedAt, finishedAt: startedAt, listed: 0, fetched: 0, listRejects: [], failed: 0, error: null, cause: null, stats: client.stats,
   };
   const finish = (): Harvest => ({ ...harvest, finishedAt: new Date() });
 
@@ -58,9 +64,8 @@ export async function harvestProvider(options: HarvestOptions): Promise<Harvest>
 
   let done = 0;
   const failures: Array<{ id: string; reason: string }> = [];
-  const keep = options.onDetail ?? ((detail: DetailInput) => void harvest.details.push(detail));
-  // A bounded pool of workers takes the films in list order: as many requests as the client admits
-  // at once are pending, not one promise per film (10,000 films are 10,000 closures and promises).
+  // The one bound on requests pending: a pool of workers takes the films in list order, each with
+  // one request pending, not one promise per film (50,000 films would be 50,000 closures and promises).
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < ids.length) {
@@ -69,7 +74,7 @@ export async function harvestProvider(options: HarvestOptions): Promise<Harvest>
       const outcome: FetchOutcome = await client.get(`${provider}/movie/${encodeURIComponent(id)}`, signal);
       if (outcome.ok) {
         harvest.fetched++;
-        keep({ provider, requestedId: id, body: outcome.body, json: outcome.json, httpStatus: outcome.status, polledAt, fetchedAt: new Date() });
+        options.onDetail({ provider, requestedId: id, body: outcome.body, json: outcome.json, httpStatus: outcome.status, polledAt, fetchedAt: new Date() });
       } else {
         harvest.failed++;
         failures.push({ id, reason: outcome.reason });
@@ -77,7 +82,7 @@ export async function harvestProvider(options: HarvestOptions): Promise<Harvest>
       options.onProgress?.(++done, ids.length);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(client.capacity, ids.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(client.concurrency * PENDING_PER_SLOT, ids.length) }, worker));
   for (const f of failures.slice(0, 20)) logger.warn('detail call failed after retries', { provider, id: f.id, reason: f.reason });
   if (failures.length > 20) logger.warn('more detail calls failed', { provider, more: failures.length - 20 });
   return finish();
