@@ -11,7 +11,7 @@ import type { HealthState } from '../http/health.js';
 import { liveRoutes, type DaemonStatus } from '../http/live-routes.js';
 import { Metrics } from '../http/metrics.js';
 import { startHealthServer, type HealthServer } from '../http/server.js';
-import { unwritableInLogs, unwritableInStore } from '../runtime/write-access.js';
+import { unwritableFolder } from '../runtime/write-access.js';
 import type { LogHandle } from '../log/log.js';
 import { runPollJob } from '../poll/job.js';
 import { PollAbortedError } from '../poll/poll.js';
@@ -208,14 +208,8 @@ export class Daemon {
    * at once rather than after health.maxConsecutiveFailures polls, with the fix, until it is gone.
    */
   private checkFolders(): void {
-    const store = unwritableInStore(this.settings.store.dir);
-    const logs = store ? null : unwritableInLogs(this.settings.log.dir);
-    const found = store ? { ...store, setting: 'store.dir' } : logs ? { ...logs, setting: 'log.dir' } : null;
-    const uid = process.getuid?.() ?? 1000;
-    const gid = process.getgid?.() ?? 1000;
-    const problem = found
-      ? `${found.setting}: cannot write ${found.path} (${found.code}): files there belong to another user; give the store and log folders to the collector's user (uid ${uid}), e.g. in the compose folder: chown -R ${uid}:${gid} data logs`
-      : null;
+    const found = unwritableFolder(this.settings.store.dir, this.settings.log.dir);
+    const problem = found?.problem ?? null;
     if (problem !== null && problem !== this.state.problem) this.logger.error(problem, { path: found?.path });
     if (problem === null && this.state.problem !== null) this.logger.info('store and log folders are writable again');
     this.state.problem = problem;

@@ -46,3 +46,18 @@ export function unwritableInStore(root: string): Unwritable | null {
 export function unwritableInLogs(dir: string): Unwritable | null {
   return check(dir) ?? check(path.join(dir, 'current.log')) ?? check(path.join(dir, '.audit.json'));
 }
+
+/** The first folder of the store, else of the logs, this user cannot write, with the line that names it and the fix. */
+export function unwritableFolder(storeDir: string, logDir: string): (Unwritable & { problem: string }) | null {
+  const store = unwritableInStore(storeDir);
+  const logs = store ? null : unwritableInLogs(logDir);
+  const found = store ? { ...store, setting: 'store.dir' } : logs ? { ...logs, setting: 'log.dir' } : null;
+  if (!found) return null;
+  const uid = process.getuid?.() ?? 1000;
+  const gid = process.getgid?.() ?? 1000;
+  return {
+    path: found.path,
+    code: found.code,
+    problem: `${found.setting}: cannot write ${found.path} (${found.code}): files there belong to another user; give the store and log folders to the collector's user (uid ${uid}), e.g. in the compose folder: chown -R ${uid}:${gid} data logs`,
+  };
+}
