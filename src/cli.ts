@@ -96,7 +96,8 @@ async function openRuntime(flags: ConfigFlags, requireToken = true): Promise<{ s
   const { settings, file, warnings } = loadConfig(loadOptions);
   ensureWritableDir(settings.store.dir, 'store.dir', 'DATA_DIR');
   const { createLogger } = await import('./log.js');
-  const log = createLogger({ ...settings.log, secrets: [settings.api.token] });
+  const { alertSecrets } = await import('./alerts/config.js');
+  const log = createLogger({ ...settings.log, secrets: [settings.api.token, ...alertSecrets(settings.alerts)] });
   for (const warning of warnings) log.logger.warn(warning);
   return { settings, file, log, loadOptions };
 }

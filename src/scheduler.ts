@@ -18,6 +18,7 @@ import { compactStore, prepareStore } from './store/maintenance.js';
 import { lastCommittedPollStart } from './store/history.js';
 import { LockLostError } from './store/lock.js';
 import { applyRetention } from './store/retention.js';
+import { AlertService } from './alerts/service.js';
 
 /** Settings that cannot change under a running daemon: it says so and keeps the old value. */
 const RESTART_ONLY = ['store.dir', 'log.dir', 'log.maxFiles', 'log.maxSize', 'health.port', 'health.host', 'api.token', 'api.tokenFile', 'api.tokenHeader'] as const;
@@ -51,6 +52,8 @@ export class Daemon {
   private health: HealthServer | null = null;
   /** The report served on the health port, recomputed after each commit (null: the port is off). */
   private live: LiveReport | null = null;
+  /** Alerts from committed polls (src/alerts/); null until run() opened them. */
+  private alerts: AlertService | null = null;
   readonly metrics = new Metrics();
   private readonly state: HealthState = { lastPoll: null, nextRun: null, consecutiveFailures: 0, polling: false, problem: null, degraded: {} };
   private readonly watchedFile: string;
@@ -90,6 +93,11 @@ export class Daemon {
       debug: (m) => this.logger.debug(`node-cron: ${String(m)}`),
     });
     await prepareStore(this.settings.store.dir, this.logger, this.fence);
+    this.alerts = await AlertService.open({
+      root: this.settings.store.dir, logger: this.logger, settings: () => this.settings, registry: this.metrics.registry, beforeVisible: this.fence.beforeVisible,
+      staleAfterMs: () => (this.liveStatus().schedule.interval_seconds ?? 0) * 2000 || null,
+    });
+    await this.alerts.start();
     if (this.settings.health.port !== 0) {
       this.live = new LiveReport(this.settings.store.dir, this.logger);
       const routes = liveRoutes(this.live, () => this.liveStatus());
@@ -152,7 +160,8 @@ export class Daemon {
   }
 
   private healthState(): HealthState {
-    return { ...this.state, nextRun: this.nextRun() };
+    const alerts = this.alerts?.health() ?? null; // side work: degraded, never failing
+    return { ...this.state, degraded: alerts === null ? this.state.degraded : { ...this.state.degraded, alerts }, nextRun: this.nextRun() };
   }
 
   /** The schedule and poll state the report page shows beside the report. */
@@ -166,6 +175,7 @@ export class Daemon {
       consecutive_failures: this.state.consecutiveFailures,
       polling: this.state.polling,
       problem: this.state.problem,
+      alerts: this.alerts?.view() ?? null,
     };
   }
 
@@ -227,6 +237,7 @@ export class Daemon {
       this.state.consecutiveFailures = summary.status === 'failed' ? this.state.consecutiveFailures + 1 : 0;
       await applyRetention(this.settings.store.dir, this.settings.store.retentionDays, new Date(), this.logger, this.options.hooks?.beforeVisible);
       await this.compact();
+      await this.alerts?.afterPoll(summary.runId, this.state.consecutiveFailures); // computed and recorded; delivered beside the next polls
     } catch (err) {
       if (err instanceof LockLostError) {
         this.lockLost(err.why);
@@ -241,6 +252,7 @@ export class Daemon {
       this.state.lastPoll = { run: '', status: 'failed', finishedAt: new Date().toISOString(), movies: 0, missing: 0 };
       const message = err instanceof UserError ? err.message : `poll failed: ${errorMessage(err)}`;
       this.logger.error(message, { consecutiveFailures: this.state.consecutiveFailures, nextRun: this.nextRun() });
+      await this.alerts?.afterPoll(null, this.state.consecutiveFailures);
     } finally {
       this.state.polling = false;
       // Whatever the poll's end, the report's cache follows the store's latest committed run.
@@ -354,6 +366,7 @@ export class Daemon {
       await this.running;
       clearTimeout(timer);
     }
+    await this.alerts?.stop();
     await this.health?.close();
     this.logger.info('daemon stopped');
     this.stopped?.();
