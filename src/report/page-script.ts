@@ -111,6 +111,18 @@ function renderHealth(report) {
   ]);
 }
 
+/** The daemon's alerts (api/status): the latest alerts with their delivery, and each rule's firing conditions. */
+function renderAlerts(view) {
+  if (!view || (view.rules.length === 0 && view.latest.length === 0)) return fill('alerts', []);
+  fill('alerts', [
+    el('h2', { text: 'Alerts' }),
+    table(['when', 'rule', 'alert', 'delivery'], view.latest.map((a) => [minute(a.created_at), a.rule, a.message,
+      a.deliveries.map((d) => d.destination + ' ' + d.status + (d.status !== 'sent' && d.last_error ? ' (' + d.last_error + ')' : '')).join(', ') || 'no destination']), [false, false, false, false]),
+    el('h3', { text: 'Rules' }),
+    table(['rule', 'type', 'firing now'], view.rules.map((r) => [r.name, r.type, r.firing.join(', ') || '-']), [false, false, false]),
+  ]);
+}
+
 function render(report, charts) {
   REPORT = report;
   renderAnswer(report);
@@ -146,6 +158,7 @@ if (!CONFIG.live) {
     const s = await fetch('api/status', { cache: 'no-store' });
     status = await s.json();
     status.skew = Date.parse(status.now) - Date.now();
+    renderAlerts(status.alerts);
     reportError = null;
     if (status.run !== null) {
       const r = await getJson('api/report', etag);
