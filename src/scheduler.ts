@@ -237,7 +237,7 @@ export class Daemon {
       this.state.consecutiveFailures = summary.status === 'failed' ? this.state.consecutiveFailures + 1 : 0;
       await applyRetention(this.settings.store.dir, this.settings.store.retentionDays, new Date(), this.logger, this.options.hooks?.beforeVisible);
       await this.compact();
-      await this.alerts?.afterPoll(summary.runId, this.state.consecutiveFailures); // computed and recorded; delivered beside the next polls
+      void this.alerts?.afterPoll(summary.runId, this.state.consecutiveFailures); // beside the next poll, in order; never throws
     } catch (err) {
       if (err instanceof LockLostError) {
         this.lockLost(err.why);
@@ -252,7 +252,7 @@ export class Daemon {
       this.state.lastPoll = { run: '', status: 'failed', finishedAt: new Date().toISOString(), movies: 0, missing: 0 };
       const message = err instanceof UserError ? err.message : `poll failed: ${errorMessage(err)}`;
       this.logger.error(message, { consecutiveFailures: this.state.consecutiveFailures, nextRun: this.nextRun() });
-      await this.alerts?.afterPoll(null, this.state.consecutiveFailures);
+      void this.alerts?.afterPoll(null, this.state.consecutiveFailures);
     } finally {
       this.state.polling = false;
       // Whatever the poll's end, the report's cache follows the store's latest committed run.

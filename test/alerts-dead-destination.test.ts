@@ -15,7 +15,7 @@ for (const behaviour of ['hang', 'error500'] as Behaviour[]) {
     const receiver = await startReceiver(t, Array<Behaviour>(1000).fill(behaviour));
     const cwd = tempDir(t);
     const d = await startDaemon(t, mock, cwd, {
-      SCHEDULE_CRON: '*/2 * * * * *', RUN_ON_START: 'always', ALERT_TIMEOUT_MS: '1500', ALERT_MAX_RETRY_DELAY_MS: '1000',
+      SCHEDULE_CRON: '*/2 * * * * *', RUN_ON_START: 'never', ALERT_TIMEOUT_MS: '1500', ALERT_MAX_RETRY_DELAY_MS: '1000',
       ALERT_RULES: JSON.stringify([{ name: 'drop', type: 'price-drop', percent: 1 }]),
       ALERT_DESTINATIONS: JSON.stringify([{ name: 'hook', type: 'webhook', url: `${receiver.url}/dead` }]),
     });

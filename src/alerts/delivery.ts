@@ -58,7 +58,7 @@ export class Deliverer {
         next = Math.min(next, due);
       }
     }
-    this.metrics?.setPending(this.outbox.pending());
+    this.metrics?.setPending(this.outbox.pending(), destinations.map((d) => d.name));
     if (next !== Infinity) {
       this.timer = setTimeout(() => this.kick(), Math.max(0, next - now));
       this.timer.unref();
@@ -120,7 +120,7 @@ export class Deliverer {
       }
     }
     await this.outbox.save();
-    this.metrics?.setPending(this.outbox.pending());
+    this.metrics?.setPending(this.outbox.pending(), settings.destinations.map((d) => d.name));
     this.onChange();
   }
 

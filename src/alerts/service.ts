@@ -15,7 +15,7 @@ import { Outbox, type OutboxEntry } from './outbox.js';
 import { readCommittedPoll } from './read.js';
 import { evaluate, type Alert, type Observation, type RuleState } from './rules.js';
 import { loadState, saveState } from './state.js';
-import { writeAlertsFile } from './table.js';
+import { pruneAlerts, writeAlertsFile } from './table.js';
 
 /** How often the stale rule is checked between polls. */
 const STALE_CHECK_MS = 60_000;
@@ -77,6 +77,7 @@ export class AlertService {
   /**
    * After a poll: `run` is the committed poll (null when nothing was committed, e.g. the store
    * could not be written). Never throws; resolves once the alerts are recorded (not delivered).
+   * The daemon does not wait for it: evaluations queue in order, beside the next poll.
    */
   afterPoll(run: string | null, consecutiveFailures: number): Promise<void> {
     return this.run(async () => {
@@ -115,6 +116,8 @@ export class AlertService {
     await writeAlertsFile(this.options.root, obs.run !== '' ? obs.run : newRunId(obs.at), alerts, this.options.beforeVisible);
     await saveState(this.options.root, state);
     this.state = state;
+    const pruned = await pruneAlerts(this.options.root, settings.store.retentionDays, obs.at, this.options.beforeVisible);
+    if (pruned.length > 0) this.options.logger.info('retention: deleted alerts partitions older than the retention period', { retentionDays: settings.store.retentionDays, removed: pruned });
     for (const a of added) {
       this.metrics?.computed(a.kind);
       this.options.logger.info(`alert: ${a.message}`, { rule: a.rule, kind: a.kind, key: a.key, run: a.run, destinations: a.destinations });

@@ -3,10 +3,10 @@
 // committed poll gets an id of its own), `run` first, like `runs`. Files appear whole (temp in the
 // same folder, fsync, rename): DuckDB reads the table from its root like the others. Only polls
 // that made alerts write a file. Delivery state lives in the outbox (Parquet is append-only).
-import { existsSync, mkdirSync } from 'node:fs';
-import { rename } from 'node:fs/promises';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { dtOf } from '../store/layout.js';
+import { STAGING_DIR, dtFolders, dtOf } from '../store/layout.js';
 import { fsync, writeParquetFile } from '../store/parquet-file.js';
 import * as parquet from '../store/parquet-lib.js';
 import { UTC_MILLIS } from '../store/parquet-footer.js';
@@ -65,4 +65,24 @@ export async function writeAlertsFile(root: string, id: string, alerts: Alert[],
   await rename(temp, target);
   await fsync(folder);
   return target;
+}
+
+/**
+ * store.retentionDays for the alerts table (retention.ts removes the poll tables): each expired
+ * day leaves by one rename into _staging, then is removed. Returns the days removed.
+ */
+export async function pruneAlerts(root: string, days: number, now: Date, beforeVisible?: () => void): Promise<string[]> {
+  const tableDir = path.join(root, ALERTS_TABLE);
+  if (days <= 0 || !existsSync(tableDir)) return [];
+  const cutoff = dtOf(new Date(now.getTime() - days * 86_400_000));
+  const removed: string[] = [];
+  for (const dt of dtFolders(readdirSync(tableDir)).filter((d) => d < cutoff)) {
+    const trash = path.join(root, STAGING_DIR, `expired-${ALERTS_TABLE}-dt=${dt}-${process.pid}`);
+    mkdirSync(path.dirname(trash), { recursive: true });
+    beforeVisible?.();
+    await rename(path.join(tableDir, `dt=${dt}`), trash);
+    await rm(trash, { recursive: true, force: true });
+    removed.push(dt);
+  }
+  return removed;
 }
