@@ -1,9 +1,11 @@
 // `movies-collector alerts` and `alerts test [DESTINATION]` against a real receiver; config errors
 // in the alerts section are one line each and never quote a destination's URL.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { startReceiver } from './alerts-receiver.js';
+import { SIGNATURE_HEADER } from '../src/alerts/destinations.js';
+import { startReceiver, verifySignature } from './alerts-receiver.js';
 import { hasStackTrace, runCli, tempDir } from './helpers.js';
 
 const SECRET_PATH = 'T0AAA/B0BBB/q7Zr9XkP2mW4vN8s';
@@ -61,4 +63,18 @@ test('a bad alerts setting is a config error (78) naming it, without a stack tra
     assert.ok(!hasStackTrace(r.stderr));
     assert.ok(!r.stderr.includes('q7Zr9XkP2mW4vN8s'), r.stderr);
   }
+});
+
+test('urlFile and secretFile (Docker secrets): alerts test sends to the URL in the file, signed with the key in the file', async (t) => {
+  const receiver = await startReceiver(t);
+  const cwd = tempDir(t);
+  writeFileSync(path.join(cwd, 'url'), `${receiver.url}/from-file-Wx7Qp2Lm\n`, { mode: 0o600 });
+  writeFileSync(path.join(cwd, 'key'), 'file-key-8Hd3Ks0q\n', { mode: 0o600 });
+  const r = await runCli(['alerts', 'test'], { cwd, env: env(cwd, receiver.url, { ALERT_DESTINATIONS: JSON.stringify([{ name: 'hook', type: 'webhook', urlFile: 'url', secretFile: 'key' }]) }) });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(receiver.received[0]?.path, '/from-file-Wx7Qp2Lm', 'the trailing newline of the file is trimmed');
+  assert.ok(verifySignature('file-key-8Hd3Ks0q', receiver.received[0]?.body ?? '', receiver.received[0]?.headers[SIGNATURE_HEADER] as string | undefined));
+  const list = await runCli(['alerts'], { cwd, env: env(cwd, receiver.url, { ALERT_DESTINATIONS: JSON.stringify([{ name: 'hook', type: 'webhook', urlFile: 'url', secretFile: 'key' }]) }) });
+  assert.match(list.stdout, /hook: webhook http:\/\/127\.0\.0\.1:\d+\/\[redacted\] \(signed\)/);
+  for (const out of [r.stdout, r.stderr, list.stdout, list.stderr]) assert.ok(!out.includes('Wx7Qp2Lm') && !out.includes('8Hd3Ks0q'));
 });

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import convict from 'convict';
 import { ConfigError, errorMessage } from '../errors.js';
-import { REDACTED, registerSecret } from '../redact.js';
+import { MIN_SECRET_FRAGMENT, REDACTED, registerSecret } from '../redact.js';
 
 export const RULE_TYPES = ['price-drop', 'target-price', 'cheapest-change', 'listing', 'failing', 'stale', 'partial'] as const;
 export type RuleType = (typeof RULE_TYPES)[number];
@@ -168,6 +168,8 @@ export function resolveAlerts(alerts: AlertSettings, cwd: string): AlertSettings
     const url = d.urlFile !== undefined ? read(d.urlFile, `alerts.destinations ${d.name} urlFile`) : d.url;
     const secret = d.secretFile !== undefined ? read(d.secretFile, `alerts.destinations ${d.name} secretFile`) : d.secret;
     if (url !== undefined && url !== '' && urlProblem(url)) problems.push(`alerts.destinations ${d.name}: the URL in urlFile ${urlProblem(url)}`);
+    // Registered for redaction everywhere: a short key would be both guessable and hide common text.
+    if (secret !== undefined && secret !== '' && secret.length < MIN_SIGNING_SECRET) problems.push(`alerts.destinations ${d.name}: the signing secret has ${secret.length} characters; expected at least ${MIN_SIGNING_SECRET} (e.g. openssl rand -hex 32)`);
     return { ...d, url, secret };
   });
   const names = new Set(destinations.map((d) => d.name));
@@ -180,7 +182,14 @@ export function resolveAlerts(alerts: AlertSettings, cwd: string): AlertSettings
   return resolved;
 }
 
-/** The secret parts of the destinations: each URL's userinfo, path and query (the host is not secret), and signing secrets. */
+const MIN_SIGNING_SECRET = 16;
+
+/**
+ * The secret parts of the destinations: each URL's userinfo, path and query (the host is not
+ * secret), and signing secrets. Parts shorter than MIN_SECRET_FRAGMENT are left out: redaction
+ * replaces a short secret wherever it appears (a path "/h" would hide every "h"), and so short a
+ * part protects nothing.
+ */
 export function alertSecrets(alerts: AlertSettings): string[] {
   const out: string[] = [];
   for (const d of alerts.destinations) {
@@ -196,7 +205,7 @@ export function alertSecrets(alerts: AlertSettings): string[] {
       out.push(d.url);
     }
   }
-  return out.filter((s) => s.length > 0);
+  return out.filter((s) => s.length >= MIN_SECRET_FRAGMENT);
 }
 
 /** How a destination is shown (check-config, logs, /api/*, the page): its scheme and host only. */
