@@ -226,7 +226,6 @@ export function redactedAlerts(alerts: AlertSettings): AlertSettings {
     destinations: alerts.destinations.map((d) => ({
       ...d,
       url: shownUrl(d.url),
-      ...(d.urlFile !== undefined ? { urlFile: d.urlFile } : {}),
       ...(d.secret !== undefined ? { secret: REDACTED } : {}),
     })),
   };

@@ -136,7 +136,8 @@ export function evaluate(previous: RuleState, obs: Observation, ctx: Context): {
         if (previousCheapest !== undefined && previousCheapest !== cheapestProvider) {
           for (const rule of byType('cheapest-change')) {
             if (!matchesFilm(rule, { film_key, title: f.title })) continue;
-            emit(rule, 'cheapest-change', { film_key, title: f.title, provider: cheapestProvider }, state.best[film_key] ?? null, best, `${f.title}: cheapest at ${cheapestProvider} now (${money(best)}), was ${previousCheapest}`);
+            // old_value: what the previous cheapest provider asks now (null: it no longer sells the film).
+            emit(rule, 'cheapest-change', { film_key, title: f.title, provider: cheapestProvider }, f.prices.get(previousCheapest) ?? null, best, `${f.title}: cheapest at ${cheapestProvider} now (${money(best)}), was ${previousCheapest}`);
           }
         }
         state.cheapest[film_key] = cheapestProvider;

@@ -127,7 +127,8 @@ export class AlertService {
 
   /** Degraded reasons for /healthz: a destination failing, or alerts not computed. */
   health(): string | null {
-    const parts = [...this.deliverer.failing].map(([name, why]) => `destination ${name} failing (${why}); alerts wait in the outbox`);
+    const configured = new Set(this.options.settings().alerts.destinations.map((d) => d.name)); // one removed from the config no longer counts
+    const parts = [...this.deliverer.failing].filter(([name]) => configured.has(name)).map(([name, why]) => `destination ${name} failing (${why}); alerts wait in the outbox`);
     if (this.problem) parts.unshift(this.problem);
     return parts.length > 0 ? parts.join('; ') : null;
   }
