@@ -70,8 +70,19 @@ test('the daemon computes alerts from committed polls, stores them, delivers the
   assert.equal(status.alerts.rules.length, 2);
   const metrics = await get(d.healthPort, '/metrics');
   assert.match(metrics, /^collector_alerts_sent_total\{destination="hook"\} [1-9]/m);
-  const outputs = [JSON.stringify(status), metrics, await get(d.healthPort, '/healthz'), await get(d.healthPort, '/'), await get(d.healthPort, '/api/report')];
+  const apiAlerts = await get(d.healthPort, '/api/report?section=alerts');
+  const section = JSON.parse(apiAlerts) as { alerts: Array<{ kind: string; delivery: Record<string, string> }>; best_prices?: unknown };
+  assert.ok(section.alerts.length > 0 && section.best_prices === undefined, 'the alerts section alone');
+  const outputs = [JSON.stringify(status), metrics, apiAlerts, await get(d.healthPort, '/healthz'), await get(d.healthPort, '/'), await get(d.healthPort, '/api/report')];
   assert.equal(await d.stop(), 0);
+  const reported = await runCli(['report', '--section', 'alerts', '--format', 'json'], { cwd, env: { DATA_DIR: d.data } });
+  assert.equal(reported.code, 0, reported.stderr);
+  const fromCli = JSON.parse(reported.stdout) as { alerts: Array<{ key: string; delivery: Record<string, string> }> };
+  assert.ok(fromCli.alerts.some((a) => a.delivery.hook === 'sent'), 'delivery state from the outbox');
+  const table = await runCli(['report', '--section', 'alerts'], { cwd, env: { DATA_DIR: d.data } });
+  assert.match(table.stdout, /^Alerts \(newest first/m);
+  assert.match(table.stdout, /hook sent/);
+  outputs.push(reported.stdout, table.stdout);
 
   // The alerts table, read as users read the store.
   const rows = await query(`SELECT run, key, rule, kind, old_value, new_value FROM read_parquet('${d.data}/alerts/**/*.parquet', hive_partitioning = true)`);

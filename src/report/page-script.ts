@@ -118,9 +118,10 @@ function renderAlerts(view) {
     el('h2', { text: 'Alerts' }),
     table(['when', 'rule', 'alert', 'delivery'], view.latest.map((a) => [minute(a.created_at), a.rule, a.message,
       a.deliveries.map((d) => d.destination + ' ' + d.status + (d.status !== 'sent' && d.last_error ? ' (' + d.last_error + ')' : '')).join(', ') || 'no destination']), [false, false, false, false]),
+  ].concat(view.rules.length === 0 ? [] : [
     el('h3', { text: 'Rules' }),
     table(['rule', 'type', 'firing now'], view.rules.map((r) => [r.name, r.type, r.firing.join(', ') || '-']), [false, false, false]),
-  ]);
+  ]));
 }
 
 function render(report, charts) {
@@ -141,6 +142,8 @@ function showStatus(state, lines, stale) {
 if (!CONFIG.live) {
   const data = JSON.parse(document.getElementById('page-data').textContent);
   render(data.report, data.charts);
+  // The alerts table of the window (report --html): no rule state, delivery as recorded then.
+  renderAlerts({ rules: [], latest: (data.report.alerts || []).map((a) => Object.assign({}, a, { deliveries: Object.keys(a.delivery).map((d) => ({ destination: d, status: a.delivery[d], last_error: null })) })) });
   showStatus('ok', ['Generated ' + data.report.generated_at + ' from the store at ' + data.report.store + '; history since ' + data.report.filters.since + '. Prices in the provider\'s currency (AUD in practice).']);
 } else {
   let etag = null;
