@@ -102,7 +102,8 @@ async function openRuntime(flags: ConfigFlags, requireToken = true): Promise<{ s
   limitHeapGrowth();
   ensureWritableDir(settings.store.dir, 'store.dir', 'DATA_DIR');
   const { createLogger } = await import('./log/log.js');
-  const log = createLogger({ ...settings.log, secrets: [settings.api.token] });
+  const { alertSecrets } = await import('./alerts/config.js');
+  const log = createLogger({ ...settings.log, secrets: [settings.api.token, ...alertSecrets(settings.alerts)] });
   for (const warning of warnings) log.logger.warn(warning);
   return { settings, file, log, loadOptions };
 }
@@ -188,6 +189,7 @@ withConfigFlags(
     for (const warning of warnings) sayError(`warning: ${warning}`);
     process.stderr.write(`configuration is valid (config file: ${file ?? 'none, defaults and environment only'})\n`);
     process.stdout.write(`${JSON.stringify(redactedSettings(settings), null, 2)}\n`);
+    if (settings.alerts.rules.length + settings.alerts.destinations.length > 0) process.stderr.write((await import('./alerts/commands.js')).describeAlerts(settings));
     return EXIT.ok;
   }),
 );
@@ -320,6 +322,25 @@ withConfigFlags(
     } finally {
       await log.close();
     }
+  }),
+);
+
+const alertsCommand = program.command('alerts').description('The alert rules and destinations (redacted); `alerts test [DESTINATION]` sends a test alert. See docs/alerts.md.');
+withConfigFlags(alertsCommand.command('list', { isDefault: true }).description('List the rules and destinations, secrets redacted.')).action(
+  action(async (flags: ConfigFlags) => {
+    const { settings } = loadConfig(configOptions(flags, false));
+    const { describeAlerts } = await import('./alerts/commands.js');
+    say(describeAlerts(settings));
+    return EXIT.ok;
+  }),
+);
+withConfigFlags(alertsCommand.command('test').argument('[destination]', 'a destination name (default: every destination)').description('Send one test alert now. Exit 0 when every chosen destination accepted it, 1 otherwise.')).action(
+  action(async (destination: string | undefined, flags: ConfigFlags) => {
+    const { settings } = loadConfig(configOptions(flags, false));
+    const { sendTestAlert } = await import('./alerts/commands.js');
+    const { code, lines } = await sendTestAlert(settings, destination);
+    say(`${lines.join('\n')}\n`);
+    return code;
   }),
 );
 

@@ -63,7 +63,7 @@ test('the store was built as intended: 4 complete polls, then one where filmworl
 });
 
 test('JSON shape is stable', () => {
-  assert.deepEqual(Object.keys(report).sort(), ['best_prices', 'cheapest_film', 'cheapest_provider', 'filters', 'generated_at', 'health', 'price_history', 'prices_as_of', 'store']);
+  assert.deepEqual(Object.keys(report).sort(), ['alerts', 'best_prices', 'cheapest_film', 'cheapest_provider', 'filters', 'generated_at', 'health', 'price_history', 'prices_as_of', 'store']);
   assert.deepEqual(Object.keys(report.best_prices[0] ?? {}).sort(), ['as_of', 'cheapest', 'film_key', 'only_on', 'prices', 'saving', 'title', 'year']);
   assert.deepEqual(Object.keys(report.prices_as_of).sort(), ['cinemaworld', 'filmworld']);
   assert.deepEqual(Object.keys(report.prices_as_of.filmworld ?? {}).sort(), ['age_seconds', 'run', 'started_at']);

@@ -8,6 +8,7 @@ import jsonc from 'jsonc-parser';
 import { validateDetailed } from 'node-cron';
 import { ConfigError, errorMessage } from '../runtime/errors.js';
 import { REDACTED, redact, redactLine, redactUrlCredentials, registerSecret, secretForms } from '../runtime/redact.js';
+import { alertsSchema, redactedAlerts, resolveAlerts, type AlertSettings } from '../alerts/config.js';
 
 export type RunOnStart = 'missed' | 'always' | 'never';
 
@@ -21,6 +22,7 @@ export interface Settings {
   log: { dir: string; level: string; maxFiles: string; maxSize: string };
   health: { port: number; host: string; maxConsecutiveFailures: number; headersTimeoutMs: number; idleTimeoutMs: number; maxConnections: number };
   shutdown: { graceMs: number };
+  alerts: AlertSettings;
 }
 
 export const DEFAULT_CONFIG_FILE = path.join('config', 'config.json');
@@ -172,6 +174,7 @@ export function settingsSchema() {
     shutdown: {
       graceMs: { doc: 'On SIGTERM/SIGINT, how long a running poll may go on before it is aborted (nothing of it committed).', format: 'non-negative-int', default: 20000, env: 'SHUTDOWN_GRACE_MS' },
     },
+    alerts: alertsSchema(),
   };
 }
 
@@ -247,6 +250,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const warnings: string[] = [];
   settings.api.token = resolveToken(settings, cwd, options.requireToken ?? false, warnings);
   registerSecret(settings.api.token);
+  settings.alerts = resolveAlerts(settings.alerts, cwd);
   return { settings, file, warnings };
 }
 
@@ -411,7 +415,7 @@ function tokenFileModeWarning(file: string): string | null {
 export function redactedSettings(settings: Settings): Settings {
   const { token } = settings.api;
   // The token (or a piece of it) pasted into another setting, and URL userinfo, are hidden too.
-  const hidden = redact({ ...settings, api: { ...settings.api, token: null } }, secretForms([token]));
+  const hidden = redact({ ...settings, api: { ...settings.api, token: null }, alerts: redactedAlerts(settings.alerts) }, secretForms([token]));
   return { ...hidden, api: { ...hidden.api, baseUrl: withoutUserinfo(hidden.api.baseUrl), token: token === null ? null : REDACTED } };
 }
 

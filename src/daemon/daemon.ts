@@ -20,6 +20,7 @@ import type { CommitHooks } from '../store/committer.js';
 import { compactStore, prepareStore } from '../store/maintenance.js';
 import { lastCommittedPollStart } from '../store/history.js';
 import { LockLostError } from '../store/lock.js';
+import { AlertService } from '../alerts/service.js';
 import { ConfigWatcher } from './config-watcher.js';
 import { Schedule } from './schedule.js';
 import { handleProcessSignals } from './signals.js';
@@ -45,6 +46,8 @@ export class Daemon {
   private health: HealthServer | null = null;
   /** The report served on the health port, recomputed after each commit (null: the port is off). */
   private live: LiveReport | null = null;
+  /** Alerts from committed polls (src/alerts/); null until run() opened them. */
+  private alerts: AlertService | null = null;
   readonly metrics = new Metrics();
   private readonly state: HealthState = { lastPoll: null, nextRun: null, consecutiveFailures: 0, polling: false, problem: null, degraded: {} };
   private stopReloading: (() => void) | null = null;
@@ -67,6 +70,11 @@ export class Daemon {
   async run(): Promise<number> {
     const done = new Promise<void>((resolve) => (this.stopped = resolve));
     await prepareStore(this.settings.store.dir, this.logger, this.fence);
+    this.alerts = await AlertService.open({
+      root: this.settings.store.dir, logger: this.logger, settings: () => this.settings, registry: this.metrics.registry, beforeVisible: this.fence.beforeVisible,
+      staleAfterMs: () => (this.liveStatus().schedule.interval_seconds ?? 0) * 2000 || null,
+    });
+    await this.alerts.start();
     if (this.settings.health.port !== 0) {
       this.live = new LiveReport(this.settings.store.dir, this.logger);
       const routes = liveRoutes(this.live, () => this.liveStatus());
@@ -97,7 +105,8 @@ export class Daemon {
   }
 
   private healthState(): HealthState {
-    return { ...this.state, nextRun: this.schedule.nextRun() };
+    const alerts = this.alerts?.health() ?? null; // side work: degraded, never failing
+    return { ...this.state, degraded: alerts === null ? this.state.degraded : { ...this.state.degraded, alerts }, nextRun: this.schedule.nextRun() };
   }
 
   /** The schedule and poll state the report page shows beside the report. */
@@ -111,6 +120,7 @@ export class Daemon {
       consecutive_failures: this.state.consecutiveFailures,
       polling: this.state.polling,
       problem: this.state.problem,
+      alerts: this.alerts?.view() ?? null,
     };
   }
 
@@ -152,6 +162,7 @@ export class Daemon {
       this.state.lastPoll = { run: summary.runId, status: summary.status, finishedAt: summary.finishedAt.toISOString(), movies: summary.movies, missing };
       this.state.consecutiveFailures = summary.status === 'failed' ? this.state.consecutiveFailures + 1 : 0;
       await this.compact();
+      void this.alerts?.afterPoll(summary.runId, this.state.consecutiveFailures); // beside the next poll, in order; never throws
     } catch (err) {
       if (err instanceof LockLostError) {
         this.lockLost(err.why);
@@ -166,6 +177,7 @@ export class Daemon {
       this.state.lastPoll = { run: '', status: 'failed', finishedAt: new Date().toISOString(), movies: 0, missing: 0 };
       const message = err instanceof UserError ? err.message : `poll failed: ${errorMessage(err)}`;
       this.logger.error(message, { consecutiveFailures: this.state.consecutiveFailures, nextRun: this.schedule.nextRun() });
+      void this.alerts?.afterPoll(null, this.state.consecutiveFailures);
     } finally {
       this.state.polling = false;
       // Whatever the poll's end, the report's cache follows the store's latest committed run.
@@ -254,6 +266,7 @@ export class Daemon {
       await this.running;
       clearTimeout(timer);
     }
+    await this.alerts?.stop();
     await this.health?.close();
     this.logger.info('daemon stopped');
     this.stopped?.();

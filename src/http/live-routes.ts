@@ -2,6 +2,7 @@
 // `report --format json`), /api/charts (the page's chart data) and /api/status (schedule and
 // poll state, for the page's stale and failing banners). Answers come from LiveReport's cache,
 // with validators from the last commit; bad query parameters get 400 naming the parameter.
+import type { AlertsView } from '../alerts/service.js';
 import type http from 'node:http';
 import { knownSecrets, redactText } from '../runtime/redact.js';
 import { LIVE_PAGE, LIVE_PAGE_CSP } from '../report/html.js';
@@ -17,6 +18,8 @@ export interface DaemonStatus {
   consecutive_failures: number;
   polling: boolean;
   problem: string | null;
+  /** Rules' state and the latest alerts with their delivery (src/alerts/service.ts); null when the daemon has none open. */
+  alerts?: AlertsView | null;
 }
 
 const FILTERS: ParamName[] = ['since', 'provider', 'film'];

@@ -68,6 +68,7 @@ function page(title: string, config: object, data: string): string {
 <h2>Price history per film</h2>
 <div class="charts" id="charts"></div>
 <section id="health"></section>
+<section id="alerts"></section>
 <script type="application/json" id="page-config">${scriptJson(config)}</script>
 ${data}<script>${UPLOT_JS}</script>
 <script>${PAGE_SCRIPT}</script>

@@ -111,6 +111,19 @@ function renderHealth(report) {
   ]);
 }
 
+/** The daemon's alerts (api/status): the latest alerts with their delivery, and each rule's firing conditions. */
+function renderAlerts(view) {
+  if (!view || (view.rules.length === 0 && view.latest.length === 0)) return fill('alerts', []);
+  fill('alerts', [
+    el('h2', { text: 'Alerts' }),
+    table(['when', 'rule', 'alert', 'delivery'], view.latest.map((a) => [minute(a.created_at), a.rule, a.message,
+      a.deliveries.map((d) => d.destination + ' ' + d.status + (d.status !== 'sent' && d.last_error ? ' (' + d.last_error + ')' : '')).join(', ') || 'no destination']), [false, false, false, false]),
+  ].concat(view.rules.length === 0 ? [] : [
+    el('h3', { text: 'Rules' }),
+    table(['rule', 'type', 'firing now'], view.rules.map((r) => [r.name, r.type, r.firing.join(', ') || '-']), [false, false, false]),
+  ]));
+}
+
 function render(report, charts) {
   REPORT = report;
   renderAnswer(report);
@@ -129,6 +142,8 @@ function showStatus(state, lines, stale) {
 if (!CONFIG.live) {
   const data = JSON.parse(document.getElementById('page-data').textContent);
   render(data.report, data.charts);
+  // The alerts table of the window (report --html): no rule state, delivery as recorded then.
+  renderAlerts({ rules: [], latest: (data.report.alerts || []).map((a) => Object.assign({}, a, { deliveries: Object.keys(a.delivery).map((d) => ({ destination: d, status: a.delivery[d], last_error: null })) })) });
   showStatus('ok', ['Generated ' + data.report.generated_at + ' from the store at ' + data.report.store + '; history since ' + data.report.filters.since + '. Prices in the provider\'s currency (AUD in practice).']);
 } else {
   let etag = null;
@@ -146,6 +161,7 @@ if (!CONFIG.live) {
     const s = await fetch('api/status', { cache: 'no-store' });
     status = await s.json();
     status.skew = Date.parse(status.now) - Date.now();
+    renderAlerts(status.alerts);
     reportError = null;
     if (status.run !== null) {
       const r = await getJson('api/report', etag);

@@ -3,6 +3,8 @@
 // computed on BIGINT cents (bigint), written as decimal strings with two decimals ("12.50").
 import type { FilmPrice, HealthReport, HistoryRow, PollRef, ReportFilters, StoreReader } from './queries.js';
 import { csvCell, terminalText } from './text.js';
+import { alertsSection, alertsTable, type AlertRow } from '../alerts/report.js';
+import { Outbox } from '../alerts/outbox.js';
 
 import { SECTIONS, type Section } from './sections.js';
 
@@ -29,6 +31,8 @@ export interface Report {
     last_complete_poll: string | null;
     latest_polls: Array<{ provider: string; run: string; started_at: string; status: string; error: string | null }>;
   };
+  /** The alerts table in the window, newest first, with delivery state (src/alerts/report.ts). */
+  alerts: AlertRow[];
 }
 
 /** An exact amount in currency units: a decimal string with two decimals, "12.50" (JSON numbers lose cents above 2^53). */
@@ -104,6 +108,7 @@ export async function buildReport(reader: StoreReader, store: string, filters: R
       last_complete_poll: health.last_complete_poll?.toISOString() ?? null,
       latest_polls: health.latest_polls.map((l) => ({ ...l, started_at: l.started_at.toISOString() })),
     },
+    alerts: await alertsSection(store, filters, await Outbox.open(store)),
   };
 }
 
@@ -113,6 +118,7 @@ const SECTION_KEYS: Record<Section, Array<keyof Report>> = {
   cheapest: ['cheapest_provider', 'cheapest_film', 'prices_as_of'],
   history: ['price_history'],
   health: ['health'],
+  alerts: ['alerts'],
 };
 
 /** The report's header fields plus one section's keys. */
@@ -248,6 +254,8 @@ export function sectionRows(report: Report, section: Section): SectionTable[] {
         rows: h.latest_polls.map((l) => [l.provider, l.status, minute(l.started_at), l.error ?? '']),
       }];
     }
+    case 'alerts':
+      return [alertsTable(report.alerts)];
   }
 }
 

@@ -1,0 +1,102 @@
+// The outbox: every computed alert with its delivery state per destination, in
+// `<store>/_alerts/outbox.json` (written whole: temp, fsync, rename; one write at a time). An
+// alert enters it before its rule state advances and leaves it only when delivered, given up or
+// older than alerts.outboxDays, so a crash or a dead destination loses nothing younger than that.
+// Finished entries stay (the newest KEEP_FINISHED) for the page and `report --section alerts`.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { readMarker, writeMarker } from '../store/durable.js';
+import type { Alert } from './rules.js';
+import { alertsDir } from './state.js';
+
+export type DeliveryStatus = 'pending' | 'sent' | 'failed';
+
+export interface Delivery {
+  destination: string;
+  status: DeliveryStatus;
+  attempts: number;
+  /** When the next attempt is due (ISO). */
+  next_at: string;
+  last_error: string | null;
+  sent_at: string | null;
+}
+
+export interface OutboxEntry {
+  alert: Alert;
+  deliveries: Delivery[];
+}
+
+interface OutboxFile {
+  version: 1;
+  entries: OutboxEntry[];
+}
+
+/** Delivered or given-up entries kept for display. */
+const KEEP_FINISHED = 200;
+
+const file = (root: string) => path.join(alertsDir(root), 'outbox.json');
+
+export class Outbox {
+  private writing: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly root: string,
+    readonly entries: OutboxEntry[],
+  ) {}
+
+  static async open(root: string): Promise<Outbox> {
+    const saved = await readMarker<OutboxFile>(file(root), (v) => v.version === 1 && Array.isArray(v.entries));
+    return new Outbox(root, saved?.entries ?? []);
+  }
+
+  has(key: string): boolean {
+    return this.entries.some((e) => e.alert.key === key);
+  }
+
+  /** Adds alerts not held yet (same key = same alert) and saves; returns those added. */
+  async add(alerts: Alert[], now: Date): Promise<Alert[]> {
+    const added = alerts.filter((a) => !this.has(a.key));
+    for (const alert of added) {
+      this.entries.push({ alert, deliveries: alert.destinations.map((destination) => ({ destination, status: 'pending', attempts: 0, next_at: now.toISOString(), last_error: null, sent_at: null })) });
+    }
+    if (added.length > 0) await this.save();
+    return added;
+  }
+
+  pending(): Array<{ entry: OutboxEntry; delivery: Delivery }> {
+    return this.entries.flatMap((entry) => entry.deliveries.filter((d) => d.status === 'pending').map((delivery) => ({ entry, delivery })));
+  }
+
+  /**
+   * Drops pending deliveries of alerts older than `days` (marked failed: given up) and trims
+   * finished entries to the newest KEEP_FINISHED. Returns how many deliveries were given up.
+   */
+  expire(now: Date, days: number): number {
+    const cutoff = now.getTime() - days * 86_400_000;
+    let dropped = 0;
+    for (const e of this.entries) {
+      if (Date.parse(e.alert.created_at) >= cutoff) continue;
+      for (const d of e.deliveries) {
+        if (d.status !== 'pending') continue;
+        d.status = 'failed';
+        d.last_error = `${d.last_error ?? 'not delivered'}; dropped from the outbox after ${days} days`;
+        dropped++;
+      }
+    }
+    const finished = this.entries.filter((e) => e.deliveries.every((d) => d.status !== 'pending'));
+    const excess = new Set(finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED)));
+    if (excess.size > 0) this.entries.splice(0, this.entries.length, ...this.entries.filter((e) => !excess.has(e)));
+    return dropped;
+  }
+
+  /** Writes the whole outbox durably; writes queue behind each other. */
+  save(): Promise<void> {
+    const snapshot: OutboxFile = { version: 1, entries: this.entries };
+    const json = JSON.parse(JSON.stringify(snapshot)) as OutboxFile; // taken now: later changes go in the next write
+    this.writing = this.writing.catch(() => undefined).then(async () => {
+      mkdirSync(alertsDir(this.root), { recursive: true });
+      await writeMarker(file(this.root), json);
+    });
+    return this.writing;
+  }
+}
