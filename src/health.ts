@@ -10,6 +10,7 @@ import { ConfigError } from './errors.js';
 import { knownSecrets, redactText } from './redact.js';
 import type { Route } from './http/live-routes.js';
 import type { PollSummary } from './poll.js';
+import type { S3Status } from './s3/sink.js';
 
 export interface HealthState {
   /** `missing`: listed films that are not in movies (failed or rejected); non-zero makes a poll partial. */
@@ -21,6 +22,8 @@ export interface HealthState {
   problem: string | null;
   /** Side work in trouble (compaction), by part: shown as degraded, never failing. */
   degraded: Record<string, string>;
+  /** The S3 sink's progress, when s3.bucket is set. */
+  s3?: S3Status;
 }
 
 export class Metrics {

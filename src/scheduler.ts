@@ -18,9 +18,10 @@ import { compactStore, prepareStore } from './store/maintenance.js';
 import { lastCommittedPollStart } from './store/history.js';
 import { LockLostError } from './store/lock.js';
 import { applyRetention } from './store/retention.js';
+import { S3Sink } from './s3/sink.js';
 
 /** Settings that cannot change under a running daemon: it says so and keeps the old value. */
-const RESTART_ONLY = ['store.dir', 'log.dir', 'log.maxFiles', 'log.maxSize', 'health.port', 'health.host', 'api.token', 'api.tokenFile', 'api.tokenHeader'] as const;
+const RESTART_ONLY = ['store.dir', 'log.dir', 'log.maxFiles', 'log.maxSize', 'health.port', 'health.host', 'api.token', 'api.tokenFile', 'api.tokenHeader', 's3.bucket', 's3.prefix', 's3.endpoint', 's3.accessKeyId', 's3.secretAccessKey'] as const;
 /** How often the config file is checked for edits (a stat; works on bind mounts, where inotify may not). */
 const CONFIG_CHECK_MS = 1000;
 /** How far back the missed-tick check scans, in steps of the cron's resolution; beyond it a tick counts as missed. */
@@ -57,6 +58,8 @@ export class Daemon {
   private configStamp: string;
   private configCheck: NodeJS.Timeout | null = null;
   private stopped: (() => void) | null = null;
+  /** Ships committed polls and compacted days to S3 in the background (null: s3.bucket unset). */
+  private sink: S3Sink | null = null;
   /** The exit code run() resolves with: failed once the store lock was lost. */
   private exitCode: number = EXIT.ok;
 
@@ -90,6 +93,8 @@ export class Daemon {
       debug: (m) => this.logger.debug(`node-cron: ${String(m)}`),
     });
     await prepareStore(this.settings.store.dir, this.logger, this.fence);
+    this.sink = S3Sink.fromSettings({ root: this.settings.store.dir, settings: this.settings.s3, logger: this.logger, registry: this.metrics.registry, health: this.state });
+    this.sink?.start();
     if (this.settings.health.port !== 0) {
       this.live = new LiveReport(this.settings.store.dir, this.logger);
       const routes = liveRoutes(this.live, () => this.liveStatus());
@@ -225,8 +230,10 @@ export class Daemon {
       const missing = summary.runs.reduce((n, r) => n + r.failed + r.rejected, 0);
       this.state.lastPoll = { run: summary.runId, status: summary.status, finishedAt: summary.finishedAt.toISOString(), movies: summary.movies, missing };
       this.state.consecutiveFailures = summary.status === 'failed' ? this.state.consecutiveFailures + 1 : 0;
-      await applyRetention(this.settings.store.dir, this.settings.store.retentionDays, new Date(), this.logger, this.options.hooks?.beforeVisible);
+      this.sink?.nudge();
+      await applyRetention(this.settings.store.dir, this.settings.store.retentionDays, new Date(), this.logger, this.options.hooks?.beforeVisible, this.sink?.retentionGuard());
       await this.compact();
+      this.sink?.nudge();
     } catch (err) {
       if (err instanceof LockLostError) {
         this.lockLost(err.why);
@@ -354,6 +361,7 @@ export class Daemon {
       await this.running;
       clearTimeout(timer);
     }
+    await this.sink?.stop();
     await this.health?.close();
     this.logger.info('daemon stopped');
     this.stopped?.();
