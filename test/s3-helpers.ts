@@ -102,3 +102,17 @@ export async function globCount(root: string, table: 'movies' | 'rejects' | 'run
     throw err;
   }
 }
+
+/** The rule's rows and checksum of every table, and a plain glob's count of movies, in one DuckDB query (a step of the replacement test). */
+export async function stepDigest(root: string): Promise<{ tables: Record<string, { rows: number; sum: string }>; globMovies: number }> {
+  const parts = (['movies', 'rejects', 'runs'] as const).map((t) => `SELECT '${t}' AS t, count(*)::BIGINT AS n, coalesce(sum(hash(x)), 0)::VARCHAR AS s FROM ${ruleSql(root, t)} x`);
+  parts.push(`SELECT 'glob' AS t, count(*)::BIGINT AS n, '' AS s FROM read_parquet('${root}/movies/**/*.parquet', hive_partitioning = true)`);
+  const rows = await query(parts.join(' UNION ALL '));
+  const tables: Record<string, { rows: number; sum: string }> = {};
+  let globMovies = 0;
+  for (const r of rows) {
+    if (r.t === 'glob') globMovies = Number(r.n);
+    else tables[String(r.t)] = { rows: Number(r.n), sum: String(r.s) };
+  }
+  return { tables, globMovies };
+}

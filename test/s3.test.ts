@@ -19,7 +19,7 @@ import { compactStore } from '../src/store/maintenance.js';
 import { applyRetention } from '../src/store/retention.js';
 import { cephInstalled, startCluster, type Cluster } from './ceph.js';
 import { tempDir } from './helpers.js';
-import { Mirror, createBucket, expectedKeys, globCount, listKeys, openMultipartUploads, ruleDigest, s3Settings } from './s3-helpers.js';
+import { Mirror, createBucket, expectedKeys, globCount, listKeys, openMultipartUploads, ruleDigest, s3Settings, stepDigest } from './s3-helpers.js';
 import { startFaultProxy, type Fault } from './s3-proxy.js';
 import { writeDays, writePoll } from './store-fixture.js';
 
@@ -97,7 +97,7 @@ test('a store is shipped data first, each poll\'s runs object last; a second pas
 
 test('a compacted day replaces its polls in the bucket: the documented rule reads every committed row once at every step; a plain glob double-counts only in between', { skip }, async (t) => {
   const root = tempDir(t);
-  await writeDays(root);
+  await writeDays(root, 0);
   const settings = await target('');
   const mirror = new Mirror(admin, settings.bucket ?? '', settings.prefix, tempDir(t));
   const expected = await digests(root);
@@ -113,8 +113,9 @@ test('a compacted day replaces its polls in the bucket: the documented rule read
     root, settings, logger,
     afterObject: async () => {
       await mirror.sync();
-      assert.deepEqual(await digests(mirror.dir), expected, 'the rule\'s rows at a step of the replacement');
-      seen.push({ movies: (await ruleDigest(mirror.dir, 'movies'))?.rows ?? 0, glob: await globCount(mirror.dir, 'movies') });
+      const step = await stepDigest(mirror.dir);
+      assert.deepEqual(step.tables, expected, 'the rule\'s rows at a step of the replacement');
+      seen.push({ movies: step.tables.movies?.rows ?? 0, glob: step.globMovies });
     },
   });
   t.after(() => sink2.stop());
@@ -186,7 +187,7 @@ test('retention keeps days not yet shipped, unless told to drop them (then it lo
   await shipped.shipNow();
   await writePoll(root, new Date(Date.UTC(2026, 10, 21, 5)), 'complete', 2); // a late poll, not shipped
   const kept = await applyRetention(root, 5, now, logger, undefined, shipped.retentionGuard());
-  assert.deepEqual(kept.sort(), ['movies/dt=2026-11-20', 'rejects/dt=2026-11-20', 'runs/dt=2026-11-20'], 'the shipped day goes, the day with an unshipped poll stays');
+  assert.deepEqual(kept.sort(), ['movies/dt=2026-11-20', 'movies/dt=2026-11-23', 'rejects/dt=2026-11-20', 'rejects/dt=2026-11-23', 'runs/dt=2026-11-20', 'runs/dt=2026-11-23'], 'shipped days go, the day with an unshipped poll stays');
   assert.ok(existsSync(path.join(root, 'runs', 'dt=2026-11-21')));
   const lines: string[] = [];
   const capture = winston.createLogger({ transports: [new winston.transports.Console({ silent: true })] });
@@ -249,7 +250,7 @@ test('a multipart upload cut between parts is aborted (nothing left open, no obj
 test('SIGKILL while shipping, at random moments: the bucket converges to exactly the committed store', { skip, timeout: 300_000 }, async (t) => {
   const root = tempDir(t);
   await writeDays(root, 3);
-  const proxy = await startFaultProxy(cluster.endpoint, () => 'pass', 15); // slower requests: kills land mid-pass
+  const proxy = await startFaultProxy(cluster.endpoint, () => 'pass', 40); // slower requests: kills land mid-pass
   t.after(() => proxy.close());
   const settings = await target('kills', {}, proxy.endpoint);
   const run = (killAfterMs: number | null) => new Promise<{ code: number | null; out: string }>((resolve) => {
@@ -266,15 +267,20 @@ test('SIGKILL while shipping, at random moments: the bucket converges to exactly
   let killedMidPass = 0;
   const ITERATIONS = 20;
   for (let i = 0; i < ITERATIONS; i++) {
-    if (i === 6) await compactStore(root, 0, logger); // the bucket must follow a compaction too
-    if (i === 12) await writePoll(root, new Date(Date.UTC(2026, 10, 21, 7)), 'complete'), await compactStore(root, 0, logger);
-    const r = await run(300 + Math.floor(Math.random() * 900));
+    // Work for every run: a new poll; every fifth, a late poll on a closed day and its compaction
+    // (the bucket must follow a replacement too).
+    await writePoll(root, new Date(Date.now() - i * 60_000), 'complete', 3);
+    if (i % 5 === 4) {
+      await writePoll(root, new Date(Date.UTC(2026, 10, 20, 12, i)), 'partial', 3);
+      await compactStore(root, 0, logger);
+    }
+    const r = await run(200 + Math.floor(Math.random() * 1300));
     if (r.code === null && /(uploaded|found|deleted) /.test(r.out)) killedMidPass++;
     assert.ok(r.code === null || r.code === 0, `the child failed: ${r.out}`);
   }
   const last = await run(null);
   assert.equal(last.code, 0, last.out);
-  assert.ok(killedMidPass >= 3, `only ${killedMidPass} of ${ITERATIONS} kills landed mid-pass`);
+  assert.ok(killedMidPass >= 5, `only ${killedMidPass} of ${ITERATIONS} kills landed mid-pass`);
   assert.deepEqual(dataKeys(await listKeys(admin, settings.bucket ?? '', 'kills')), expectedKeys(root, 'kills'));
   assert.equal(await openMultipartUploads(admin, settings.bucket ?? ''), 0);
   const mirror = new Mirror(admin, settings.bucket ?? '', 'kills', tempDir(t));

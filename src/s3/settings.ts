@@ -35,6 +35,7 @@ export const S3_FORMATS = {
   },
   's3-prefix': {
     validate(value: unknown) {
+      // eslint-disable-next-line no-control-regex -- control characters are what is looked for
       if (typeof value !== 'string' || value.startsWith('/') || value.split('/').some((p) => p === '.' || p === '..') || /\/\/|[\\\x00-\x1f]/.test(value)) {
         throw new Error('expected a key prefix without a leading slash, "..", "//" or control characters, e.g. "collector/prod" ("" for the bucket\'s root)');
       }
