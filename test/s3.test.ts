@@ -4,7 +4,7 @@
 // with DuckDB by docs/s3.md's rule.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -82,14 +82,15 @@ test('a store is shipped data first, each poll\'s runs object last; a second pas
     const run = /\/([^/]+)\.parquet$/.exec(key)?.[1] ?? '';
     if (key.includes('/runs/')) assert.ok(order.slice(i + 1).every((k) => !k.includes(`${run}.parquet`)), `objects of ${run} after its runs object`);
   }
-  assert.deepEqual(await sink.shipNow(), { uploaded: 0, found: 0, deleted: 0, bytes: 0 });
+  assert.deepEqual(await sink.shipNow(), { uploaded: 0, deleted: 0, bytes: 0 });
   rmSync(path.join(root, '_s3'), { recursive: true });
   const sink2 = new S3Sink({ root, settings, logger });
   t.after(() => sink2.stop());
   await sink.stop(); // releases the lease for sink2
   const again = await sink2.shipNow();
-  assert.equal(again.uploaded, 0, 'objects already there (same size and sha256) are not uploaded again');
-  assert.equal(again.found, first.uploaded);
+  assert.equal(again.uploaded, 0, 'objects already there (the LIST at start: same key and size) are not uploaded again');
+  const log = JSON.parse(readFileSync(path.join(root, '_s3', 'shipped.json'), 'utf8')) as { objects: Record<string, unknown> };
+  assert.equal(Object.keys(log.objects).length, first.uploaded, 'the ship log learned them from the bucket');
   const mirror = new Mirror(admin, settings.bucket ?? '', settings.prefix, tempDir(t));
   await mirror.sync();
   assert.deepEqual(await digests(mirror.dir), await digests(root), 'rows and checksums read back from the bucket');
@@ -253,12 +254,19 @@ test('SIGKILL while shipping, at random moments: the bucket converges to exactly
   const proxy = await startFaultProxy(cluster.endpoint, () => 'pass', 40); // slower requests: kills land mid-pass
   t.after(() => proxy.close());
   const settings = await target('kills', {}, proxy.endpoint);
-  const run = (killAfterMs: number | null) => new Promise<{ code: number | null; out: string }>((resolve) => {
+  // Killed either at a random time, or a random 0-40 ms after its k-th object (k random): both
+  // land anywhere in a pass, the second surely inside one (a pass is short next to Node's start).
+  const run = (kill: { afterMs: number } | { afterObjects: number } | null) => new Promise<{ code: number | null; out: string }>((resolve) => {
     const child = spawn(process.execPath, [CHILD, JSON.stringify({ mode: 'ship', root, settings })], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    let objects = 0;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      objects += d.toString().split('\n').filter((l) => /^(uploaded|deleted) /.test(l)).length;
+      if (kill && 'afterObjects' in kill && objects >= kill.afterObjects) setTimeout(() => child.kill('SIGKILL'), Math.random() * 40);
+    });
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = killAfterMs === null ? null : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    const timer = kill && 'afterMs' in kill ? setTimeout(() => child.kill('SIGKILL'), kill.afterMs) : null;
     child.on('exit', (code) => {
       if (timer) clearTimeout(timer);
       resolve({ code, out });
@@ -267,20 +275,21 @@ test('SIGKILL while shipping, at random moments: the bucket converges to exactly
   let killedMidPass = 0;
   const ITERATIONS = 20;
   for (let i = 0; i < ITERATIONS; i++) {
-    // Work for every run: a new poll; every fifth, a late poll on a closed day and its compaction
-    // (the bucket must follow a replacement too).
+    // Work for every run: two new polls; every fifth, a late poll on a closed day and its
+    // compaction (the bucket must follow a replacement too).
     await writePoll(root, new Date(Date.now() - i * 60_000), 'complete', 3);
+    await writePoll(root, new Date(Date.now() - i * 60_000 - 30_000), 'partial', 3);
     if (i % 5 === 4) {
       await writePoll(root, new Date(Date.UTC(2026, 10, 20, 12, i)), 'partial', 3);
       await compactStore(root, 0, logger);
     }
-    const r = await run(200 + Math.floor(Math.random() * 1300));
-    if (r.code === null && /(uploaded|found|deleted) /.test(r.out)) killedMidPass++;
+    const r = await run(i % 2 === 0 ? { afterObjects: 1 + Math.floor(Math.random() * 9) } : { afterMs: 200 + Math.floor(Math.random() * 1300) });
+    if (r.code === null && /^(uploaded|deleted) /m.test(r.out)) killedMidPass++;
     assert.ok(r.code === null || r.code === 0, `the child failed: ${r.out}`);
   }
   const last = await run(null);
   assert.equal(last.code, 0, last.out);
-  assert.ok(killedMidPass >= 5, `only ${killedMidPass} of ${ITERATIONS} kills landed mid-pass`);
+  assert.ok(killedMidPass >= 8, `only ${killedMidPass} of ${ITERATIONS} kills landed mid-pass`);
   assert.deepEqual(dataKeys(await listKeys(admin, settings.bucket ?? '', 'kills')), expectedKeys(root, 'kills'));
   assert.equal(await openMultipartUploads(admin, settings.bucket ?? ''), 0);
   const mirror = new Mirror(admin, settings.bucket ?? '', 'kills', tempDir(t));

@@ -1,8 +1,8 @@
 // The local record of what is in the bucket: DATA_DIR/_s3/shipped.json, one entry per object key
 // (size and SHA-256 of the file uploaded). Written whole or not at all (temp, fsync, rename), so a
-// crash loses at most the entries since the last save; those objects are found again by a HEAD
-// (key, size and the sha256 in their metadata) and not uploaded twice. A log written for another
-// bucket or prefix is not trusted (the HEADs decide again).
+// crash loses at most the entries since the last save; those objects are found again by the LIST
+// of the prefix at start (shipper.reconcile: key and size) and not uploaded twice. A log written
+// for another bucket or prefix starts empty (the LIST fills it).
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { readMarker, writeMarker } from '../store/durable.js';

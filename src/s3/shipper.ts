@@ -10,12 +10,12 @@
 //  - a compacted day's movies and rejects before its runs; the objects it replaces are deleted only
 //    once every local file of their folder is in the bucket. Until then both are there: the rule
 //    (per run, read only the file whose name sorts last) reads each row once at every instant.
-// Objects already in the bucket (found by a HEAD: same size, same sha256 in their metadata) are
-// recorded, not uploaded again. Local days removed by retention stay in the bucket.
+// Objects already in the bucket (the log, made to agree with a LIST of the prefix at start: same
+// key, same size) are not uploaded again. Local days removed by retention stay in the bucket.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, type ReadStream, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { DeleteObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { COMPACTED_PREFIX, TABLES, dtFolders, hasProviderPartition, runIdOfFile, type Table } from '../store/layout.js';
 import { isNotFound } from './client.js';
@@ -99,14 +99,13 @@ export async function sha256Of(file: string): Promise<string> {
 export interface PassHooks {
   /** Checked before each change to the bucket; throws once the lease is not held. */
   beforeWrite: () => void;
-  /** After each object uploaded, found or deleted (metrics count; tests read the bucket here, awaited, before the next change). */
-  afterObject?: (event: { kind: 'uploaded' | 'found' | 'deleted'; key: string; bytes: number }) => void | Promise<void>;
+  /** After each object uploaded or deleted (metrics count; tests read the bucket here, awaited, before the next change). */
+  afterObject?: (event: { kind: 'uploaded' | 'deleted'; key: string; bytes: number }) => void | Promise<void>;
   signal?: AbortSignal;
 }
 
 export interface PassResult {
   uploaded: number;
-  found: number;
   deleted: number;
   bytes: number;
 }
@@ -117,7 +116,7 @@ const PART_SIZE = 8 * 1024 * 1024;
 const SAVE_EVERY_MS = 2_000;
 
 export async function shipPass(client: S3Client, bucket: string, prefix: string, root: string, log: ShipLog, hooks: PassHooks): Promise<PassResult> {
-  const result: PassResult = { uploaded: 0, found: 0, deleted: 0, bytes: 0 };
+  const result: PassResult = { uploaded: 0, deleted: 0, bytes: 0 };
   const files = committedFiles(root);
   let savedAt = Date.now();
   for (let i = 0; i < files.length; i++) {
@@ -133,19 +132,15 @@ export async function shipPass(client: S3Client, bucket: string, prefix: string,
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // swapped out by a compaction since the listing: the next pass ships its replacement
         throw err;
       }
-      if (await sameObject(client, bucket, key, file.size, sha256)) {
-        log.add(key, { size: file.size, sha256 });
-        result.found++;
-        await hooks.afterObject?.({ kind: 'found', key, bytes: 0 });
-      } else {
-        hooks.beforeWrite();
-        const uploaded = await upload(client, bucket, key, full, sha256, hooks.signal);
-        if (!uploaded) continue;
-        log.add(key, { size: file.size, sha256 });
-        result.uploaded++;
-        result.bytes += file.size;
-        await hooks.afterObject?.({ kind: 'uploaded', key, bytes: file.size });
-      }
+      // Not looked up first: reconcile() made the log agree with the bucket at start, and under the
+      // lease nothing else writes here. Same key, same content: at worst a crash repeats one upload.
+      hooks.beforeWrite();
+      const uploaded = await upload(client, bucket, key, full, sha256, hooks.signal);
+      if (!uploaded) continue;
+      log.add(key, { size: file.size, sha256 });
+      result.uploaded++;
+      result.bytes += file.size;
+      await hooks.afterObject?.({ kind: 'uploaded', key, bytes: file.size });
     }
     const next = files[i + 1];
     if (next === undefined || next.dt !== file.dt) {
@@ -159,17 +154,6 @@ export async function shipPass(client: S3Client, bucket: string, prefix: string,
   }
   await log.save();
   return result;
-}
-
-/** True when the key holds this file already (a pass cut short after its upload, before the log was saved). */
-async function sameObject(client: S3Client, bucket: string, key: string, size: number, sha256: string): Promise<boolean> {
-  try {
-    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return head.ContentLength === size && head.Metadata?.sha256 === sha256;
-  } catch (err) {
-    if (isNotFound(err)) return false;
-    throw err;
-  }
 }
 
 /** Uploads one file (multipart above PART_SIZE; a failed multipart upload is aborted by lib-storage). False if the file went away. */
@@ -250,4 +234,36 @@ export function pending(files: LocalFile[], prefix: string, log: ShipLog): { pol
     if (f.table === 'runs') out.polls++;
   }
   return out;
+}
+
+/**
+ * Makes the ship log agree with the bucket, once per start (under the lease): data objects the log
+ * does not know (uploaded just before a crash, before the log was saved) are recorded by key and
+ * size, so they are neither uploaded again nor, once a compaction replaces them, left behind; keys
+ * the log knows but the bucket lacks (deleted by someone else) are forgotten, to be shipped again.
+ * One LIST request per 1,000 objects.
+ */
+export async function reconcile(client: S3Client, bucket: string, prefix: string, log: ShipLog): Promise<{ learned: number; forgotten: number }> {
+  const inBucket = new Map<string, number>();
+  let token: string | undefined;
+  do {
+    const out = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix === '' ? undefined : `${prefix}/`, ContinuationToken: token }));
+    for (const o of out.Contents ?? []) if (o.Key?.endsWith('.parquet')) inBucket.set(o.Key, o.Size ?? 0);
+    token = out.IsTruncated ? out.NextContinuationToken : undefined;
+  } while (token);
+  let learned = 0;
+  let forgotten = 0;
+  for (const [key, size] of inBucket) {
+    if (log.objects.get(key)?.size === size) continue;
+    log.add(key, { size, sha256: '' }); // '' : known by its listing; the key fixes the content
+    learned++;
+  }
+  for (const key of [...log.objects.keys()]) {
+    if (!inBucket.has(key)) {
+      log.delete(key);
+      forgotten++;
+    }
+  }
+  await log.save();
+  return { learned, forgotten };
 }

@@ -12,7 +12,7 @@ import type { Logger } from '../log.js';
 import { createS3Client, s3Problem, statusOf } from './client.js';
 import { Lease, LeaseLostError, LeaseRefusedError, objectKey, probeConditionalWrites } from './lease.js';
 import { ShipLog } from './ship-log.js';
-import { committedFiles, pending, shipPass, type PassHooks } from './shipper.js';
+import { committedFiles, pending, reconcile, shipPass, type PassHooks } from './shipper.js';
 import { s3Url, type S3Settings } from './settings.js';
 
 export interface S3Status {
@@ -82,7 +82,7 @@ export class S3Sink {
     const registers = options.registry ? [options.registry] : [];
     this.metrics = options.registry
       ? {
-          shipped: new client.Counter({ name: 'collector_s3_shipped_objects_total', help: 'Objects uploaded to S3 (found already there: not counted).', registers }),
+          shipped: new client.Counter({ name: 'collector_s3_shipped_objects_total', help: 'Objects uploaded to S3.', registers }),
           bytes: new client.Counter({ name: 'collector_s3_shipped_bytes_total', help: 'Bytes uploaded to S3.', registers }),
           errors: new client.Counter({ name: 'collector_s3_errors_total', help: 'Shipping passes that failed (retried with backoff).', registers }),
           pendingPolls: new client.Gauge({ name: 'collector_s3_pending_polls', help: 'Committed polls (or compacted days) not yet shipped.', registers }),
@@ -128,8 +128,8 @@ export class S3Sink {
     return (dt) => {
       if (!this.log) return !this.options.settings.retentionDropsUnshipped; // nothing known yet: keep unless told
       unshipped ??= this.unshippedPollsByDay();
-      const polls = unshipped.get(dt) ?? 0;
-      if (polls === 0) return false;
+      const polls = unshipped.get(dt);
+      if (polls === undefined) return false; // all shipped
       if (!this.options.settings.retentionDropsUnshipped) return true;
       if (!told.has(dt)) {
         told.add(dt);
@@ -139,14 +139,13 @@ export class S3Sink {
     };
   }
 
+  /** Per day with anything not shipped: how many of its polls (runs files) are not. */
   private unshippedPollsByDay(): Map<string, number> {
     const byDay = new Map<string, number>();
     if (!this.log) return byDay;
-    const files = committedFiles(this.options.root);
-    for (const f of files) {
+    for (const f of committedFiles(this.options.root)) {
       if (this.log.has(objectKey(this.options.settings.prefix, f.rel), f.size)) continue;
-      // A day counts once it has anything unshipped, even if only data objects of shipped polls are left.
-      byDay.set(f.dt, Math.max(1, (byDay.get(f.dt) ?? 0) + (f.table === 'runs' ? 1 : 0)));
+      byDay.set(f.dt, (byDay.get(f.dt) ?? 0) + (f.table === 'runs' ? 1 : 0));
     }
     return byDay;
   }
@@ -218,6 +217,8 @@ export class S3Sink {
     }
     this.unleased = !honoured; // no lease to check: the user said so
     await this.abortStaleUploads();
+    const { learned, forgotten } = await reconcile(this.client, this.bucket, settings.prefix, this.log);
+    if (learned + forgotten > 0) logger.info('s3: the ship log now agrees with the bucket', { learned, forgotten });
     this.ready = true;
     logger.info('s3: shipping the store', { target: this.status.target, conditionalWrites: honoured, lease: honoured ? this.lease.key : null });
   }
