@@ -17,7 +17,9 @@ import type { S3Settings } from '../src/s3/settings.js';
 import { S3Sink, type HealthTarget } from '../src/s3/sink.js';
 import { compactStore } from '../src/store/maintenance.js';
 import { applyRetention } from '../src/store/retention.js';
+import { startMockProvider } from '../src/mock/server.js';
 import { cephInstalled, startCluster, type Cluster } from './ceph.js';
+import { isMessage, pollDone, startDaemon } from './daemon-helpers.js';
 import { tempDir } from './helpers.js';
 import { Mirror, createBucket, expectedKeys, globCount, listKeys, openMultipartUploads, ruleDigest, s3Settings, stepDigest } from './s3-helpers.js';
 import { startFaultProxy, type Fault } from './s3-proxy.js';
@@ -205,7 +207,7 @@ test('retention keeps days not yet shipped, unless told to drop them (then it lo
 
 test('faults: 500, 503 SlowDown, resets mid-upload and an outage: the bucket converges to the store, nothing duplicated, no multipart upload left open', { skip }, async (t) => {
   const root = tempDir(t);
-  await writeDays(root);
+  await writeDays(root, 0);
   await compactStore(root, 0, logger);
   await writePoll(root, new Date(Date.UTC(2026, 10, 20, 12)), 'partial'); // a late poll on a compacted day
   let outage = true;
@@ -251,7 +253,7 @@ test('a multipart upload cut between parts is aborted (nothing left open, no obj
 test('SIGKILL while shipping, at random moments: the bucket converges to exactly the committed store', { skip, timeout: 300_000 }, async (t) => {
   const root = tempDir(t);
   await writeDays(root, 3);
-  const proxy = await startFaultProxy(cluster.endpoint, () => 'pass', 40); // slower requests: kills land mid-pass
+  const proxy = await startFaultProxy(cluster.endpoint, () => 'pass', 10); // slower requests: time-based kills land mid-pass more often
   t.after(() => proxy.close());
   const settings = await target('kills', {}, proxy.endpoint);
   // Killed either at a random time, or a random 0-40 ms after its k-th object (k random): both
@@ -283,7 +285,7 @@ test('SIGKILL while shipping, at random moments: the bucket converges to exactly
       await writePoll(root, new Date(Date.UTC(2026, 10, 20, 12, i)), 'partial', 3);
       await compactStore(root, 0, logger);
     }
-    const r = await run(i % 2 === 0 ? { afterObjects: 1 + Math.floor(Math.random() * 9) } : { afterMs: 200 + Math.floor(Math.random() * 1300) });
+    const r = await run(i % 2 === 0 ? { afterObjects: 1 + Math.floor(Math.random() * 9) } : { afterMs: 150 + Math.floor(Math.random() * 700) });
     if (r.code === null && /^(uploaded|deleted) /m.test(r.out)) killedMidPass++;
     assert.ok(r.code === null || r.code === 0, `the child failed: ${r.out}`);
   }
@@ -296,4 +298,27 @@ test('SIGKILL while shipping, at random moments: the bucket converges to exactly
   await mirror.sync();
   assert.deepEqual(await digests(mirror.dir), await digests(root));
   assert.ok(readdirSync(path.join(root, '_s3')).every((f) => f === 'shipped.json'), 'no temp file of the ship log left');
+});
+
+test('the daemon ships each poll after its commit; /healthz shows s3 and /metrics counts; a stop releases the lease', { skip }, async (t) => {
+  const mock = await startMockProvider({ movies: 3 });
+  t.after(() => mock.close());
+  const settings = await target('daemon');
+  const cwd = tempDir(t);
+  const daemon = await startDaemon(t, mock, cwd, {
+    SCHEDULE_CRON: '*/2 * * * * *', S3_BUCKET: settings.bucket ?? '', S3_PREFIX: 'daemon', S3_ENDPOINT: cluster.endpoint, S3_FORCE_PATH_STYLE: 'true',
+    S3_ACCESS_KEY_ID: cluster.accessKeyId, S3_SECRET_ACCESS_KEY: cluster.secretAccessKey,
+  });
+  await daemon.waitForCount(pollDone, 2, 30_000);
+  await daemon.waitFor(isMessage(/^s3: shipped$/), 30_000);
+  const health = JSON.parse(await (await fetch(`http://127.0.0.1:${daemon.healthPort}/healthz`)).text()) as { status: string; s3?: { state: string; shippedObjects: number } };
+  assert.ok(health.s3 && health.s3.shippedObjects > 0, JSON.stringify(health));
+  const metrics = await (await fetch(`http://127.0.0.1:${daemon.healthPort}/metrics`)).text();
+  assert.match(metrics, /^collector_s3_shipped_objects_total [1-9]/m);
+  assert.match(metrics, /^collector_s3_pending_polls \d+/m);
+  assert.doesNotMatch(JSON.stringify(daemon.lines), new RegExp(cluster.secretAccessKey));
+  assert.equal(await daemon.stop(), 0);
+  const keys = await listKeys(admin, settings.bucket ?? '', 'daemon');
+  assert.ok(!keys.includes('daemon/_lease.json'), 'a clean stop deletes the lease');
+  assert.ok(keys.some((k) => k.startsWith('daemon/runs/')));
 });
