@@ -16,6 +16,8 @@ export function createS3Client(s3: S3Settings): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 4, // the SDK's own retries of 5xx, SlowDown and resets; the sink retries after that
+    // Without limits a black-holed endpoint holds a request (and a clean stop) for ever.
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
   });
 }
 

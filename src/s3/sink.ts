@@ -44,6 +44,8 @@ export interface SinkOptions {
   afterObject?: PassHooks['afterObject'];
 }
 
+/** How long a stop waits for the pass in flight. */
+const STOP_WAIT_MS = 5_000;
 /** Idle passes check the store this often even without a nudge (a `poll` run beside the daemon). */
 const IDLE_MS = 60_000;
 
@@ -112,7 +114,8 @@ export class S3Sink {
     this.abort.abort();
     this.wake?.();
     if (this.renewTimer) clearInterval(this.renewTimer);
-    await this.loop;
+    // A request the abort cannot reach (a connect to a silent endpoint) must not hold the daemon's stop.
+    await Promise.race([this.loop, new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
     await this.lease.release().catch(() => undefined);
     this.status.state = 'stopped';
     this.client.destroy();
