@@ -171,6 +171,7 @@ export class Daemon {
       consecutive_failures: this.state.consecutiveFailures,
       polling: this.state.polling,
       problem: this.state.problem,
+      s3: this.state.degraded.s3 ?? null,
     };
   }
 

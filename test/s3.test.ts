@@ -322,3 +322,20 @@ test('the daemon ships each poll after its commit; /healthz shows s3 and /metric
   assert.ok(!keys.includes('daemon/_lease.json'), 'a clean stop deletes the lease');
   assert.ok(keys.some((k) => k.startsWith('daemon/runs/')));
 });
+
+test('what a user gets wrong reads as one line against the real server: a missing bucket, a wrong secret', { skip }, async (t) => {
+  const root = tempDir(t);
+  await writePoll(root, new Date(), 'complete', 2);
+  const cases: Array<[Partial<S3Settings>, RegExp]> = [
+    [{ bucket: 'no-such-bucket' }, /^s3: bucket "no-such-bucket" does not exist at http:\/\/127\.0\.0\.1:\d+; create it or fix s3\.bucket \(S3_BUCKET\)$/],
+    [{ secretAccessKey: 'wrong-secret' }, /^s3: the credentials were refused or not found \(SignatureDoesNotMatch\) for s3:\/\/.+; check s3\.accessKeyId\/s3\.secretAccessKey/],
+  ];
+  for (const [extra, line] of cases) {
+    const health: HealthTarget = { degraded: {} };
+    const sink = new S3Sink({ root, settings: { ...(await target('oops')), ...extra }, logger, health, retryMs: { min: 60_000, max: 60_000 } });
+    t.after(() => sink.stop());
+    sink.start();
+    await until(() => health.s3?.lastError !== null && health.s3?.lastError !== undefined, 'the first failed pass');
+    assert.match(health.s3?.lastError ?? '', line);
+  }
+});

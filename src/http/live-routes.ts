@@ -17,6 +17,8 @@ export interface DaemonStatus {
   consecutive_failures: number;
   polling: boolean;
   problem: string | null;
+  /** The S3 sink's lag or trouble (`s3: lagging N polls ...`), shown on the page; null when fine or off. */
+  s3?: string | null;
 }
 
 const FILTERS: ParamName[] = ['since', 'provider', 'film'];
