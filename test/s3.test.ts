@@ -339,3 +339,38 @@ test('what a user gets wrong reads as one line against the real server: a missin
     assert.match(health.s3?.lastError ?? '', line);
   }
 });
+
+test('hours of outage on a simulated clock: retries back off to 5 minutes, nothing blocks, then the backlog ships in order, each object once', { skip }, async (t) => {
+  const root = tempDir(t);
+  await writeDays(root, 0);
+  let outage = true;
+  const proxy = await startFaultProxy(cluster.endpoint, () => (outage ? 'down' : 'pass'));
+  t.after(() => proxy.close());
+  const settings = await target('outage', {}, proxy.endpoint);
+  let clock = 0; // simulated ms
+  const waits: number[] = [];
+  const order: string[] = [];
+  const health: HealthTarget = { degraded: {} };
+  const sink = new S3Sink({
+    root, settings, logger, health, maxAttempts: 1,
+    sleep: async (ms) => {
+      waits.push(ms);
+      clock += ms;
+      if (clock > 2 * 3_600_000) outage = false; // two hours later the server answers again
+      if (clock > 3_600_000 && clock - ms <= 3_600_000) await writePoll(root, new Date(Date.UTC(2026, 10, 24, 1)), 'complete', 2); // a poll committed during the outage
+      await new Promise((r) => setImmediate(r));
+    },
+    afterObject: (e) => void order.push(e.key),
+  });
+  t.after(() => sink.stop());
+  sink.start();
+  await until(() => stateOf(health) === 'idle', `the backlog to ship (now ${JSON.stringify(health.s3)})`);
+  const failed = waits.filter((w) => w > 0);
+  assert.ok(failed.length >= 10 && failed.length <= 60, `${failed.length} waits in 2 simulated hours`);
+  assert.equal(Math.max(...failed), 300_000, 'the backoff is capped at 5 minutes');
+  assert.deepEqual([...failed.slice(0, 4)], [1_000, 2_000, 4_000, 8_000]);
+  assert.deepEqual([...order].sort(), expectedKeys(root, 'outage'), 'each object uploaded once');
+  const dts = order.map((k) => /dt=(\d{4}-\d{2}-\d{2})/.exec(k)?.[1] ?? '');
+  assert.deepEqual(dts, [...dts].sort(), 'days shipped oldest first');
+  assert.deepEqual(dataKeys(await listKeys(admin, settings.bucket ?? '', 'outage')), expectedKeys(root, 'outage'));
+});

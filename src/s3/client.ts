@@ -5,7 +5,8 @@ import { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { errorMessage } from '../errors.js';
 import { s3Url, type S3Settings } from './settings.js';
 
-export function createS3Client(s3: S3Settings): S3Client {
+/** `maxAttempts`: the SDK's tries of one request (its own retries of 5xx, SlowDown and resets); the sink retries after that. */
+export function createS3Client(s3: S3Settings, maxAttempts = 4): S3Client {
   return new S3Client({
     region: s3.region,
     ...(s3.endpoint !== null ? { endpoint: s3.endpoint } : {}),
@@ -15,7 +16,7 @@ export function createS3Client(s3: S3Settings): S3Client {
     // ignored by many S3-compatible servers (Ceph 16 among them): send them only when required.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts: 4, // the SDK's own retries of 5xx, SlowDown and resets; the sink retries after that
+    maxAttempts,
     // Without limits a black-holed endpoint holds a request (and a clean stop) for ever.
     requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
   });

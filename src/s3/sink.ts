@@ -40,6 +40,10 @@ export interface SinkOptions {
   health?: HealthTarget;
   /** Backoff after a failed pass: from min, doubling, capped at max. */
   retryMs?: { min: number; max: number };
+  /** Tests: the SDK's tries per request (default 4). */
+  maxAttempts?: number;
+  /** Tests: the wait between passes (a simulated clock: hours of outage in a moment); default a timer a nudge ends early. */
+  sleep?: (ms: number) => Promise<void>;
   /** Tests: called after each object (kill points). */
   afterObject?: PassHooks['afterObject'];
 }
@@ -74,7 +78,7 @@ export class S3Sink {
     const { settings } = options;
     if (settings.bucket === null) throw new Error('S3Sink needs s3.bucket');
     this.bucket = settings.bucket;
-    this.client = createS3Client(settings);
+    this.client = createS3Client(settings, options.maxAttempts);
     this.client.middlewareStack.add((next) => (args) => {
       this.requests++;
       return next(args);
@@ -285,6 +289,7 @@ export class S3Sink {
 
   private sleep(ms: number): Promise<void> {
     if (this.nudged || ms === 0) return Promise.resolve();
+    if (this.options.sleep) return this.options.sleep(ms);
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       function done() {
