@@ -26,13 +26,18 @@ if (!(major >= Number(low) && major < Number(high))) {
 }
 
 // Debian packages: Chromium for the report page test, libfaketime for the daylight-saving test,
-// docker.io (dockerd) for the Compose check when no engine runs, debootstrap for its offline base image.
+// docker.io (dockerd) for the Compose check when no engine runs, debootstrap for its offline base image,
+// Ceph's monitor, OSD and radosgw for the S3 tests (a one-host cluster on 127.0.0.1: test/ceph.ts).
 const engineRuns = ok('docker', ['version', '--format', '{{.Server.Version}}']);
 const needs = [
   { pkg: 'chromium', why: 'the report page test', present: () => has('chromium') },
   { pkg: 'faketime', why: 'the daylight-saving test', present: () => ok('sh', ['-c', 'ls /usr/lib/*/faketime/libfaketimeMT.so.1']) },
   { pkg: 'docker.io', why: 'the docker compose check (no Docker engine answers)', present: () => engineRuns || (has('dockerd') && has('docker')) },
   { pkg: 'debootstrap', why: 'the docker compose check\'s offline base image', present: () => engineRuns || has('debootstrap') },
+  { pkg: 'ceph-mon', why: 'the S3 tests\' radosgw cluster', present: () => has('ceph-mon') && has('monmaptool') },
+  { pkg: 'ceph-osd', why: 'the S3 tests\' radosgw cluster', present: () => has('ceph-osd') },
+  { pkg: 'radosgw', why: 'the S3 tests (a real S3 server)', present: () => has('radosgw') },
+  { pkg: 'ceph-common', why: 'the S3 tests\' cluster set-up (ceph, radosgw-admin)', present: () => has('ceph') && has('radosgw-admin') },
 ];
 const missing = needs.filter((n) => !n.present());
 if (missing.length > 0) {

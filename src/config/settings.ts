@@ -9,6 +9,7 @@ import { validateDetailed } from 'node-cron';
 import { ConfigError, errorMessage } from '../runtime/errors.js';
 import { REDACTED, redact, redactLine, redactUrlCredentials, registerSecret, secretForms } from '../runtime/redact.js';
 import { alertsSchema, redactedAlerts, resolveAlerts, type AlertSettings } from '../alerts/config.js';
+import { S3_FORMATS, redactedS3, resolveS3Settings, s3SettingsSchema, type S3Settings } from '../s3/settings.js';
 
 export type RunOnStart = 'missed' | 'always' | 'never';
 
@@ -23,6 +24,7 @@ export interface Settings {
   health: { port: number; host: string; maxConsecutiveFailures: number; headersTimeoutMs: number; idleTimeoutMs: number; maxConnections: number };
   shutdown: { graceMs: number };
   alerts: AlertSettings;
+  s3: S3Settings;
 }
 
 export const DEFAULT_CONFIG_FILE = path.join('config', 'config.json');
@@ -123,6 +125,7 @@ convict.addFormats({
   'positive-int': integerFormat('positive-int', 1, Number.MAX_SAFE_INTEGER, 'a whole number of at least 1'),
   'non-negative-int': integerFormat('non-negative-int', 0, Number.MAX_SAFE_INTEGER, 'a whole number of at least 0'),
   port: integerFormat('port', 0, 65535, 'a TCP port from 0 to 65535 (0 turns it off)'),
+  ...S3_FORMATS,
 });
 
 /** The convict schema: every setting, its env name, default and doc (the README's settings table is checked against it). */
@@ -175,6 +178,7 @@ export function settingsSchema() {
       graceMs: { doc: 'On SIGTERM/SIGINT, how long a running poll may go on before it is aborted (nothing of it committed).', format: 'non-negative-int', default: 20000, env: 'SHUTDOWN_GRACE_MS' },
     },
     alerts: alertsSchema(),
+    s3: s3SettingsSchema(),
   };
 }
 
@@ -242,7 +246,8 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   if (problems.length > 0) {
     // The token may sit in another setting by mistake (a value is quoted when it is wrong): hide it there too.
     const token = config.get('api.token') as unknown;
-    const secrets = secretForms([typeof token === 'string' ? token : null]);
+    const s3Keys = [config.get('s3.accessKeyId') as unknown, config.get('s3.secretAccessKey') as unknown].map((v) => (typeof v === 'string' ? v : null));
+    const secrets = secretForms([typeof token === 'string' ? token : null, ...s3Keys]);
     throw new ConfigError(problems.map((p) => redactLine(p, secrets)));
   }
 
@@ -251,6 +256,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   settings.api.token = resolveToken(settings, cwd, options.requireToken ?? false, warnings);
   registerSecret(settings.api.token);
   settings.alerts = resolveAlerts(settings.alerts, cwd);
+  for (const secret of resolveS3Settings(settings.s3, cwd)) registerSecret(secret);
   return { settings, file, warnings };
 }
 
@@ -415,7 +421,7 @@ function tokenFileModeWarning(file: string): string | null {
 export function redactedSettings(settings: Settings): Settings {
   const { token } = settings.api;
   // The token (or a piece of it) pasted into another setting, and URL userinfo, are hidden too.
-  const hidden = redact({ ...settings, api: { ...settings.api, token: null }, alerts: redactedAlerts(settings.alerts) }, secretForms([token]));
+  const hidden = redact({ ...settings, api: { ...settings.api, token: null }, alerts: redactedAlerts(settings.alerts), s3: redactedS3(settings.s3) }, secretForms([token, settings.s3.accessKeyId, settings.s3.secretAccessKey]));
   return { ...hidden, api: { ...hidden.api, baseUrl: withoutUserinfo(hidden.api.baseUrl), token: token === null ? null : REDACTED } };
 }
 

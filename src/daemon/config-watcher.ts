@@ -8,7 +8,7 @@ import type { Logger } from '../log/log.js';
 import { loadConfig, type LoadOptions, type Settings } from '../config/settings.js';
 
 /** Settings that cannot change under a running daemon: it says so and keeps the old value. */
-const RESTART_ONLY = ['store.dir', 'log.dir', 'log.maxFiles', 'log.maxSize', 'health.port', 'health.host', 'api.token', 'api.tokenFile', 'api.tokenHeader'] as const;
+const RESTART_ONLY = ['store.dir', 'log.dir', 'log.maxFiles', 'log.maxSize', 'health.port', 'health.host', 'api.token', 'api.tokenFile', 'api.tokenHeader', 's3.bucket', 's3.prefix', 's3.endpoint', 's3.accessKeyId', 's3.secretAccessKey'] as const;
 /** How often the config file is checked for edits. */
 const CONFIG_CHECK_MS = 1000;
 

@@ -21,6 +21,7 @@ import { compactStore, prepareStore } from '../store/maintenance.js';
 import { lastCommittedPollStart } from '../store/history.js';
 import { LockLostError } from '../store/lock.js';
 import { AlertService } from '../alerts/service.js';
+import { S3Sink } from '../s3/sink.js';
 import { ConfigWatcher } from './config-watcher.js';
 import { Schedule } from './schedule.js';
 import { handleProcessSignals } from './signals.js';
@@ -52,6 +53,8 @@ export class Daemon {
   private readonly state: HealthState = { lastPoll: null, nextRun: null, consecutiveFailures: 0, polling: false, problem: null, degraded: {} };
   private stopReloading: (() => void) | null = null;
   private stopped: (() => void) | null = null;
+  /** Ships committed polls and compacted days to S3 in the background (null: s3.bucket unset). */
+  private sink: S3Sink | null = null;
   /** The exit code run() resolves with: failed once the store lock was lost. */
   private exitCode: number = EXIT.ok;
 
@@ -75,6 +78,8 @@ export class Daemon {
       staleAfterMs: () => (this.liveStatus().schedule.interval_seconds ?? 0) * 2000 || null,
     });
     await this.alerts.start();
+    this.sink = S3Sink.fromSettings({ root: this.settings.store.dir, settings: this.settings.s3, logger: this.logger, registry: this.metrics.registry, health: this.state });
+    this.sink?.start();
     if (this.settings.health.port !== 0) {
       this.live = new LiveReport(this.settings.store.dir, this.logger);
       const routes = liveRoutes(this.live, () => this.liveStatus());
@@ -121,6 +126,7 @@ export class Daemon {
       polling: this.state.polling,
       problem: this.state.problem,
       alerts: this.alerts?.view() ?? null,
+      s3: this.state.degraded.s3 ?? null,
     };
   }
 
@@ -156,12 +162,15 @@ export class Daemon {
     try {
       const summary = await runPollJob({
         settings: this.settings, logger: this.logger, signal: this.abort.signal, hooks: this.options.hooks ?? {}, summaryFields: () => ({ nextRun: this.schedule.nextRun() }),
+        ...(this.sink ? { retentionKeeps: this.sink.retentionGuard() } : {}),
       });
       this.metrics.recordPoll(summary);
       const missing = summary.runs.reduce((n, r) => n + r.failed + r.rejected, 0);
       this.state.lastPoll = { run: summary.runId, status: summary.status, finishedAt: summary.finishedAt.toISOString(), movies: summary.movies, missing };
       this.state.consecutiveFailures = summary.status === 'failed' ? this.state.consecutiveFailures + 1 : 0;
+      this.sink?.nudge();
       await this.compact();
+      this.sink?.nudge();
       void this.alerts?.afterPoll(summary.runId, this.state.consecutiveFailures); // beside the next poll, in order; never throws
     } catch (err) {
       if (err instanceof LockLostError) {
@@ -267,6 +276,7 @@ export class Daemon {
       clearTimeout(timer);
     }
     await this.alerts?.stop();
+    await this.sink?.stop();
     await this.health?.close();
     this.logger.info('daemon stopped');
     this.stopped?.();

@@ -3,6 +3,7 @@
 // the collector must write is not writable), redacted like every answer.
 import type http from 'node:http';
 import { knownSecrets, redactText } from '../runtime/redact.js';
+import type { S3Status } from '../s3/sink.js';
 
 export interface HealthState {
   /** `missing`: listed films that are not in movies (failed or rejected); non-zero makes a poll partial. */
@@ -14,6 +15,8 @@ export interface HealthState {
   problem: string | null;
   /** Side work in trouble (compaction), by part: shown as degraded, never failing. */
   degraded: Record<string, string>;
+  /** The S3 sink's progress, when s3.bucket is set. */
+  s3?: S3Status;
 }
 
 export function healthRoute(state: () => HealthState, maxConsecutiveFailures: () => number) {

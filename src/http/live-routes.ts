@@ -20,6 +20,8 @@ export interface DaemonStatus {
   problem: string | null;
   /** Rules' state and the latest alerts with their delivery (src/alerts/service.ts); null when the daemon has none open. */
   alerts?: AlertsView | null;
+  /** The S3 sink's lag or trouble (`s3: lagging N polls ...`), shown on the page; null when fine or off. */
+  s3?: string | null;
 }
 
 const FILTERS: ParamName[] = ['since', 'provider', 'film'];

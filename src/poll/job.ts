@@ -18,6 +18,8 @@ export interface PollJobOptions {
   onProgress?: (provider: string, done: number, total: number) => void;
   /** Fields added to the summary's log line (the daemon's next run). */
   summaryFields?: () => Record<string, unknown>;
+  /** Days retention must keep (not yet shipped to S3). */
+  retentionKeeps?: (dt: string) => boolean;
 }
 
 export async function runPollJob(options: PollJobOptions): Promise<PollSummary> {
@@ -30,6 +32,6 @@ export async function runPollJob(options: PollJobOptions): Promise<PollSummary> 
   });
   const summary = await runPoll({ settings, logger, signal: options.signal, hooks, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
   logPollSummary(logger, summary, options.summaryFields?.());
-  await applyRetention(settings.store.dir, settings.store.retentionDays, new Date(), logger, hooks.beforeVisible);
+  await applyRetention(settings.store.dir, settings.store.retentionDays, new Date(), logger, hooks.beforeVisible, options.retentionKeeps);
   return summary;
 }

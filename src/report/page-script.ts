@@ -199,6 +199,7 @@ if (!CONFIG.live) {
       lines.push('FAILING: the latest poll of ' + failedProviders.map((l) => l.provider + ' failed (' + (l.error || 'no reason given') + ')').join('; ') + '.');
     }
     if (status.problem) { worse('failing'); lines.push(status.problem); }
+    if (status.s3) lines.push(status.s3); // side work: said, never makes the page failing
     if (REPORT) {
       const last = REPORT.health.last_complete_poll;
       const ageSeconds = last ? (now - Date.parse(last)) / 1000 : Infinity;

@@ -10,8 +10,11 @@ import { STAGING_DIR, dtOf, type Table } from './layout.js';
 
 const ORDER: Table[] = ['runs', 'movies', 'rejects'];
 
-/** Returns the dt values removed (one entry per table partition). `beforeVisible`: the store lock's fence, checked before each removal. */
-export async function applyRetention(root: string, days: number, now: Date, logger: Logger, beforeVisible?: () => void): Promise<string[]> {
+/**
+ * Returns the dt values removed (one entry per table partition). `beforeVisible`: the store lock's
+ * fence, checked before each removal. `keep`: days that must stay (not yet shipped to S3).
+ */
+export async function applyRetention(root: string, days: number, now: Date, logger: Logger, beforeVisible?: () => void, keep?: (dt: string) => boolean): Promise<string[]> {
   if (days <= 0) return [];
   const cutoff = dtOf(new Date(now.getTime() - days * 86_400_000));
   const removed: string[] = [];
@@ -20,7 +23,7 @@ export async function applyRetention(root: string, days: number, now: Date, logg
     if (!existsSync(tableDir)) continue;
     for (const entry of readdirSync(tableDir)) {
       const dt = /^dt=(\d{4}-\d{2}-\d{2})$/.exec(entry)?.[1];
-      if (!dt || dt >= cutoff) continue;
+      if (!dt || dt >= cutoff || keep?.(dt) === true) continue;
       const trash = path.join(root, STAGING_DIR, `expired-${table}-${entry}-${process.pid}`);
       await mkdir(path.dirname(trash), { recursive: true });
       beforeVisible?.(); // nothing awaited between the check and the rename

@@ -1,0 +1,321 @@
+// The daemon's S3 sink: side work that never blocks or fails a poll. A loop in the background
+// checks the server (conditional writes honoured?), takes the prefix's lease, aborts multipart
+// uploads a crash left, then runs shipping passes: after each commit and compaction (nudge), and
+// again after a failure with capped backoff, so an outage of hours or a bucket unreachable at
+// start is caught up in order once it answers. Its state shows in /healthz (`s3`, and degraded
+// once more than s3.maxLagPolls polls wait), /metrics and the log; retention asks it which days
+// are not shipped yet.
+import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
+import client from 'prom-client';
+import { errorMessage } from '../runtime/errors.js';
+import type { Logger } from '../log/log.js';
+import { createS3Client, s3Problem, statusOf } from './client.js';
+import { Lease, LeaseLostError, LeaseRefusedError, objectKey, probeConditionalWrites } from './lease.js';
+import { ShipLog } from './ship-log.js';
+import { committedFiles, pending, reconcile, shipPass, type PassHooks } from './shipper.js';
+import { s3Url, type S3Settings } from './settings.js';
+
+export interface S3Status {
+  target: string;
+  state: 'starting' | 'shipping' | 'idle' | 'retrying' | 'refused' | 'stopped';
+  pendingPolls: number;
+  pendingObjects: number;
+  pendingBytes: number;
+  shippedObjects: number;
+  lastShippedAt: string | null;
+  lastError: string | null;
+}
+
+/** What the sink writes into the daemon's health state (the same object /healthz reads). */
+export interface HealthTarget {
+  degraded: Record<string, string>;
+  s3?: S3Status;
+}
+
+export interface SinkOptions {
+  root: string;
+  settings: S3Settings;
+  logger: Logger;
+  registry?: client.Registry;
+  health?: HealthTarget;
+  /** Backoff after a failed pass: from min, doubling, capped at max. */
+  retryMs?: { min: number; max: number };
+  /** Tests: the SDK's tries per request (default 4). */
+  maxAttempts?: number;
+  /** Tests: the wait between passes (a simulated clock: hours of outage in a moment); default a timer a nudge ends early. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Tests: called after each object (kill points). */
+  afterObject?: PassHooks['afterObject'];
+}
+
+/** How long a stop waits for the pass in flight. */
+const STOP_WAIT_MS = 5_000;
+/** Idle passes check the store this often even without a nudge (a `poll` run beside the daemon). */
+const IDLE_MS = 60_000;
+
+export class S3Sink {
+  readonly client: S3Client;
+  private readonly lease: Lease;
+  private readonly bucket: string;
+  private log: ShipLog | null = null;
+  private ready = false;
+  /** Shipping to a server that ignores conditional writes, as s3.allowWithoutConditionalWrites allows: no lease. */
+  private unleased = false;
+  private stopping = false;
+  private readonly abort = new AbortController();
+  private wake: (() => void) | null = null;
+  private nudged = false;
+  private loop: Promise<void> | null = null;
+  private renewTimer: NodeJS.Timeout | null = null;
+  private failures = 0;
+  private lastLogged: string | null = null;
+  /** Every request sent (retries included), for the benchmark's requests per poll. */
+  requests = 0;
+  readonly status: S3Status;
+  private readonly metrics: { shipped: client.Counter; bytes: client.Counter; errors: client.Counter; pendingPolls: client.Gauge; pendingObjects: client.Gauge } | null;
+
+  constructor(private readonly options: SinkOptions) {
+    const { settings } = options;
+    if (settings.bucket === null) throw new Error('S3Sink needs s3.bucket');
+    this.bucket = settings.bucket;
+    this.client = createS3Client(settings, options.maxAttempts);
+    this.client.middlewareStack.add((next) => (args) => {
+      this.requests++;
+      return next(args);
+    }, { step: 'finalizeRequest', name: 'countRequests' });
+    this.lease = new Lease(this.client, this.bucket, settings.prefix, settings.leaseSeconds);
+    this.status = { target: `${s3Url(settings)}${settings.endpoint !== null ? ` at ${settings.endpoint}` : ''}`, state: 'starting', pendingPolls: 0, pendingObjects: 0, pendingBytes: 0, shippedObjects: 0, lastShippedAt: null, lastError: null };
+    const registers = options.registry ? [options.registry] : [];
+    this.metrics = options.registry
+      ? {
+          shipped: new client.Counter({ name: 'collector_s3_shipped_objects_total', help: 'Objects uploaded to S3.', registers }),
+          bytes: new client.Counter({ name: 'collector_s3_shipped_bytes_total', help: 'Bytes uploaded to S3.', registers }),
+          errors: new client.Counter({ name: 'collector_s3_errors_total', help: 'Shipping passes that failed (retried with backoff).', registers }),
+          pendingPolls: new client.Gauge({ name: 'collector_s3_pending_polls', help: 'Committed polls (or compacted days) not yet shipped.', registers }),
+          pendingObjects: new client.Gauge({ name: 'collector_s3_pending_objects', help: 'Committed files not yet shipped.', registers }),
+        }
+      : null;
+  }
+
+  /** Null when s3.bucket is unset (no shipping). */
+  static fromSettings(options: SinkOptions): S3Sink | null {
+    return options.settings.bucket === null ? null : new S3Sink(options);
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** A poll committed or a day was compacted: ship now (returns at once). */
+  nudge(): void {
+    this.nudged = true;
+    this.wake?.();
+  }
+
+  /** Stops after the object in flight (an unfinished upload is aborted; the next start redoes it), releases the lease. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.abort.abort();
+    this.wake?.();
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    // A request the abort cannot reach (a connect to a silent endpoint) must not hold the daemon's stop.
+    await Promise.race([this.loop, new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
+    await this.lease.release().catch(() => undefined);
+    this.status.state = 'stopped';
+    this.client.destroy();
+  }
+
+  /**
+   * Retention's guard: true keeps a day (it holds polls not shipped yet) unless
+   * s3.retentionDropsUnshipped, which removes it and logs how many polls the bucket never got.
+   */
+  retentionGuard(): (dt: string) => boolean {
+    let unshipped: Map<string, number> | null = null;
+    const told = new Set<string>();
+    return (dt) => {
+      if (!this.log) return !this.options.settings.retentionDropsUnshipped; // nothing known yet: keep unless told
+      unshipped ??= this.unshippedPollsByDay();
+      const polls = unshipped.get(dt);
+      if (polls === undefined) return false; // all shipped
+      if (!this.options.settings.retentionDropsUnshipped) return true;
+      if (!told.has(dt)) {
+        told.add(dt);
+        this.options.logger.warn(`retention: removing day ${dt} with ${polls} poll(s) not shipped to S3 (s3.retentionDropsUnshipped is true); the bucket will never have them`, { dt, polls });
+      }
+      return false;
+    };
+  }
+
+  /** Per day with anything not shipped: how many of its polls (runs files) are not. */
+  private unshippedPollsByDay(): Map<string, number> {
+    const byDay = new Map<string, number>();
+    if (!this.log) return byDay;
+    for (const f of committedFiles(this.options.root)) {
+      if (this.log.has(objectKey(this.options.settings.prefix, f.rel), f.size)) continue;
+      byDay.set(f.dt, (byDay.get(f.dt) ?? 0) + (f.table === 'runs' ? 1 : 0));
+    }
+    return byDay;
+  }
+
+  private async run(): Promise<void> {
+    const { min, max } = this.options.retryMs ?? { min: 1_000, max: 300_000 };
+    let delay = 0;
+    while (!this.stopping) {
+      await this.sleep(delay);
+      if (this.stopping) break;
+      this.nudged = false;
+      try {
+        await this.prepare();
+        this.status.state = 'shipping';
+        this.publish();
+        const result = await shipPass(this.client, this.bucket, this.options.settings.prefix, this.options.root, this.log as ShipLog, {
+          beforeWrite: () => this.fence(),
+          signal: this.abort.signal,
+          afterObject: (e) => {
+            if (e.kind === 'uploaded') {
+              this.status.shippedObjects++;
+              this.status.lastShippedAt = new Date().toISOString();
+              this.metrics?.shipped.inc();
+              this.metrics?.bytes.inc(e.bytes);
+            }
+            return this.options.afterObject?.(e);
+          },
+        });
+        if (result.uploaded + result.deleted > 0) this.options.logger.info('s3: shipped', { ...result, target: this.status.target });
+        if (this.lastLogged !== null) this.options.logger.info('s3: shipping works again', { target: this.status.target });
+        this.failures = 0;
+        this.lastLogged = null;
+        this.status.lastError = null;
+        this.status.state = 'idle';
+        delay = this.nudged ? 0 : IDLE_MS;
+      } catch (err) {
+        if (this.stopping) break;
+        this.failures++;
+        this.metrics?.errors.inc();
+        const refused = err instanceof LeaseRefusedError || err instanceof LeaseLostError || err instanceof ConditionalWritesIgnored;
+        if (err instanceof LeaseLostError) this.ready = false; // take it again (and say so) before shipping more
+        const line = refused ? err.message : s3Problem(err, this.options.settings);
+        this.status.lastError = line;
+        this.status.state = refused ? 'refused' : 'retrying';
+        if (line !== this.lastLogged) this.options.logger.error(`${line}${refused ? '' : ` (${errorMessage(err).split('\n')[0] ?? ''})`}`.slice(0, 1000), { target: this.status.target });
+        this.lastLogged = line;
+        delay = Math.min(max, min * 2 ** Math.min(this.failures - 1, 20));
+      } finally {
+        this.publish();
+      }
+    }
+  }
+
+  /** Once per start (and after losing the lease): the server check, the lease, stale multipart uploads, the ship log. */
+  private async prepare(): Promise<void> {
+    if (this.ready) {
+      if (!this.unleased && !this.lease.held) await this.lease.renew();
+      return;
+    }
+    const { settings, logger } = this.options;
+    this.log ??= await ShipLog.open(this.options.root, this.status.target); // first: the lag and retention's guard need it even while S3 is out of reach
+    const honoured = await probeConditionalWrites(this.client, this.bucket, settings.prefix);
+    if (!honoured && !settings.allowWithoutConditionalWrites) throw new ConditionalWritesIgnored(`s3: the server at ${settings.endpoint ?? 'AWS'} ignores conditional writes (a second PUT with If-None-Match: * overwrote the first): its lease cannot keep a second collector off ${s3Url(settings)}, so nothing is shipped; use a server that honours them (AWS S3, MinIO, Ceph RGW) or set s3.allowWithoutConditionalWrites=true if only this collector will ever use the prefix`);
+    if (!honoured) logger.warn(`s3: the server at ${settings.endpoint ?? 'AWS'} ignores conditional writes; shipping anyway (s3.allowWithoutConditionalWrites): nothing keeps a second collector off ${s3Url(settings)}`);
+    else await this.lease.acquire();
+    if (honoured && this.renewTimer === null) {
+      this.renewTimer = setInterval(() => void this.renewLease(), (settings.leaseSeconds * 1000) / 3);
+      this.renewTimer.unref();
+    }
+    this.unleased = !honoured; // no lease to check: the user said so
+    await this.abortStaleUploads();
+    const { learned, forgotten } = await reconcile(this.client, this.bucket, settings.prefix, this.log);
+    if (learned + forgotten > 0) logger.info('s3: the ship log now agrees with the bucket', { learned, forgotten });
+    this.ready = true;
+    logger.info('s3: shipping the store', { target: this.status.target, conditionalWrites: honoured, lease: honoured ? this.lease.key : null });
+  }
+
+  private fence(): void {
+    if (!this.unleased) this.lease.assertHeld();
+  }
+
+  private async renewLease(): Promise<void> {
+    if (!this.ready || this.stopping) return;
+    try {
+      await this.lease.renew();
+    } catch (err) {
+      if (err instanceof LeaseLostError) {
+        this.ready = false;
+        this.status.state = 'refused';
+        this.status.lastError = err.message;
+        this.options.logger.error(err.message);
+        this.publish();
+      } // other errors: the next renewal tries again; writes stop by themselves once it is too old
+    }
+  }
+
+  /** Multipart uploads a crash left under the prefix: ours (we hold the lease), never to be completed. */
+  private async abortStaleUploads(): Promise<void> {
+    const Prefix = this.options.settings.prefix === '' ? undefined : `${this.options.settings.prefix}/`;
+    let out;
+    try {
+      out = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix }));
+    } catch (err) {
+      if (statusOf(err) === 501) return; // a server without multipart listing (s3rver) has none to abort
+      throw err;
+    }
+    for (const u of out.Uploads ?? []) {
+      if (u.Key === undefined || u.UploadId === undefined) continue;
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }));
+      this.options.logger.warn('s3: aborted an unfinished multipart upload a crash left', { key: u.Key });
+    }
+  }
+
+  /** Pending counts into the status, metrics and /healthz. */
+  private publish(): void {
+    if (this.log) {
+      const p = pending(committedFiles(this.options.root), this.options.settings.prefix, this.log);
+      this.status.pendingPolls = p.polls;
+      this.status.pendingObjects = p.objects;
+      this.status.pendingBytes = p.bytes;
+      this.metrics?.pendingPolls.set(p.polls);
+      this.metrics?.pendingObjects.set(p.objects);
+    }
+    const health = this.options.health;
+    if (!health) return;
+    health.s3 = { ...this.status };
+    const lagging = this.status.pendingPolls > this.options.settings.maxLagPolls;
+    if (this.status.state === 'refused' || lagging || (this.status.lastError !== null && this.failures > 1)) {
+      health.degraded.s3 = `s3: lagging ${this.status.pendingPolls} polls${this.status.lastError !== null ? ` (${this.status.lastError})` : ''}`;
+    } else {
+      delete health.degraded.s3;
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.nudged || ms === 0) return Promise.resolve();
+    if (this.options.sleep) return this.options.sleep(ms);
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = null;
+        done();
+      };
+    });
+  }
+
+  /** One pass now, outside the loop (tests, the benchmark): prepare if needed, then ship. */
+  async shipNow(): Promise<ReturnType<typeof shipPass>> {
+    await this.prepare();
+    return shipPass(this.client, this.bucket, this.options.settings.prefix, this.options.root, this.log as ShipLog, { beforeWrite: () => this.fence(), signal: this.abort.signal, afterObject: this.options.afterObject });
+  }
+
+  /** Pending counts as now (tests). */
+  pendingNow(): { polls: number; objects: number } {
+    this.publish();
+    return { polls: this.status.pendingPolls, objects: this.status.pendingObjects };
+  }
+}
+
+export class ConditionalWritesIgnored extends Error {
+  override name = 'ConditionalWritesIgnored';
+}
