@@ -57,6 +57,7 @@ interface ComposeService {
   image?: string;
   build?: unknown;
   pull_policy?: string;
+  profiles?: string[];
   entrypoint?: string[];
   command?: string[];
   user?: string;
@@ -78,6 +79,8 @@ interface ComposeService {
   logging?: { driver?: string; options?: Record<string, string> };
 }
 const compose = parseYaml(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
+/** What `docker compose up` starts: the services of no profile (`--profile s3` adds the local S3 server). */
+const defaultServices = Object.fromEntries(Object.entries(compose.services).filter(([, s]) => s.profiles === undefined));
 const collector = compose.services.collector as ComposeService;
 const mockService = compose.services['mock-provider'] as ComposeService;
 
@@ -115,9 +118,9 @@ test('Dockerfile: no # syntax= directive (BuildKit would fetch that frontend ima
 });
 
 test('compose: the image is built once (by collector), the others run it without pulling; collector alone starts no simulator', () => {
-  const building = Object.entries(compose.services).filter(([, s]) => s.build !== undefined).map(([name]) => name);
+  const building = Object.entries(defaultServices).filter(([, s]) => s.build !== undefined).map(([name]) => name);
   assert.deepEqual(building, ['collector'], 'two builds of one image run two npm ci at once');
-  for (const [name, s] of Object.entries(compose.services)) {
+  for (const [name, s] of Object.entries(defaultServices)) {
     assert.equal(s.image, 'movies-collector:local', name);
     if (name !== 'collector') assert.equal(s.pull_policy, 'never', `${name} must not try to pull the local image`);
   }
@@ -145,7 +148,12 @@ test('.dockerignore keeps data, logs, tests and node_modules out of the build co
 });
 
 test('compose: collector and mock-provider as the README promises', () => {
-  assert.deepEqual(Object.keys(compose.services).sort(), ['collector', 'mock-provider', 'volume-permissions']);
+  assert.deepEqual(Object.keys(defaultServices).sort(), ['collector', 'mock-provider', 'volume-permissions']);
+  // The optional local S3 server: its own image, only with `--profile s3`, never pulled.
+  const s3 = compose.services.s3 as ComposeService;
+  assert.deepEqual(s3.profiles, ['s3']);
+  assert.equal(s3.pull_policy, 'never');
+  assert.notEqual(s3.image, 'movies-collector:local');
   assert.equal(collector.restart, 'unless-stopped');
   assert.equal(collector.init, true);
   assert.deepEqual(collector.command, ['start']);
