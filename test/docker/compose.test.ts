@@ -115,10 +115,10 @@ test('docker compose up, as a user runs it, on a real Docker engine', async (t) 
     // The private engine leaves the host's routing alone (no forwarding, no masquerading), so its
     // containers reach no registry: the build (npm ci) runs on the host's network. Compose reads this
     // file beside the user's own; the stack itself runs on compose's bridge network as users run it.
-    writeFileSync(path.join(work, 'docker-compose.override.yml'), 'services:\n  collector:\n    build:\n      context: .\n      network: host\n');
+    writeFileSync(path.join(work, 'docker-compose.override.yml'), 'services:\n  collector:\n    build:\n      context: .\n      network: host\n  s3:\n    build:\n      context: .\n      dockerfile: docker/s3rver.Dockerfile\n      network: host\n');
   }
   t.after(async () => {
-    await run('docker', ['compose', 'down', '--remove-orphans', '--timeout', '30'], compose);
+    await run('docker', ['compose', '--profile', 's3', 'down', '--remove-orphans', '--volumes', '--timeout', '30'], compose);
     await engine.stop();
     rmSync(work, { recursive: true, force: true });
   });
@@ -318,5 +318,16 @@ test('docker compose up, as a user runs it, on a real Docker engine', async (t) 
     assert.equal(health.status, 200, JSON.stringify(health.body));
     await dc('stop');
     for (const s of parsePs(await dc('ps', '-a', '--format', 'json'))) assert.equal(s.ExitCode, 0, `${s.Service} exited ${s.ExitCode}`);
+  });
+  await t.test('the S3 profile as the README gives it: a local s3rver, the collector ships its polls there', async () => {
+    if (!existsSync(path.join(work, '.env'))) cpSync(path.join(work, '.env.example'), path.join(work, '.env')); // the README's first step
+    await dc('--env-file', '.env', '--env-file', '.env.s3', '--profile', 's3', 'up', '-d', '--build', '--wait', '--wait-timeout', String(STEP_LIMIT_MS / 1000));
+    const shipped = await waitFor('/healthz to show objects shipped to the s3 service', async () => {
+      const body = (await healthz()).body as { s3?: { shippedObjects: number; state: string; target: string } };
+      return body.s3 && body.s3.shippedObjects > 0 && body.s3.state !== 'refused' ? body.s3 : undefined;
+    }, diagnose);
+    assert.match(shipped.target, /movies/);
+    await dc('--profile', 's3', 'stop');
+    for (const s of parsePs(await dc('--profile', 's3', 'ps', '-a', '--format', 'json'))) assert.equal(s.ExitCode, 0, `${s.Service} exited ${s.ExitCode}`);
   });
 });
