@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import convict from 'convict';
 import { ConfigError, errorMessage } from '../runtime/errors.js';
-import { MIN_SECRET_FRAGMENT, REDACTED, registerSecret } from '../runtime/redact.js';
+import { MIN_SECRET_FRAGMENT, REDACTED, registerSecret, registerWholeSecret } from '../runtime/redact.js';
 
 export const RULE_TYPES = ['price-drop', 'target-price', 'cheapest-change', 'listing', 'failing', 'stale', 'partial'] as const;
 export type RuleType = (typeof RULE_TYPES)[number];
@@ -178,17 +178,19 @@ export function resolveAlerts(alerts: AlertSettings, cwd: string): AlertSettings
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const resolved = { ...alerts, destinations };
-  for (const s of alertSecrets(resolved)) registerSecret(s);
+  for (const d of destinations) if (d.secret) registerSecret(d.secret);
+  for (const s of alertSecrets(resolved)) if (!destinations.some((d) => d.secret === s)) registerWholeSecret(s);
   return resolved;
 }
 
 const MIN_SIGNING_SECRET = 16;
 
 /**
- * The secret parts of the destinations: each URL's userinfo, path and query (the host is not
- * secret), and signing secrets. Parts shorter than MIN_SECRET_FRAGMENT are left out: redaction
- * replaces a short secret wherever it appears (a path "/h" would hide every "h"), and so short a
- * part protects nothing.
+ * The secret parts of the destinations: signing secrets, and each URL's userinfo, path and query
+ * (the host is not secret), whole, and each path segment and query value that looks like a key
+ * (8 characters or more, with a digit, or 16 or more): URL parts are replaced only whole
+ * (registerWholeSecret), since their pieces are often plain words. Parts shorter than
+ * MIN_SECRET_FRAGMENT are left out: a path "/h" would hide every "h", and protects nothing.
  */
 export function alertSecrets(alerts: AlertSettings): string[] {
   const out: string[] = [];
@@ -199,6 +201,8 @@ export function alertSecrets(alerts: AlertSettings): string[] {
       const url = new URL(d.url);
       const rest = `${url.pathname}${url.search}`.replace(/^\/+/, '');
       if (rest !== '') out.push(rest, decodeURIComponent(rest));
+      const parts = [...url.pathname.split('/'), ...[...url.searchParams.values()]].map((p) => decodeURIComponent(p));
+      out.push(...parts.filter((p) => (p.length >= 8 && /\d/.test(p)) || p.length >= 16));
       if (url.password) out.push(decodeURIComponent(url.password));
       if (url.username) out.push(decodeURIComponent(url.username));
     } catch {

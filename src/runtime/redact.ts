@@ -21,6 +21,18 @@ export function registerSecret(secret: string | null | undefined): void {
   if (typeof secret === 'string' && secret !== '') known.add(secret);
 }
 
+/**
+ * Secrets replaced only whole (in every encoding), never by their 6-character pieces: parts of
+ * URLs (an ntfy topic, a webhook path), whose pieces are often plain words ("movies", "webhooks")
+ * that would vanish from every line. Registered as secrets too.
+ */
+const wholeOnly = new Set<string>();
+
+export function registerWholeSecret(secret: string): void {
+  registerSecret(secret);
+  wholeOnly.add(secret);
+}
+
 /** Each registered secret (their encoded and folded forms are found by redactText itself). */
 export function knownSecrets(): string[] {
   return secretForms([...known]);
@@ -143,7 +155,7 @@ export function redactText(text: string, secrets: readonly string[]): string {
   let covered: Uint8Array | null = null; // allocated at the first match: most lines hold no secret
   for (const secret of secrets) {
     const foldedSecret = [...secret].map(fold).join('');
-    const pieces = foldedSecret.length <= MIN_SECRET_FRAGMENT ? [foldedSecret] : fragments(foldedSecret);
+    const pieces = foldedSecret.length <= MIN_SECRET_FRAGMENT || wholeOnly.has(secret) ? [foldedSecret] : fragments(foldedSecret);
     for (const piece of pieces) {
       for (let at = folded.indexOf(piece); at >= 0; at = folded.indexOf(piece, at + 1)) {
         covered ??= new Uint8Array(text.length);
