@@ -328,6 +328,10 @@ test('docker compose up, as a user runs it, on a real Docker engine', async (t) 
     }, diagnose);
     assert.match(shipped.target, /movies/);
     await dc('--profile', 's3', 'stop');
-    for (const s of parsePs(await dc('--profile', 's3', 'ps', '-a', '--format', 'json'))) assert.equal(s.ExitCode, 0, `${s.Service} exited ${s.ExitCode}`);
+    for (const s of parsePs(await dc('--profile', 's3', 'ps', '-a', '--format', 'json'))) {
+      // s3rver (a third-party server for trying) does not catch SIGTERM: 143 is its stop by the signal.
+      if (s.Service === 's3') assert.ok([0, 143].includes(s.ExitCode), `s3 exited ${s.ExitCode}`);
+      else assert.equal(s.ExitCode, 0, `${s.Service} exited ${s.ExitCode}`);
+    }
   });
 });
