@@ -113,3 +113,54 @@ test('an alert older than alerts.outboxDays is dropped from the outbox, marked f
   assert.deepEqual(outbox.entries.map((e) => e.deliveries[0]?.status), ['failed', 'pending']);
   assert.equal((await outbox.add([old], new Date())).length, 0, 'a key the outbox holds is not added twice');
 });
+
+/** A deliverer over `n` alerts (k0 oldest) to one receiver playing `script`; counts outbox writes. */
+async function queued(t: test.TestContext, script: Behaviour[], n: number, overrides: Partial<AlertSettings> = {}) {
+  const root = tempDir(t);
+  const receiver = await startReceiver(t, script);
+  const settings: AlertSettings = { rules: [], destinations: [{ name: 'hook', type: 'webhook', url: `${receiver.url}/h` }], timeoutMs: 500, maxRetryDelayMs: 300, outboxDays: 7, maxResponseBytes: 1024, ...overrides };
+  const outbox = await Outbox.open(root);
+  await outbox.add(Array.from({ length: n }, (_, i) => alert(`k${i}`)), new Date());
+  const writes = { count: 0 };
+  const save = outbox.save.bind(outbox);
+  outbox.save = () => {
+    writes.count++;
+    return save();
+  };
+  const deliverer = new Deliverer(outbox, () => settings, logger, null);
+  t.after(() => deliverer.stop());
+  const keys = () => receiver.received.map((r) => r.headers['idempotency-key']);
+  return { receiver, outbox, deliverer, writes, keys };
+}
+
+test('a destination answering 500 forever: only its oldest alert is tried, at the backoff pace, without rewriting the outbox', async (t) => {
+  const { outbox, deliverer, writes, keys } = await queued(t, Array<Behaviour>(1000).fill('error500'), 20);
+  const end = Date.now() + 2000;
+  while (Date.now() < end) {
+    deliverer.kick(); // as every poll's new alerts do
+    await deliverer.idle();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(keys().length >= 2 && keys().length <= 9, `${keys().length} attempts in 2 s with retries 300 ms apart`);
+  assert.deepEqual(new Set(keys()), new Set(['k0']), 'the newer alerts wait behind the oldest');
+  assert.equal(writes.count, 0, 'failed attempts do not rewrite the outbox');
+  assert.equal(outbox.pending().length, 20);
+});
+
+test('after a transient failure the alerts still arrive oldest first, one at a time', async (t) => {
+  const { outbox, deliverer, keys } = await queued(t, ['error500'], 5);
+  await deliverUntilDone(outbox, deliverer);
+  assert.deepEqual(keys(), ['k0', 'k0', 'k1', 'k2', 'k3', 'k4']);
+});
+
+test('429 with Retry-After pauses the whole destination, not only the alert that got it', async (t) => {
+  const { receiver, outbox, deliverer, keys } = await queued(t, ['retry-after'], 3, { maxRetryDelayMs: 5000 });
+  deliverer.kick();
+  await deliverer.idle();
+  deliverer.kick();
+  await deliverer.idle();
+  assert.deepEqual(keys(), ['k0'], 'no other alert is sent during the pause');
+  await deliverUntilDone(outbox, deliverer);
+  assert.deepEqual(keys(), ['k0', 'k0', 'k1', 'k2']);
+  assert.equal(receiver.received.length, 4);
+});

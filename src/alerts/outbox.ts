@@ -55,12 +55,26 @@ export class Outbox {
 
   /** Adds alerts not held yet (same key = same alert) and saves; returns those added. */
   async add(alerts: Alert[], now: Date): Promise<Alert[]> {
-    const added = alerts.filter((a) => !this.has(a.key));
+    const held = new Set(this.entries.map((e) => e.alert.key));
+    const added = alerts.filter((a) => !held.has(a.key));
     for (const alert of added) {
       this.entries.push({ alert, deliveries: alert.destinations.map((destination) => ({ destination, status: 'pending', attempts: 0, next_at: now.toISOString(), last_error: null, sent_at: null })) });
     }
     if (added.length > 0) await this.save();
     return added;
+  }
+
+  /** A destination's oldest pending delivery (entries are kept oldest first). */
+  oldestPending(destination: string): { entry: OutboxEntry; delivery: Delivery } | null {
+    for (const entry of this.entries) {
+      const delivery = entry.deliveries.find((d) => d.destination === destination && d.status === 'pending');
+      if (delivery) return { entry, delivery };
+    }
+    return null;
+  }
+
+  hasPending(destination: string): boolean {
+    return this.oldestPending(destination) !== null;
   }
 
   pending(): Array<{ entry: OutboxEntry; delivery: Delivery }> {
