@@ -40,7 +40,7 @@ async function scenario(t: test.TestContext, script: Behaviour[], overrides: Par
   const outbox = await Outbox.open(root);
   const deliverer = new Deliverer(outbox, () => settings, logger, null);
   t.after(() => deliverer.stop());
-  await outbox.add([alert('k1')], new Date());
+  await outbox.add([alert('k1')], new Date(), 'b');
   await deliverUntilDone(outbox, deliverer);
   const reopened = await Outbox.open(root); // what the file says, as a restart would see it
   return { receiver, delivery: reopened.entries[0]?.deliveries[0], deliverer };
@@ -77,7 +77,7 @@ test('429 with Retry-After: the next attempt waits at least that long (capped by
   const outbox = await Outbox.open(root);
   const deliverer = new Deliverer(outbox, () => settings, logger, null);
   t.after(() => deliverer.stop());
-  await outbox.add([alert('k2')], new Date());
+  await outbox.add([alert('k2')], new Date(), 'b');
   const before = Date.now();
   deliverer.kick();
   await deliverer.idle();
@@ -108,10 +108,10 @@ test('an alert older than alerts.outboxDays is dropped from the outbox, marked f
   const root = tempDir(t);
   const outbox = await Outbox.open(root);
   const old = { ...alert('k3'), created_at: new Date(Date.now() - 3 * 86_400_000).toISOString() };
-  await outbox.add([old, alert('k4')], new Date());
+  await outbox.add([old, alert('k4')], new Date(), 'b');
   assert.equal(outbox.expire(new Date(), 2), 1);
   assert.deepEqual(outbox.entries.map((e) => e.deliveries[0]?.status), ['failed', 'pending']);
-  assert.equal((await outbox.add([old], new Date())).length, 0, 'a key the outbox holds is not added twice');
+  assert.equal((await outbox.add([old], new Date(), 'b')).length, 0, 'a key the outbox holds is not added twice');
 });
 
 /** A deliverer over `n` alerts (k0 oldest) to one receiver playing `script`; counts outbox writes. */
@@ -120,7 +120,7 @@ async function queued(t: test.TestContext, script: Behaviour[], n: number, overr
   const receiver = await startReceiver(t, script);
   const settings: AlertSettings = { rules: [], destinations: [{ name: 'hook', type: 'webhook', url: `${receiver.url}/h` }], timeoutMs: 500, maxRetryDelayMs: 300, outboxDays: 7, maxResponseBytes: 1024, ...overrides };
   const outbox = await Outbox.open(root);
-  await outbox.add(Array.from({ length: n }, (_, i) => alert(`k${i}`)), new Date());
+  await outbox.add(Array.from({ length: n }, (_, i) => alert(`k${i}`)), new Date(), 'b');
   const writes = { count: 0 };
   const save = outbox.save.bind(outbox);
   outbox.save = () => {

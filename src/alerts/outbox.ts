@@ -24,6 +24,11 @@ export interface Delivery {
 export interface OutboxEntry {
   alert: Alert;
   deliveries: Delivery[];
+  /**
+   * Set while the alert is not in the alerts table yet: the table file (batch id) it goes to.
+   * Cleared in memory once written; a write repeated after a restart keeps the file already there.
+   */
+  unrecorded?: string;
 }
 
 interface OutboxFile {
@@ -53,12 +58,12 @@ export class Outbox {
     return this.entries.some((e) => e.alert.key === key);
   }
 
-  /** Adds alerts not held yet (same key = same alert) and saves; returns those added. */
-  async add(alerts: Alert[], now: Date): Promise<Alert[]> {
+  /** Adds alerts not held yet (same key = same alert), to be recorded as table file `batch`, and saves; returns those added. */
+  async add(alerts: Alert[], now: Date, batch: string): Promise<Alert[]> {
     const held = new Set(this.entries.map((e) => e.alert.key));
     const added = alerts.filter((a) => !held.has(a.key));
     for (const alert of added) {
-      this.entries.push({ alert, deliveries: alert.destinations.map((destination) => ({ destination, status: 'pending', attempts: 0, next_at: now.toISOString(), last_error: null, sent_at: null })) });
+      this.entries.push({ alert, unrecorded: batch, deliveries: alert.destinations.map((destination) => ({ destination, status: 'pending', attempts: 0, next_at: now.toISOString(), last_error: null, sent_at: null })) });
     }
     if (added.length > 0) await this.save();
     return added;
@@ -75,6 +80,13 @@ export class Outbox {
 
   hasPending(destination: string): boolean {
     return this.oldestPending(destination) !== null;
+  }
+
+  /** Alerts not in the alerts table yet, by table file. */
+  unrecorded(): Map<string, OutboxEntry[]> {
+    const batches = new Map<string, OutboxEntry[]>();
+    for (const e of this.entries) if (e.unrecorded !== undefined) batches.set(e.unrecorded, [...(batches.get(e.unrecorded) ?? []), e]);
+    return batches;
   }
 
   pending(): Array<{ entry: OutboxEntry; delivery: Delivery }> {
@@ -97,7 +109,7 @@ export class Outbox {
         dropped++;
       }
     }
-    const finished = this.entries.filter((e) => e.deliveries.every((d) => d.status !== 'pending'));
+    const finished = this.entries.filter((e) => e.unrecorded === undefined && e.deliveries.every((d) => d.status !== 'pending'));
     const excess = new Set(finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED)));
     if (excess.size > 0) this.entries.splice(0, this.entries.length, ...this.entries.filter((e) => !excess.has(e)));
     return dropped;

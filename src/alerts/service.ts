@@ -1,6 +1,7 @@
 // Alerts in the daemon: after each poll (its runs committed), the rules are evaluated against
-// what the store holds for that poll; the alerts enter the outbox (durable), then the `alerts`
-// table, then the rule state advances; delivery runs beside the polls. At start, a committed poll
+// what the store holds for that poll; the alerts enter the outbox (durable), the rule state
+// advances, then the `alerts` table is written (retried later if it fails); delivery runs beside
+// the polls. At start, a committed poll
 // the rules have not seen (the daemon was killed between its commit and its alerts) is evaluated.
 // Every failure here is logged and shown as degraded; none reaches the poll.
 import type client from 'prom-client';
@@ -111,18 +112,28 @@ export class AlertService {
     const { alerts, state } = evaluate(this.state, obs, {
       rules: settings.alerts.rules, destinations: settings.alerts.destinations.map((d) => d.name), defaultFailingPolls: settings.health.maxConsecutiveFailures,
     });
-    // Durable order: outbox, then the table, then the state (see state.ts).
-    const added = await this.outbox.add(alerts, new Date());
-    await writeAlertsFile(this.options.root, obs.run !== '' ? obs.run : newRunId(obs.at), alerts, this.options.beforeVisible);
+    // Durable order: the outbox, then at once the state (see state.ts), then the table. A table
+    // that cannot be written does not hold the state back (the condition would fire again under
+    // the next poll's id): its alerts stay marked in the outbox and are written on a later try.
+    const added = await this.outbox.add(alerts, new Date(), obs.run !== '' ? obs.run : newRunId(obs.at));
     await saveState(this.options.root, state);
     this.state = state;
-    const pruned = await pruneAlerts(this.options.root, settings.store.retentionDays, obs.at, this.options.beforeVisible);
-    if (pruned.length > 0) this.options.logger.info('retention: deleted alerts partitions older than the retention period', { retentionDays: settings.store.retentionDays, removed: pruned });
     for (const a of added) {
       this.metrics?.computed(a.kind);
       this.options.logger.info(`alert: ${a.message}`, { rule: a.rule, kind: a.kind, key: a.key, run: a.run, destinations: a.destinations });
     }
     if (added.length > 0) this.deliverer.kick();
+    await this.recordInTable();
+    const pruned = await pruneAlerts(this.options.root, settings.store.retentionDays, obs.at, this.options.beforeVisible);
+    if (pruned.length > 0) this.options.logger.info('retention: deleted alerts partitions older than the retention period', { retentionDays: settings.store.retentionDays, removed: pruned });
+  }
+
+  /** Writes the outbox's alerts not in the alerts table yet (the flag reaches the file with the next outbox write). */
+  private async recordInTable(): Promise<void> {
+    for (const [batch, entries] of this.outbox.unrecorded()) {
+      await writeAlertsFile(this.options.root, batch, entries.map((e) => e.alert), this.options.beforeVisible);
+      for (const e of entries) delete e.unrecorded;
+    }
   }
 
   /** Degraded reasons for /healthz: a destination failing, or alerts not computed. */

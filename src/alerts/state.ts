@@ -1,7 +1,7 @@
 // The rules' memory between polls (previous best prices, lists, which conditions fired), kept in
-// `<store>/_alerts/state.json`: written whole (temp, fsync, rename) after a poll's alerts are in
-// the outbox, so a crash in between re-evaluates the poll from the old state, which yields the
-// same alerts with the same keys (the outbox ignores keys it holds).
+// `<store>/_alerts/state.json`: written whole (temp, fsync, rename) right after a poll's alerts are
+// in the outbox (before the alerts table), so a crash in between re-evaluates the poll from the
+// old state, which yields the same alerts with the same keys (the outbox ignores keys it holds).
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { readMarker, writeMarker } from '../store/durable.js';
