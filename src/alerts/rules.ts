@@ -70,6 +70,8 @@ export interface RuleState {
    * the clock: a re-evaluation after a crash before the state was saved gives the same key.
    */
   unpolledAlerts?: number;
+  /** Failed polls in a row after the last poll evaluated: a poll missed at a restart continues it. */
+  failures?: number;
 }
 
 export const emptyState = (): RuleState => ({ version: 1, lastRun: '', lastCompleteAt: null, best: {}, cheapest: {}, listed: {}, partialStreak: {}, fired: {} });
@@ -204,6 +206,7 @@ export function evaluate(previous: RuleState, obs: Observation, ctx: Context): {
 
   // Data health: one alert when a state begins, one "recovered" when it ends.
   if (obs.polled) {
+    state.failures = obs.consecutiveFailures;
     for (const rule of byType('failing')) {
       const id = `${rule.name}|failing`;
       const n = rule.polls ?? Math.max(1, ctx.defaultFailingPolls);

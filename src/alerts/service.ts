@@ -13,7 +13,7 @@ import { newRunId } from '../store/layout.js';
 import { Deliverer } from './delivery.js';
 import { AlertMetrics } from './metrics.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
-import { readCommittedPoll } from './read.js';
+import { readCommittedPoll, type CommittedPoll } from './read.js';
 import { evaluate, type Alert, type Observation, type RuleState } from './rules.js';
 import { loadState, saveState } from './state.js';
 import { pruneAlerts, writeAlertsFile } from './table.js';
@@ -68,7 +68,8 @@ export class AlertService {
     const latest = latestCommittedRun(this.options.root);
     if (latest && latest.run > this.state.lastRun && this.rules.length > 0 && this.state.lastRun !== '') {
       this.options.logger.info('alerts: evaluating a committed poll the rules have not seen (the collector stopped before its alerts)', { run: latest.run });
-      await this.afterPoll(latest.run, 0);
+      // Its real outcome: a failed poll continues the count of failed polls (no false "recovered").
+      await this.evaluatePoll(latest.run, (poll) => (poll !== null && poll.providers.every((p) => p.status === 'failed') ? (this.state.failures ?? 0) + 1 : 0));
     }
     this.deliverer.kick();
     this.stale = setInterval(() => void this.run(() => this.observe({ run: '', at: new Date(), providers: [], prices: [], consecutiveFailures: 0, polled: false, staleAfterMs: this.options.staleAfterMs() })), STALE_CHECK_MS);
@@ -81,12 +82,20 @@ export class AlertService {
    * The daemon does not wait for it: evaluations queue in order, beside the next poll.
    */
   afterPoll(run: string | null, consecutiveFailures: number): Promise<void> {
+    return this.evaluatePoll(run, () => consecutiveFailures);
+  }
+
+  private evaluatePoll(run: string | null, failures: (poll: CommittedPoll | null) => number): Promise<void> {
     return this.run(async () => {
-      if (run !== null && run <= this.state.lastRun) return; // evaluated already
+      if (run !== null && run === this.state.lastRun) return; // evaluated already
+      if (run !== null && run < this.state.lastRun) {
+        // A run id sorting before the last one evaluated: the clock went back. Evaluated all the same.
+        this.options.logger.warn(`alerts: poll ${run} starts before the last poll evaluated (${this.state.lastRun}): the clock went back; evaluating it anyway`, { run, lastRun: this.state.lastRun });
+      }
       const poll = run === null ? null : await readCommittedPoll(this.options.root, run);
       await this.observe({
         run: poll?.run ?? '', at: poll?.at ?? new Date(), providers: poll?.providers ?? [], prices: poll?.prices ?? [],
-        consecutiveFailures, polled: true, staleAfterMs: this.options.staleAfterMs(),
+        consecutiveFailures: failures(poll), polled: true, staleAfterMs: this.options.staleAfterMs(),
       });
     });
   }
