@@ -1,7 +1,7 @@
 // The alert service between the daemon and the rules: a poll whose run id sorts before the last
 // one evaluated (the clock was set back) is evaluated, with a warning, not silently dropped.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import winston from 'winston';
@@ -42,4 +42,21 @@ test('a poll whose run id sorts before the last one evaluated (clock set back) i
   assert.ok(warnings.some((w) => /clock went back/.test(w)), warnings.join('\n'));
   await alerts.afterPoll('20261202T110000.000Z-00000001', 2); // the same run again: evaluated already
   assert.equal(alerts.outbox.entries.length, 1);
+});
+
+test('a corrupt outbox.json or state.json is set aside with a warning naming it, and the service starts empty', async (t) => {
+  const root = tempDir(t);
+  const dir = path.join(root, '_alerts');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'outbox.json'), '{"version":1,"entries":[{"alert"');
+  writeFileSync(path.join(dir, 'state.json'), '{"version":7}');
+  const warnings: string[] = [];
+  const alerts = await service(t, root, warnings);
+  assert.equal(alerts.outbox.entries.length, 0);
+  assert.equal(warnings.length, 2, warnings.join('\n'));
+  assert.match(warnings.find((w) => w.includes('outbox.json')) ?? '', /unreadable .*moved to .*outbox\.json\.corrupt-.*will not be delivered/);
+  assert.match(warnings.find((w) => w.includes('state.json')) ?? '', /unreadable .*moved to .*state\.json\.corrupt-.*start afresh/);
+  const names = readdirSync(dir).sort();
+  assert.ok(names.some((n) => n.startsWith('outbox.json.corrupt-')) && names.some((n) => n.startsWith('state.json.corrupt-')), names.join(', '));
+  assert.ok(!names.includes('outbox.json') && !names.includes('state.json'));
 });

@@ -5,7 +5,8 @@
 // Finished entries stay (the newest KEEP_FINISHED) for the page and `report --section alerts`.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { readMarker, writeMarker } from '../store/durable.js';
+import type { Logger } from '../log/log.js';
+import { readMarker, readMarkerOrSetAside, writeMarker } from '../store/durable.js';
 import type { Alert } from './rules.js';
 import { alertsDir } from './state.js';
 
@@ -49,8 +50,15 @@ export class Outbox {
     readonly entries: OutboxEntry[],
   ) {}
 
-  static async open(root: string): Promise<Outbox> {
-    const saved = await readMarker<OutboxFile>(file(root), (v) => v.version === 1 && Array.isArray(v.entries));
+  /**
+   * The saved outbox. `logger`: given by its owner, the daemon, which sets a corrupt file aside
+   * with a warning and starts empty; a reader (the report) gives none and reads such a file as empty.
+   */
+  static async open(root: string, logger?: Logger): Promise<Outbox> {
+    const valid = (v: Partial<OutboxFile>) => v.version === 1 && Array.isArray(v.entries);
+    const saved = logger === undefined ? await readMarker<OutboxFile>(file(root), valid) : await readMarkerOrSetAside<OutboxFile>(file(root), valid, (aside, why) => {
+      logger.warn(`alerts: ${file(root)} is unreadable (${why}); moved to ${aside}; the outbox starts empty: the alerts pending in it will not be delivered`, { file: file(root), movedTo: aside });
+    });
     return new Outbox(root, saved?.entries ?? []);
   }
 

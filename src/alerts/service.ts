@@ -54,9 +54,9 @@ export class AlertService {
 
   static async open(options: AlertServiceOptions): Promise<AlertService> {
     const metrics = options.registry ? new AlertMetrics(options.registry) : null;
-    const outbox = await Outbox.open(options.root);
+    const outbox = await Outbox.open(options.root, options.logger);
     const deliverer = new Deliverer(outbox, () => options.settings().alerts, options.logger, metrics);
-    return new AlertService(options, await loadState(options.root), outbox, deliverer, metrics);
+    return new AlertService(options, await loadState(options.root, options.logger), outbox, deliverer, metrics);
   }
 
   private get rules() {
