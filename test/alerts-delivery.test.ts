@@ -7,6 +7,9 @@ import winston from 'winston';
 import type { AlertDestination, AlertSettings } from '../src/alerts/config.js';
 import { Deliverer, backoffMs } from '../src/alerts/delivery.js';
 import { SIGNATURE_HEADER } from '../src/alerts/destinations.js';
+import { retryAfterMs } from '../src/alerts/send.js';
+import { loadConfig } from '../src/config/settings.js';
+import { ConfigError } from '../src/runtime/errors.js';
 import { Outbox } from '../src/alerts/outbox.js';
 import type { Alert } from '../src/alerts/rules.js';
 import { startReceiver, verifySignature, type Behaviour } from './alerts-receiver.js';
@@ -163,4 +166,20 @@ test('429 with Retry-After pauses the whole destination, not only the alert that
   await deliverUntilDone(outbox, deliverer);
   assert.deepEqual(keys(), ['k0', 'k0', 'k1', 'k2']);
   assert.equal(receiver.received.length, 4);
+});
+
+test('Retry-After: whole seconds or an HTTP date; "12.5", "-5" and other numbers are absent, not a date in 2001', () => {
+  const now = Date.parse('2026-12-02T10:00:00Z');
+  assert.equal(retryAfterMs('120', now), 120_000);
+  assert.equal(retryAfterMs('Wed, 02 Dec 2026 10:00:30 GMT', now), 30_000);
+  for (const odd of ['12.5', '-5', '1e3', '', 'soon']) assert.equal(retryAfterMs(odd, now), null, odd);
+});
+
+test('alerts.timeoutMs and alerts.maxRetryDelayMs beyond what a timer can wait are config errors', (t) => {
+  const cwd = tempDir(t);
+  const load = (env: Record<string, string>) => () => loadConfig({ env, cwd });
+  assert.throws(load({ ALERT_TIMEOUT_MS: String(2 ** 31) }), (err: Error) => err instanceof ConfigError && /alerts\.timeoutMs/.test(err.message) && /600000/.test(err.message));
+  assert.throws(load({ ALERT_MAX_RETRY_DELAY_MS: '86400001' }), (err: Error) => err instanceof ConfigError && /alerts\.maxRetryDelayMs/.test(err.message) && /24 hours/.test(err.message));
+  const ok = loadConfig({ env: { ALERT_TIMEOUT_MS: '600000', ALERT_MAX_RETRY_DELAY_MS: '86400000' }, cwd }).settings.alerts;
+  assert.deepEqual([ok.timeoutMs, ok.maxRetryDelayMs], [600_000, 86_400_000]);
 });
