@@ -44,6 +44,7 @@ const file = (root: string) => path.join(alertsDir(root), 'outbox.json');
 
 export class Outbox {
   private writing: Promise<void> = Promise.resolve();
+  private queued: Promise<void> | null = null;
 
   private constructor(
     private readonly root: string,
@@ -123,14 +124,20 @@ export class Outbox {
     return dropped;
   }
 
-  /** Writes the whole outbox durably; writes queue behind each other. */
+  /**
+   * Writes the whole outbox durably; writes queue behind each other, and saves asked for while
+   * one waits to start share it (it serialises the entries when it starts, so it holds every
+   * change made before).
+   */
   save(): Promise<void> {
-    const snapshot: OutboxFile = { version: 1, entries: this.entries };
-    const json = JSON.parse(JSON.stringify(snapshot)) as OutboxFile; // taken now: later changes go in the next write
-    this.writing = this.writing.catch(() => undefined).then(async () => {
+    if (this.queued) return this.queued;
+    const next = this.writing.catch(() => undefined).then(async () => {
+      this.queued = null;
       mkdirSync(alertsDir(this.root), { recursive: true });
-      await writeMarker(file(this.root), json);
+      await writeMarker(file(this.root), { version: 1, entries: this.entries } satisfies OutboxFile);
     });
-    return this.writing;
+    this.queued = next;
+    this.writing = next;
+    return next;
   }
 }
