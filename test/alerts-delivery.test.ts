@@ -7,6 +7,9 @@ import winston from 'winston';
 import type { AlertDestination, AlertSettings } from '../src/alerts/config.js';
 import { Deliverer, backoffMs } from '../src/alerts/delivery.js';
 import { SIGNATURE_HEADER } from '../src/alerts/destinations.js';
+import { retryAfterMs } from '../src/alerts/send.js';
+import { loadConfig } from '../src/config/settings.js';
+import { ConfigError } from '../src/runtime/errors.js';
 import { Outbox } from '../src/alerts/outbox.js';
 import type { Alert } from '../src/alerts/rules.js';
 import { startReceiver, verifySignature, type Behaviour } from './alerts-receiver.js';
@@ -40,7 +43,7 @@ async function scenario(t: test.TestContext, script: Behaviour[], overrides: Par
   const outbox = await Outbox.open(root);
   const deliverer = new Deliverer(outbox, () => settings, logger, null);
   t.after(() => deliverer.stop());
-  await outbox.add([alert('k1')], new Date());
+  await outbox.add([alert('k1')], new Date(), 'b');
   await deliverUntilDone(outbox, deliverer);
   const reopened = await Outbox.open(root); // what the file says, as a restart would see it
   return { receiver, delivery: reopened.entries[0]?.deliveries[0], deliverer };
@@ -77,7 +80,7 @@ test('429 with Retry-After: the next attempt waits at least that long (capped by
   const outbox = await Outbox.open(root);
   const deliverer = new Deliverer(outbox, () => settings, logger, null);
   t.after(() => deliverer.stop());
-  await outbox.add([alert('k2')], new Date());
+  await outbox.add([alert('k2')], new Date(), 'b');
   const before = Date.now();
   deliverer.kick();
   await deliverer.idle();
@@ -108,8 +111,75 @@ test('an alert older than alerts.outboxDays is dropped from the outbox, marked f
   const root = tempDir(t);
   const outbox = await Outbox.open(root);
   const old = { ...alert('k3'), created_at: new Date(Date.now() - 3 * 86_400_000).toISOString() };
-  await outbox.add([old, alert('k4')], new Date());
+  await outbox.add([old, alert('k4')], new Date(), 'b');
   assert.equal(outbox.expire(new Date(), 2), 1);
   assert.deepEqual(outbox.entries.map((e) => e.deliveries[0]?.status), ['failed', 'pending']);
-  assert.equal((await outbox.add([old], new Date())).length, 0, 'a key the outbox holds is not added twice');
+  assert.equal((await outbox.add([old], new Date(), 'b')).length, 0, 'a key the outbox holds is not added twice');
+});
+
+/** A deliverer over `n` alerts (k0 oldest) to one receiver playing `script`; counts outbox writes. */
+async function queued(t: test.TestContext, script: Behaviour[], n: number, overrides: Partial<AlertSettings> = {}) {
+  const root = tempDir(t);
+  const receiver = await startReceiver(t, script);
+  const settings: AlertSettings = { rules: [], destinations: [{ name: 'hook', type: 'webhook', url: `${receiver.url}/h` }], timeoutMs: 500, maxRetryDelayMs: 300, outboxDays: 7, maxResponseBytes: 1024, ...overrides };
+  const outbox = await Outbox.open(root);
+  await outbox.add(Array.from({ length: n }, (_, i) => alert(`k${i}`)), new Date(), 'b');
+  const writes = { count: 0 };
+  const save = outbox.save.bind(outbox);
+  outbox.save = () => {
+    writes.count++;
+    return save();
+  };
+  const deliverer = new Deliverer(outbox, () => settings, logger, null);
+  t.after(() => deliverer.stop());
+  const keys = () => receiver.received.map((r) => r.headers['idempotency-key']);
+  return { receiver, outbox, deliverer, writes, keys };
+}
+
+test('a destination answering 500 forever: only its oldest alert is tried, at the backoff pace, without rewriting the outbox', async (t) => {
+  const { outbox, deliverer, writes, keys } = await queued(t, Array<Behaviour>(1000).fill('error500'), 20);
+  const end = Date.now() + 2000;
+  while (Date.now() < end) {
+    deliverer.kick(); // as every poll's new alerts do
+    await deliverer.idle();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(keys().length >= 2 && keys().length <= 9, `${keys().length} attempts in 2 s with retries 300 ms apart`);
+  assert.deepEqual(new Set(keys()), new Set(['k0']), 'the newer alerts wait behind the oldest');
+  assert.equal(writes.count, 0, 'failed attempts do not rewrite the outbox');
+  assert.equal(outbox.pending().length, 20);
+});
+
+test('after a transient failure the alerts still arrive oldest first, one at a time', async (t) => {
+  const { outbox, deliverer, keys } = await queued(t, ['error500'], 5);
+  await deliverUntilDone(outbox, deliverer);
+  assert.deepEqual(keys(), ['k0', 'k0', 'k1', 'k2', 'k3', 'k4']);
+});
+
+test('429 with Retry-After pauses the whole destination, not only the alert that got it', async (t) => {
+  const { receiver, outbox, deliverer, keys } = await queued(t, ['retry-after'], 3, { maxRetryDelayMs: 5000 });
+  deliverer.kick();
+  await deliverer.idle();
+  deliverer.kick();
+  await deliverer.idle();
+  assert.deepEqual(keys(), ['k0'], 'no other alert is sent during the pause');
+  await deliverUntilDone(outbox, deliverer);
+  assert.deepEqual(keys(), ['k0', 'k0', 'k1', 'k2']);
+  assert.equal(receiver.received.length, 4);
+});
+
+test('Retry-After: whole seconds or an HTTP date; "12.5", "-5" and other numbers are absent, not a date in 2001', () => {
+  const now = Date.parse('2026-12-02T10:00:00Z');
+  assert.equal(retryAfterMs('120', now), 120_000);
+  assert.equal(retryAfterMs('Wed, 02 Dec 2026 10:00:30 GMT', now), 30_000);
+  for (const odd of ['12.5', '-5', '1e3', '', 'soon']) assert.equal(retryAfterMs(odd, now), null, odd);
+});
+
+test('alerts.timeoutMs and alerts.maxRetryDelayMs beyond what a timer can wait are config errors', (t) => {
+  const cwd = tempDir(t);
+  const load = (env: Record<string, string>) => () => loadConfig({ env, cwd });
+  assert.throws(load({ ALERT_TIMEOUT_MS: String(2 ** 31) }), (err: Error) => err instanceof ConfigError && /alerts\.timeoutMs/.test(err.message) && /600000/.test(err.message));
+  assert.throws(load({ ALERT_MAX_RETRY_DELAY_MS: '86400001' }), (err: Error) => err instanceof ConfigError && /alerts\.maxRetryDelayMs/.test(err.message) && /24 hours/.test(err.message));
+  const ok = loadConfig({ env: { ALERT_TIMEOUT_MS: '600000', ALERT_MAX_RETRY_DELAY_MS: '86400000' }, cwd }).settings.alerts;
+  assert.deepEqual([ok.timeoutMs, ok.maxRetryDelayMs], [600_000, 86_400_000]);
 });

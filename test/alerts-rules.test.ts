@@ -123,3 +123,23 @@ test('the same poll evaluated twice from the same state gives the same alerts an
   assert.deepEqual(twice.alerts, once.alerts);
   assert.equal(state.best.a, 1000, 'the input state is not changed');
 });
+
+test('a stale or failing alert without a committed poll keeps its key when evaluated again later (crash before the state was saved)', () => {
+  const rules: AlertRule[] = [{ name: 'fail', type: 'failing', polls: 1 }, { name: 'stale', type: 'stale' }];
+  const ctx = { rules, destinations: ['d'], defaultFailingPolls: 2 };
+  const base = run(rules, [poll({ a: { cw: 1, fw: 1 } })]).state;
+  const at = new Date(Date.parse(base.lastCompleteAt ?? '') + 31 * 60_000);
+  const tick: Observation = { run: '', at, providers: [], prices: [], consecutiveFailures: 0, polled: false, staleAfterMs: 30 * 60_000 };
+  const first = evaluate(base, tick, ctx).alerts;
+  const again = evaluate(base, { ...tick, at: new Date(at.getTime() + 60_000) }, ctx).alerts; // the next minute's check, after a restart
+  assert.deepEqual([first.map((a) => a.kind), again.map((a) => a.key)], [['stale'], first.map((a) => a.key)]);
+  const failed: Observation = { ...tick, polled: true, consecutiveFailures: 1, at: new Date(at.getTime() + 5_000) };
+  const f1 = evaluate(base, failed, ctx).alerts.filter((a) => a.kind === 'failing');
+  const f2 = evaluate(base, { ...failed, at: new Date(at.getTime() + 65_000) }, ctx).alerts.filter((a) => a.kind === 'failing');
+  assert.equal(f1.length, 1);
+  assert.deepEqual(f2.map((a) => a.key), f1.map((a) => a.key));
+  // A later episode of the same condition is a new alert: a new key.
+  const cleared = evaluate(evaluate(evaluate(base, failed, ctx).state, { ...failed, consecutiveFailures: 0 }, ctx).state, failed, ctx).alerts.filter((a) => a.kind === 'failing');
+  assert.equal(cleared.length, 1);
+  assert.notEqual(cleared[0]?.key, f1[0]?.key);
+});

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import convict from 'convict';
+import { integerFormat } from '../config/formats.js';
 import { ConfigError, errorMessage } from '../runtime/errors.js';
 import { MIN_SECRET_FRAGMENT, REDACTED, registerSecret, registerWholeSecret } from '../runtime/redact.js';
 
@@ -112,7 +113,13 @@ function urlProblem(raw: unknown): string | null {
   }
 }
 
+/** Bounds of the delays: Node's timers take at most 2^31-1 ms, and a longer one fires at once. */
+export const MAX_TIMEOUT_MS = 600_000;
+export const MAX_RETRY_DELAY_MS = 86_400_000;
+
 convict.addFormats({
+  'alert-timeout-ms': integerFormat('alert-timeout-ms', 1, MAX_TIMEOUT_MS, `a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS} (10 minutes)`),
+  'alert-retry-delay-ms': integerFormat('alert-retry-delay-ms', 1, MAX_RETRY_DELAY_MS, `a whole number of milliseconds from 1 to ${MAX_RETRY_DELAY_MS} (24 hours)`),
   'alert-rules': {
     validate(value: unknown) {
       if (!Array.isArray(value)) throw new Error('expected a JSON list of rules (see docs/alerts.md)');
@@ -141,8 +148,8 @@ export function alertsSchema() {
     rules: { doc: 'Alert rules (JSON list; see docs/alerts.md).', format: 'alert-rules', default: [] as AlertRule[], env: 'ALERT_RULES' },
     // Sensitive: convict's error for a bad element would otherwise print the whole list, URLs included.
     destinations: { doc: 'Where alerts go: webhook, ntfy, slack (JSON list; URLs and secrets are sensitive).', format: 'alert-destinations', default: [] as AlertDestination[], sensitive: true, env: 'ALERT_DESTINATIONS' },
-    timeoutMs: { doc: 'Time limit of one delivery attempt.', format: 'positive-int', default: 10000, env: 'ALERT_TIMEOUT_MS' },
-    maxRetryDelayMs: { doc: 'Cap on one delay between delivery attempts, Retry-After included.', format: 'positive-int', default: 300000, env: 'ALERT_MAX_RETRY_DELAY_MS' },
+    timeoutMs: { doc: 'Time limit of one delivery attempt.', format: 'alert-timeout-ms', default: 10000, env: 'ALERT_TIMEOUT_MS' },
+    maxRetryDelayMs: { doc: 'Cap on one delay between delivery attempts, Retry-After included.', format: 'alert-retry-delay-ms', default: 300000, env: 'ALERT_MAX_RETRY_DELAY_MS' },
     outboxDays: { doc: 'An alert not delivered within this many days is dropped from the outbox (logged).', format: 'positive-int', default: 7, env: 'ALERT_OUTBOX_DAYS' },
     maxResponseBytes: { doc: 'Most bytes of a destination\'s answer read (the rest is discarded).', format: 'positive-int', default: 65536, env: 'ALERT_MAX_RESPONSE_BYTES' },
   };

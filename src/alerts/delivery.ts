@@ -1,8 +1,11 @@
 // Delivery beside the polls: one worker per destination sends its pending alerts oldest first,
-// one at a time, and records each attempt in the outbox. A transient failure (network error,
-// timeout, 408/429/5xx) is tried again after a capped exponential backoff with jitter, or after
-// Retry-After when that is longer (capped too); any other answer (4xx, a redirect) gives up at
-// once. Nothing here is awaited by a poll.
+// one at a time, head of line: only the destination's oldest pending alert is tried, and a
+// transient failure (network error, timeout, 408/429/5xx) pauses the whole destination for a
+// capped exponential backoff with jitter, or Retry-After when that is longer (capped too). Any
+// other answer (4xx, a redirect) gives that alert up at once and the next one is tried.
+// A failed attempt is counted in memory only: the outbox is written when a delivery ends (sent,
+// given up, expired), so a dead destination costs one request per backoff and no disk writes.
+// Nothing here is awaited by a poll.
 import type { Logger } from '../log/log.js';
 import { redactLine, knownSecrets } from '../runtime/redact.js';
 import { shownUrl, type AlertDestination, type AlertSettings } from './config.js';
@@ -24,6 +27,8 @@ export class Deliverer {
   private readonly busy = new Set<string>();
   private readonly stopper = new AbortController();
   private readonly running = new Set<Promise<void>>();
+  /** Per destination: failed attempts in a row and the time (ms) before which it is not tried. */
+  private readonly paused = new Map<string, { failures: number; until: number }>();
   /** Destinations whose last attempt failed, with the reason: /healthz shows them as degraded. */
   readonly failing = new Map<string, string>();
 
@@ -46,17 +51,14 @@ export class Deliverer {
       this.logger.warn(`alerts: ${dropped} undelivered alert(s) dropped from the outbox after ${outboxDays} days (alerts.outboxDays)`, { dropped });
       void this.outbox.save();
     }
-    const byName = new Map(destinations.map((d) => [d.name, d]));
     const now = Date.now();
     let next = Infinity;
-    for (const { delivery } of this.outbox.pending()) {
-      if (!byName.has(delivery.destination)) continue; // removed from the config: it waits (and expires) in the outbox
-      const due = Date.parse(delivery.next_at);
-      if (due <= now) {
-        if (!this.busy.has(delivery.destination)) this.startWorker(delivery.destination);
-      } else {
-        next = Math.min(next, due);
-      }
+    for (const { name } of destinations) {
+      // A destination removed from the config is not listed: its alerts wait (and expire) in the outbox.
+      if (this.busy.has(name) || !this.outbox.hasPending(name)) continue;
+      const until = this.paused.get(name)?.until ?? 0;
+      if (until <= now) this.startWorker(name);
+      else next = Math.min(next, until);
     }
     this.metrics?.setPending(this.outbox.pending(), destinations.map((d) => d.name));
     if (next !== Infinity) {
@@ -79,16 +81,15 @@ export class Deliverer {
     this.running.add(run);
   }
 
-  /** Sends this destination's due deliveries, oldest first, until none is due. */
+  /** Sends this destination's pending alerts, oldest first, until none is left or it fails. */
   private async work(name: string): Promise<void> {
     for (;;) {
       if (this.stopper.signal.aborted) return;
       const destination = this.settings().destinations.find((d) => d.name === name);
-      if (!destination) return;
-      const now = Date.now();
-      const item = this.outbox.pending().find(({ delivery }) => delivery.destination === name && Date.parse(delivery.next_at) <= now);
-      if (!item) return;
-      await this.attempt(destination, item.entry, item.delivery);
+      if (!destination || (this.paused.get(name)?.until ?? 0) > Date.now()) return;
+      const head = this.outbox.oldestPending(name);
+      if (!head) return;
+      await this.attempt(destination, head.entry, head.delivery);
     }
   }
 
@@ -102,6 +103,7 @@ export class Deliverer {
       delivery.status = 'sent';
       delivery.sent_at = new Date().toISOString();
       delivery.last_error = null;
+      this.paused.delete(destination.name);
       this.metrics?.sent(destination.name);
       if (this.failing.delete(destination.name)) this.logger.info(`alerts: ${where} accepts alerts again`);
       this.logger.info(`alert delivered to ${destination.name}`, { rule: entry.alert.rule, kind: entry.alert.kind, key: entry.alert.key, attempts: delivery.attempts });
@@ -111,13 +113,16 @@ export class Deliverer {
       this.metrics?.failed(destination.name);
       this.failing.set(destination.name, error);
       if (outcome.retry) {
-        const wait = backoffMs(delivery.attempts, settings.maxRetryDelayMs, outcome.retryAfterMs);
+        const failures = (this.paused.get(destination.name)?.failures ?? 0) + 1;
+        const wait = backoffMs(failures, settings.maxRetryDelayMs, outcome.retryAfterMs);
+        this.paused.set(destination.name, { failures, until: Date.now() + wait });
         delivery.next_at = new Date(Date.now() + wait).toISOString();
         this.logger.warn(`alert delivery to ${where} failed (${error}); trying again in ${Math.round(wait / 1000)} s`, { key: entry.alert.key, attempts: delivery.attempts });
-      } else {
-        delivery.status = 'failed';
-        this.logger.error(`alert delivery to ${where} failed (${error}); given up: fix the destination in alerts.destinations`, { key: entry.alert.key, attempts: delivery.attempts });
+        this.onChange();
+        return; // kept in memory: the outbox is written when the delivery ends
       }
+      delivery.status = 'failed';
+      this.logger.error(`alert delivery to ${where} failed (${error}); given up: fix the destination in alerts.destinations`, { key: entry.alert.key, attempts: delivery.attempts });
     }
     await this.outbox.save();
     this.metrics?.setPending(this.outbox.pending(), settings.destinations.map((d) => d.name));

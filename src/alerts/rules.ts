@@ -65,6 +65,13 @@ export interface RuleState {
   partialStreak: Record<string, number>;
   /** Conditions that fired and have not cleared yet (rule|subject): the rule is disarmed for them. */
   fired: Record<string, true>;
+  /**
+   * Alerts emitted so far without a committed poll (stale, failing): with lastRun, their key. Not
+   * the clock: a re-evaluation after a crash before the state was saved gives the same key.
+   */
+  unpolledAlerts?: number;
+  /** Failed polls in a row after the last poll evaluated: a poll missed at a restart continues it. */
+  failures?: number;
 }
 
 export const emptyState = (): RuleState => ({ version: 1, lastRun: '', lastCompleteAt: null, best: {}, cheapest: {}, listed: {}, partialStreak: {}, fired: {} });
@@ -91,7 +98,7 @@ function matchesFilm(rule: AlertRule, p: { film_key: string; title: string }): b
 export function evaluate(previous: RuleState, obs: Observation, ctx: Context): { alerts: Alert[]; state: RuleState } {
   const state: RuleState = structuredClone(previous);
   const alerts: Alert[] = [];
-  const stamp = obs.run !== '' ? obs.run : obs.at.toISOString();
+  const stamp = obs.run !== '' ? obs.run : `${previous.lastRun}#${previous.unpolledAlerts ?? 0}`;
   const emit = (rule: AlertRule, kind: AlertKind, subject: { film_key?: string; title?: string; provider?: string }, old_value: number | null, new_value: number | null, message: string) => {
     const film_key = subject.film_key ?? null;
     const provider = subject.provider ?? null;
@@ -99,6 +106,7 @@ export function evaluate(previous: RuleState, obs: Observation, ctx: Context): {
       key: alertKey([stamp, rule.name, kind, film_key, provider]), rule: rule.name, kind, film_key, title: subject.title ?? null, provider,
       old_value, new_value, message, run: obs.run, created_at: obs.at.toISOString(), destinations: rule.destinations ?? ctx.destinations,
     });
+    if (obs.run === '') state.unpolledAlerts = (previous.unpolledAlerts ?? 0) + 1;
   };
   const byType = (type: RuleType) => ctx.rules.filter((r) => r.type === type);
   const committed = obs.run !== '' && obs.providers.length > 0;
@@ -198,6 +206,7 @@ export function evaluate(previous: RuleState, obs: Observation, ctx: Context): {
 
   // Data health: one alert when a state begins, one "recovered" when it ends.
   if (obs.polled) {
+    state.failures = obs.consecutiveFailures;
     for (const rule of byType('failing')) {
       const id = `${rule.name}|failing`;
       const n = rule.polls ?? Math.max(1, ctx.defaultFailingPolls);

@@ -12,10 +12,14 @@ export type Outcome =
 /** Statuses worth another attempt; other 4xx answers will not change by retrying. */
 const TRANSIENT = new Set([408, 425, 429, 500, 502, 503, 504]);
 
-/** Retry-After in seconds or as an HTTP date, in ms from now; null when absent or unreadable. */
+/**
+ * Retry-After in whole seconds or as an HTTP date, in ms from now; null when absent or unreadable
+ * ("12.5" or "-5" are neither: Date.parse would read them as years). The caller caps it.
+ */
 export function retryAfterMs(value: string | undefined, now = Date.now()): number | null {
   if (value === undefined) return null;
   if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
+  if (!/[a-z]{3}/i.test(value)) return null; // an HTTP date names its month
   const at = Date.parse(value);
   return Number.isNaN(at) ? null : Math.max(0, at - now);
 }

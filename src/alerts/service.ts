@@ -1,6 +1,7 @@
 // Alerts in the daemon: after each poll (its runs committed), the rules are evaluated against
-// what the store holds for that poll; the alerts enter the outbox (durable), then the `alerts`
-// table, then the rule state advances; delivery runs beside the polls. At start, a committed poll
+// what the store holds for that poll; the alerts enter the outbox (durable), the rule state
+// advances, then the `alerts` table is written (retried later if it fails); delivery runs beside
+// the polls. At start, a committed poll
 // the rules have not seen (the daemon was killed between its commit and its alerts) is evaluated.
 // Every failure here is logged and shown as degraded; none reaches the poll.
 import type client from 'prom-client';
@@ -12,7 +13,7 @@ import { newRunId } from '../store/layout.js';
 import { Deliverer } from './delivery.js';
 import { AlertMetrics } from './metrics.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
-import { readCommittedPoll } from './read.js';
+import { readCommittedPoll, type CommittedPoll } from './read.js';
 import { evaluate, type Alert, type Observation, type RuleState } from './rules.js';
 import { loadState, saveState } from './state.js';
 import { pruneAlerts, writeAlertsFile } from './table.js';
@@ -53,9 +54,9 @@ export class AlertService {
 
   static async open(options: AlertServiceOptions): Promise<AlertService> {
     const metrics = options.registry ? new AlertMetrics(options.registry) : null;
-    const outbox = await Outbox.open(options.root);
+    const outbox = await Outbox.open(options.root, options.logger);
     const deliverer = new Deliverer(outbox, () => options.settings().alerts, options.logger, metrics);
-    return new AlertService(options, await loadState(options.root), outbox, deliverer, metrics);
+    return new AlertService(options, await loadState(options.root, options.logger), outbox, deliverer, metrics);
   }
 
   private get rules() {
@@ -67,7 +68,8 @@ export class AlertService {
     const latest = latestCommittedRun(this.options.root);
     if (latest && latest.run > this.state.lastRun && this.rules.length > 0 && this.state.lastRun !== '') {
       this.options.logger.info('alerts: evaluating a committed poll the rules have not seen (the collector stopped before its alerts)', { run: latest.run });
-      await this.afterPoll(latest.run, 0);
+      // Its real outcome: a failed poll continues the count of failed polls (no false "recovered").
+      await this.evaluatePoll(latest.run, (poll) => (poll !== null && poll.providers.every((p) => p.status === 'failed') ? (this.state.failures ?? 0) + 1 : 0));
     }
     this.deliverer.kick();
     this.stale = setInterval(() => void this.run(() => this.observe({ run: '', at: new Date(), providers: [], prices: [], consecutiveFailures: 0, polled: false, staleAfterMs: this.options.staleAfterMs() })), STALE_CHECK_MS);
@@ -80,12 +82,20 @@ export class AlertService {
    * The daemon does not wait for it: evaluations queue in order, beside the next poll.
    */
   afterPoll(run: string | null, consecutiveFailures: number): Promise<void> {
+    return this.evaluatePoll(run, () => consecutiveFailures);
+  }
+
+  private evaluatePoll(run: string | null, failures: (poll: CommittedPoll | null) => number): Promise<void> {
     return this.run(async () => {
-      if (run !== null && run <= this.state.lastRun) return; // evaluated already
+      if (run !== null && run === this.state.lastRun) return; // evaluated already
+      if (run !== null && run < this.state.lastRun) {
+        // A run id sorting before the last one evaluated: the clock went back. Evaluated all the same.
+        this.options.logger.warn(`alerts: poll ${run} starts before the last poll evaluated (${this.state.lastRun}): the clock went back; evaluating it anyway`, { run, lastRun: this.state.lastRun });
+      }
       const poll = run === null ? null : await readCommittedPoll(this.options.root, run);
       await this.observe({
         run: poll?.run ?? '', at: poll?.at ?? new Date(), providers: poll?.providers ?? [], prices: poll?.prices ?? [],
-        consecutiveFailures, polled: true, staleAfterMs: this.options.staleAfterMs(),
+        consecutiveFailures: failures(poll), polled: true, staleAfterMs: this.options.staleAfterMs(),
       });
     });
   }
@@ -111,18 +121,28 @@ export class AlertService {
     const { alerts, state } = evaluate(this.state, obs, {
       rules: settings.alerts.rules, destinations: settings.alerts.destinations.map((d) => d.name), defaultFailingPolls: settings.health.maxConsecutiveFailures,
     });
-    // Durable order: outbox, then the table, then the state (see state.ts).
-    const added = await this.outbox.add(alerts, new Date());
-    await writeAlertsFile(this.options.root, obs.run !== '' ? obs.run : newRunId(obs.at), alerts, this.options.beforeVisible);
+    // Durable order: the outbox, then at once the state (see state.ts), then the table. A table
+    // that cannot be written does not hold the state back (the condition would fire again under
+    // the next poll's id): its alerts stay marked in the outbox and are written on a later try.
+    const added = await this.outbox.add(alerts, new Date(), obs.run !== '' ? obs.run : newRunId(obs.at));
     await saveState(this.options.root, state);
     this.state = state;
-    const pruned = await pruneAlerts(this.options.root, settings.store.retentionDays, obs.at, this.options.beforeVisible);
-    if (pruned.length > 0) this.options.logger.info('retention: deleted alerts partitions older than the retention period', { retentionDays: settings.store.retentionDays, removed: pruned });
     for (const a of added) {
       this.metrics?.computed(a.kind);
       this.options.logger.info(`alert: ${a.message}`, { rule: a.rule, kind: a.kind, key: a.key, run: a.run, destinations: a.destinations });
     }
     if (added.length > 0) this.deliverer.kick();
+    await this.recordInTable();
+    const pruned = await pruneAlerts(this.options.root, settings.store.retentionDays, obs.at, this.options.beforeVisible);
+    if (pruned.length > 0) this.options.logger.info('retention: deleted alerts partitions older than the retention period', { retentionDays: settings.store.retentionDays, removed: pruned });
+  }
+
+  /** Writes the outbox's alerts not in the alerts table yet (the flag reaches the file with the next outbox write). */
+  private async recordInTable(): Promise<void> {
+    for (const [batch, entries] of this.outbox.unrecorded()) {
+      await writeAlertsFile(this.options.root, batch, entries.map((e) => e.alert), this.options.beforeVisible);
+      for (const e of entries) delete e.unrecorded;
+    }
   }
 
   /** Degraded reasons for /healthz: a destination failing, or alerts not computed. */

@@ -10,6 +10,7 @@ import { ConfigError, errorMessage } from '../runtime/errors.js';
 import { REDACTED, redact, redactLine, redactUrlCredentials, registerSecret, secretForms } from '../runtime/redact.js';
 import { alertsSchema, redactedAlerts, resolveAlerts, type AlertSettings } from '../alerts/config.js';
 import { S3_FORMATS, redactedS3, resolveS3Settings, s3SettingsSchema, type S3Settings } from '../s3/settings.js';
+import { integerFormat } from './formats.js';
 
 export type RunOnStart = 'missed' | 'always' | 'never';
 
@@ -30,19 +31,6 @@ export interface Settings {
 export const DEFAULT_CONFIG_FILE = path.join('config', 'config.json');
 const PROVIDER_NAME = /^[a-z0-9_-]+$/;
 const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'];
-
-function integerFormat(name: string, min: number, max: number, expected: string) {
-  return {
-    name,
-    validate(value: unknown) {
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-        throw new Error(`expected ${expected}`);
-      }
-    },
-    // Env values arrive as strings; Number() (unlike parseInt) turns '12abc' into NaN, which fails validation.
-    coerce: (value: string) => (value.trim() === '' ? NaN : Number(value)),
-  };
-}
 
 convict.addFormats({
   'cron-expression': {

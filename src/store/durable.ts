@@ -23,6 +23,32 @@ export async function readMarker<T>(file: string, valid: (v: Partial<T>) => bool
   }
 }
 
+/**
+ * Like readMarker, but a file that is there and unreadable (not JSON, or failing `valid`) is not
+ * silently taken as absent: it is renamed to `<file>.corrupt-<timestamp>`, kept for a look, and
+ * `onCorrupt` is told where it went. Returns null then, as for a missing file.
+ */
+export async function readMarkerOrSetAside<T>(file: string, valid: (v: Partial<T>) => boolean, onCorrupt: (movedTo: string, why: string) => void): Promise<T | null> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  let why = 'not the expected content';
+  try {
+    const value = JSON.parse(text) as Partial<T>;
+    if (valid(value)) return value as T;
+  } catch (err) {
+    why = `not JSON: ${(err as Error).message}`;
+  }
+  const aside = `${file}.corrupt-${new Date().toISOString().replaceAll(':', '')}`;
+  await rename(file, aside);
+  onCorrupt(aside, why);
+  return null;
+}
+
 /** fsyncs every folder of a tree (its files were fsynced as they were written). */
 export async function fsyncTree(dir: string): Promise<void> {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
