@@ -117,29 +117,25 @@ function urlProblem(raw: unknown): string | null {
 export const MAX_TIMEOUT_MS = 600_000;
 export const MAX_RETRY_DELAY_MS = 86_400_000;
 
+/** A JSON list of named objects, each checked by `problemOf`, names unique. */
+function namedListFormat(what: string, problemOf: (item: unknown, i: number) => string | null) {
+  return {
+    validate(value: unknown) {
+      if (!Array.isArray(value)) throw new Error(`expected a JSON list of ${what}s (see docs/alerts.md)`);
+      const problems = value.map(problemOf).filter((p): p is string => p !== null);
+      const names = value.map((item) => (isObject(item) ? item.name : undefined));
+      if (new Set(names).size !== names.length) problems.push(`${what} names must be unique`);
+      if (problems.length > 0) throw new Error(problems.join('; '));
+    },
+    coerce: parseJson,
+  };
+}
+
 convict.addFormats({
   'alert-timeout-ms': integerFormat('alert-timeout-ms', 1, MAX_TIMEOUT_MS, `a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS} (10 minutes)`),
   'alert-retry-delay-ms': integerFormat('alert-retry-delay-ms', 1, MAX_RETRY_DELAY_MS, `a whole number of milliseconds from 1 to ${MAX_RETRY_DELAY_MS} (24 hours)`),
-  'alert-rules': {
-    validate(value: unknown) {
-      if (!Array.isArray(value)) throw new Error('expected a JSON list of rules (see docs/alerts.md)');
-      const problems = value.map(ruleProblem).filter((p): p is string => p !== null);
-      const names = value.map((r) => (isObject(r) ? r.name : undefined));
-      if (new Set(names).size !== names.length) problems.push('rule names must be unique');
-      if (problems.length > 0) throw new Error(problems.join('; '));
-    },
-    coerce: parseJson,
-  },
-  'alert-destinations': {
-    validate(value: unknown) {
-      if (!Array.isArray(value)) throw new Error('expected a JSON list of destinations (see docs/alerts.md)');
-      const problems = value.map(destinationProblem).filter((p): p is string => p !== null);
-      const names = value.map((d) => (isObject(d) ? d.name : undefined));
-      if (new Set(names).size !== names.length) problems.push('destination names must be unique');
-      if (problems.length > 0) throw new Error(problems.join('; '));
-    },
-    coerce: parseJson,
-  },
+  'alert-rules': namedListFormat('rule', ruleProblem),
+  'alert-destinations': namedListFormat('destination', destinationProblem),
 });
 
 /** The convict schema of the `alerts` group (its formats are registered by importing this module). */

@@ -6,23 +6,11 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { dtFolders, dtOf } from '../store/layout.js';
 import type { Outbox } from './outbox.js';
+import type { Alert } from './rules.js';
 import { ALERTS_TABLE } from './table.js';
 
-export interface AlertRow {
-  created_at: string;
-  rule: string;
-  kind: string;
-  film_key: string | null;
-  title: string | null;
-  provider: string | null;
-  old_value: number | null;
-  new_value: number | null;
-  message: string;
-  run: string;
-  key: string;
-  /** Delivery status by destination: sent, failed, pending; "unknown" once the outbox no longer holds the alert. */
-  delivery: Record<string, string>;
-}
+/** An alert as the table holds it (its kind read back as text), with its delivery status by destination: sent, failed, pending; "unknown" once the outbox no longer holds it. */
+export type AlertRow = Omit<Alert, 'kind' | 'destinations'> & { kind: string; delivery: Record<string, string> };
 
 /** Most rows in the section: the newest alerts of the window. */
 export const MAX_ALERT_ROWS = 500;
