@@ -168,10 +168,11 @@ export class Daemon {
       const missing = summary.runs.reduce((n, r) => n + r.failed + r.rejected, 0);
       this.state.lastPoll = { run: summary.runId, status: summary.status, finishedAt: summary.finishedAt.toISOString(), movies: summary.movies, missing };
       this.state.consecutiveFailures = summary.status === 'failed' ? this.state.consecutiveFailures + 1 : 0;
+      // Side work beside the next steps, never awaited by the poll: alerts (in order; never throws), then shipping.
+      void this.alerts?.afterPoll(summary.runId, this.state.consecutiveFailures);
       this.sink?.nudge();
       await this.compact();
       this.sink?.nudge();
-      void this.alerts?.afterPoll(summary.runId, this.state.consecutiveFailures); // beside the next poll, in order; never throws
     } catch (err) {
       if (err instanceof LockLostError) {
         this.lockLost(err.why);
