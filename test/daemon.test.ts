@@ -167,10 +167,10 @@ test('retention removes old dt partitions and keeps recent ones', async (t) => {
   const cwd = tempDir(t);
   const first = await runCli(['poll'], { cwd, env: { API_TOKEN: mock.token, PROVIDER_BASE_URL: mock.url } });
   assert.equal(first.code, 0, first.stderr);
-  for (const folder of ['movies/dt=2020-01-01/provider=cinemaworld', 'runs/dt=2020-01-01']) mkdirSync(path.join(cwd, 'data', folder), { recursive: true });
+  for (const folder of ['movies/dt=2020-01-01/provider=cinemaworld', 'runs/dt=2020-01-01', 'alerts/dt=2020-01-01']) mkdirSync(path.join(cwd, 'data', folder), { recursive: true });
   const d = await startDaemon(t, mock, cwd, { SCHEDULE_CRON: YEARLY, RUN_ON_START: 'always', RETENTION_DAYS: '3' });
   const line = await d.waitFor(isMessage(/^retention: deleted/));
-  assert.deepEqual(line.removed, ['runs/dt=2020-01-01', 'movies/dt=2020-01-01']);
+  assert.deepEqual(line.removed, ['runs/dt=2020-01-01', 'movies/dt=2020-01-01', 'alerts/dt=2020-01-01']);
   assert.equal(await d.stop(), 0);
   assert.deepEqual(readdirSync(path.join(cwd, 'data', 'movies')), [`dt=${dtOf(new Date())}`]);
   const [row] = await query(`SELECT count(DISTINCT run)::INT AS polls FROM ${table(d.data, 'runs')}`);

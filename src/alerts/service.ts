@@ -16,7 +16,7 @@ import { Outbox, type OutboxEntry } from './outbox.js';
 import { readCommittedPoll, type CommittedPoll } from './read.js';
 import { evaluate, type Alert, type Observation, type RuleState } from './rules.js';
 import { loadState, saveState } from './state.js';
-import { pruneAlerts, writeAlertsFile } from './table.js';
+import { writeAlertsFile } from './table.js';
 
 /** How often the stale rule is checked between polls. */
 const STALE_CHECK_MS = 60_000;
@@ -132,9 +132,7 @@ export class AlertService {
       this.options.logger.info(`alert: ${a.message}`, { rule: a.rule, kind: a.kind, key: a.key, run: a.run, destinations: a.destinations });
     }
     if (added.length > 0) this.deliverer.kick();
-    await this.recordInTable();
-    const pruned = await pruneAlerts(this.options.root, settings.store.retentionDays, obs.at, this.options.beforeVisible);
-    if (pruned.length > 0) this.options.logger.info('retention: deleted alerts partitions older than the retention period', { retentionDays: settings.store.retentionDays, removed: pruned });
+    await this.recordInTable(); // old days of the table go with the store's retention, after each poll
   }
 
   /** Writes the outbox's alerts not in the alerts table yet (the flag reaches the file with the next outbox write). */

@@ -3,15 +3,15 @@
 // committed poll gets an id of its own), `run` first, like `runs`. Files appear whole (temp in the
 // same folder, fsync, rename): DuckDB reads the table from its root like the others. Only polls
 // that made alerts write a file. Delivery state lives in the outbox (Parquet is append-only).
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { existsSync, mkdirSync } from 'node:fs';
+import { rename } from 'node:fs/promises';
 import path from 'node:path';
-import { STAGING_DIR, dtFolders, dtOf } from '../store/layout.js';
+import { ALERTS_TABLE, dtOf } from '../store/layout.js';
 import { fsync } from '../store/durable.js';
 import { ParquetSchema, UTC_MILLIS, writeParquetFile } from '../store/parquet/index.js';
 import type { Alert } from './rules.js';
 
-export const ALERTS_TABLE = 'alerts';
+export { ALERTS_TABLE };
 
 const text = { type: 'UTF8', compression: 'SNAPPY', statistics: false };
 const optText = { ...text, optional: true };
@@ -66,22 +66,3 @@ export async function writeAlertsFile(root: string, id: string, alerts: Alert[],
   return target;
 }
 
-/**
- * store.retentionDays for the alerts table (retention.ts removes the poll tables): each expired
- * day leaves by one rename into _staging, then is removed. Returns the days removed.
- */
-export async function pruneAlerts(root: string, days: number, now: Date, beforeVisible?: () => void): Promise<string[]> {
-  const tableDir = path.join(root, ALERTS_TABLE);
-  if (days <= 0 || !existsSync(tableDir)) return [];
-  const cutoff = dtOf(new Date(now.getTime() - days * 86_400_000));
-  const removed: string[] = [];
-  for (const dt of dtFolders(readdirSync(tableDir)).filter((d) => d < cutoff)) {
-    const trash = path.join(root, STAGING_DIR, `expired-${ALERTS_TABLE}-dt=${dt}-${process.pid}`);
-    mkdirSync(path.dirname(trash), { recursive: true });
-    beforeVisible?.();
-    await rename(path.join(tableDir, `dt=${dt}`), trash);
-    await rm(trash, { recursive: true, force: true });
-    removed.push(dt);
-  }
-  return removed;
-}

@@ -13,6 +13,8 @@ export const TABLES = ['movies', 'rejects', 'runs'] as const;
 export type Table = (typeof TABLES)[number];
 /** Tables partitioned by provider below dt (runs holds a provider column instead). */
 export const hasProviderPartition = (table: Table): boolean => table !== 'runs';
+/** The alerts table (src/alerts/table.ts): not a poll's table, but dated like them and pruned by retention. */
+export const ALERTS_TABLE = 'alerts';
 export const STAGING_DIR = '_staging';
 /** Written into a run's staging folder once every file is durable: from then on the run is committed by rolling forward. */
 export const READY_MARKER = '_READY';

@@ -1,14 +1,14 @@
 // Retention: dt partitions more than store.retentionDays days before today (UTC) are deleted,
-// runs first (so the poll stops counting as committed), then movies and rejects. Each partition
+// runs first (so the poll stops counting as committed), then movies, rejects and alerts. Each partition
 // leaves its table by one atomic rename into _staging, and is removed from there; a crash in
 // between leaves it for recovery to discard.
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log/log.js';
-import { STAGING_DIR, dtOf, type Table } from './layout.js';
+import { ALERTS_TABLE, STAGING_DIR, dtOf } from './layout.js';
 
-const ORDER: Table[] = ['runs', 'movies', 'rejects'];
+const ORDER = ['runs', 'movies', 'rejects', ALERTS_TABLE];
 
 /**
  * Returns the dt values removed (one entry per table partition). `beforeVisible`: the store lock's
