@@ -121,7 +121,7 @@ export async function acquireStoreLock(root: string, options: LockOptions): Prom
       }
       // A holder that has just made _LOCK has not yet written _LOCK.json: name it a moment later
       // rather than as "another collector" (or as the previous holder, whose file is still there).
-      const named = holderOfFolder(root, judged);
+      const named = holderOfFolder(root, judged) !== null;
       if (named) unnamedSince = null;
       else unnamedSince ??= Date.now();
       if (unnamedSince !== null && Date.now() - unnamedSince < NAMING_GRACE_MS && Date.now() < deadline) {
@@ -227,15 +227,15 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Whether _LOCK.json was written by the holder of this _LOCK folder (a file of an older version names no folder: trusted). */
-function holderOfFolder(root: string, folder: Folder | null): boolean {
+/** The holder _LOCK.json names, if it wrote the file for this _LOCK folder (a file of an older version names no folder: trusted). */
+function holderOfFolder(root: string, folder: Folder | null): LockHolder | null {
   const holder = lockHolder(root);
-  if (holder === null || folder === null) return false;
-  return holder.lock === undefined || (holder.lock.ino === folder.ino && holder.lock.birthtimeMs === folder.birthtimeMs);
+  if (holder === null || folder === null) return null;
+  return holder.lock === undefined || (holder.lock.ino === folder.ino && holder.lock.birthtimeMs === folder.birthtimeMs) ? holder : null;
 }
 
 function describeHolder(root: string): string {
-  const h = holderOfFolder(root, lockFolder(root)) ? lockHolder(root) : null;
+  const h = holderOfFolder(root, lockFolder(root));
   return h ? `\`${h.command}\` (pid ${h.pid} on host ${h.host}, since ${h.since})` : 'another collector';
 }
 
