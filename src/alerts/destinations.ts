@@ -3,6 +3,7 @@
 // Title/Priority/Tags headers) and Slack-compatible incoming webhooks (text + blocks). Every
 // request carries the alert's Idempotency-Key, the same on every attempt and after a restart.
 import { createHmac } from 'node:crypto';
+import { knownSecrets, redactText } from '../runtime/redact.js';
 import { VERSION } from '../runtime/version.js';
 import type { AlertDestination } from './config.js';
 import type { Alert } from './rules.js';
@@ -49,7 +50,10 @@ function headerText(text: string): string {
 
 const NTFY_PRIORITY: Record<string, number> = { failing: 5, stale: 4, partial: 3, recovered: 3, 'price-drop': 4, 'target-price': 4 };
 
-export function buildRequest(destination: AlertDestination, alert: Alert): OutgoingRequest {
+export function buildRequest(destination: AlertDestination, drawn: Alert): OutgoingRequest {
+  // Drawn from the store, whose provider text is redacted already; redacted again here, as every output is.
+  const redact = (text: string) => redactText(text, knownSecrets());
+  const alert = { ...drawn, message: redact(drawn.message), title: drawn.title === null ? null : redact(drawn.title), film_key: drawn.film_key === null ? null : redact(drawn.film_key) };
   const url = destination.url ?? '';
   const common = { 'idempotency-key': alert.key, 'user-agent': `movies-collector/${VERSION}` };
   if (destination.type === 'ntfy') {
