@@ -30,10 +30,11 @@ export async function expectedChanges(root: string): Promise<string[]> {
   return lines(rows);
 }
 
-/** price_changes as a reader globs it from its root. */
+/** price_changes of committed polls (those with runs rows), as a reader globs it from its root. */
 export async function storedChanges(root: string): Promise<string[]> {
-  if (!existsSync(path.join(root, 'price_changes'))) return [];
-  return lines(await query(`SELECT run, provider, film_key, title, price_cents, previous_cents FROM ${glob(root, 'price_changes')}`));
+  if (!existsSync(path.join(root, 'price_changes')) || !existsSync(path.join(root, 'runs'))) return [];
+  return lines(await query(`SELECT run, provider, film_key, title, price_cents, previous_cents FROM ${glob(root, 'price_changes')} c
+                              SEMI JOIN ${glob(root, 'runs')} r USING (run, provider)`));
 }
 
 function lines(rows: Array<Record<string, unknown>>): string[] {
