@@ -298,30 +298,52 @@ export class StoreReader {
    * most MAX_POINTS_PER_LINE per line. `film`: one film_key only.
    */
   async series(filters: Pick<ReportFilters, 'since' | 'provider'> & { filmKey?: string }): Promise<SeriesPoint[]> {
-    const rows = await this.rows<{ film_key: string; provider: string; price: bigint; start: Date; end: Date }>(
+    const points: SeriesPoint[] = [];
+    for await (const film of this.seriesByFilm(filters)) points.push(...film);
+    return points;
+  }
+
+  /**
+   * The same points, one film at a time (streamed from DuckDB in film order): a catalogue's charts
+   * are made film by film without holding every point at once.
+   */
+  async *seriesByFilm(filters: Pick<ReportFilters, 'since' | 'provider'> & { filmKey?: string }): AsyncGenerator<SeriesPoint[]> {
+    const params = { ...this.stretchParams(filters), ...(filters.filmKey !== undefined ? { film_key: filters.filmKey } : {}) };
+    const result = await this.con.stream(
       `WITH ${this.stretchesSql(filters)}
        SELECT x.film_key, x.provider, x.price, a.t AS start, b.t AS "end"
          FROM stretches x JOIN polls a ON a.provider = x.provider AND a.n = x.s JOIN polls b ON b.provider = x.provider AND b.n = x.e - 1
         ${filters.filmKey !== undefined ? 'WHERE x.film_key = $film_key' : ''}
         ORDER BY x.film_key, x.provider, x.s`,
-      { ...this.stretchParams(filters), ...(filters.filmKey !== undefined ? { film_key: filters.filmKey } : {}) },
+      params,
     );
-    const lines = new Map<string, SeriesPoint[]>();
-    for (const r of rows) {
-      const key = `${r.film_key}\u0000${r.provider}`;
-      const line = lines.get(key) ?? [];
-      const price = Number(r.price);
-      const last = line.at(-1);
-      if (last && last.price === price) {
-        last.polled_at = r.end; // the same price goes on: one stretch, its end moves
-      } else {
-        line.push({ film_key: r.film_key, provider: r.provider, polled_at: r.start, price });
-        line.push({ film_key: r.film_key, provider: r.provider, polled_at: r.end, price });
+    let film: string | null = null;
+    let lines = new Map<string, SeriesPoint[]>();
+    const finish = () => [...lines.values()].flatMap((line) => downsample(line, MAX_POINTS_PER_LINE));
+    for await (const chunk of result.yieldRowObjectJs()) {
+      for (const row of chunk) {
+        const r = row as { film_key: string; provider: string; price: bigint; start: Date; end: Date };
+        if (r.film_key !== film) {
+          if (film !== null) yield finish();
+          film = r.film_key;
+          lines = new Map();
+        }
+        const line = lines.get(r.provider) ?? [];
+        const price = Number(r.price);
+        const last = line.at(-1);
+        if (last && last.price === price) {
+          // The same price goes on: one stretch, whose end moves (or, from one point, gets one).
+          if (line.at(-2)?.price === price) last.polled_at = r.end;
+          else line.push({ film_key: r.film_key, provider: r.provider, polled_at: r.end, price });
+        } else {
+          line.push({ film_key: r.film_key, provider: r.provider, polled_at: r.start, price });
+          // A one-poll stretch has both ends at one time: one point.
+          if (r.end.getTime() !== r.start.getTime()) line.push({ film_key: r.film_key, provider: r.provider, polled_at: r.end, price });
+        }
+        lines.set(r.provider, line);
       }
-      lines.set(key, line);
     }
-    // A one-poll stretch has both ends at one time: keep one point.
-    return [...lines.values()].flatMap((line) => downsample(line.filter((p, i) => i === 0 || p.polled_at.getTime() !== line[i - 1]?.polled_at.getTime() || p.price !== line[i - 1]?.price), MAX_POINTS_PER_LINE));
+    if (film !== null) yield finish();
   }
 
   async health(filters: ReportFilters): Promise<HealthReport> {
