@@ -88,6 +88,9 @@ function action<A extends unknown[]>(body: (...args: A) => Promise<number | unde
       }
     }
     // Explicit exit: open keep-alive sockets or native handles must not keep a finished command alive.
+    // First let stdout drain: a pipe is written asynchronously, and exiting at once cut a
+    // catalogue's JSON report (megabytes) short for `report --format json | jq`.
+    await new Promise((resolve) => process.stdout.write('', resolve));
     process.exit(code);
   };
 }
@@ -382,15 +385,21 @@ withConfigFlags(
     action(async (opts: ConfigFlags & { format: 'table' | 'json' | 'csv'; section?: Section; since: Date; provider?: string; film?: string; html?: string; sort?: string; limit?: number; offset?: number }) => {
       const { settings } = loadConfig(configOptions(opts, false));
       const { StoreReader, retryingVanishedFiles } = await import('./report/queries.js');
-      const { buildReport, pickSection, renderCsv, renderTables } = await import('./report/report.js');
+      const { assembleReport, loadReportData, pickSection, renderCsv, renderTables } = await import('./report/report.js');
       const filters = { since: opts.since, provider: opts.provider, film: opts.film };
+      const { explainDuckdbError } = await import('./runtime/duckdb-memory.js');
       const answer = await retryingVanishedFiles(async () => {
         const reader = await StoreReader.open(settings.store.dir, opts.since);
         if (!reader) return null;
         try {
-          const report = await buildReport(reader, settings.store.dir, filters, { sort: opts.sort, limit: opts.limit, offset: opts.offset });
-          const shown = new Set(report.price_history.map((h) => h.film_key));
-          return { report, series: opts.html ? (await reader.series({ since: filters.since, provider: filters.provider })).filter((p) => shown.has(p.film_key)) : [] };
+          const data = await loadReportData(reader, settings.store.dir, filters);
+          const report = assembleReport(data, { film: opts.film, sort: opts.sort, limit: opts.limit, offset: opts.offset });
+          // The page holds every film of the search (it pages by itself), whatever --limit printed.
+          const page = opts.html ? assembleReport(data, { film: opts.film, sort: opts.sort }) : null;
+          const shown = new Set(page?.price_history.map((h) => h.film_key));
+          return { report, page, series: page ? (await reader.series({ since: filters.since, provider: filters.provider })).filter((p) => shown.has(p.film_key)) : [] };
+        } catch (err) {
+          throw explainDuckdbError(err, 'the report');
         } finally {
           reader.close();
         }
@@ -406,8 +415,9 @@ withConfigFlags(
       if (opts.html) {
         const { renderHtml } = await import('./report/html.js');
         const { chartData } = await import('./report/charts.js');
-        const titles = new Map(report.price_history.map((h) => [h.film_key, h.title]));
-        writeFileSync(opts.html, redactText(renderHtml(report, chartData(titles, answer.series)), knownSecrets()));
+        const page = answer.page ?? report;
+        const titles = new Map(page.price_history.map((h) => [h.film_key, h.title]));
+        writeFileSync(opts.html, redactText(renderHtml(page, chartData(titles, answer.series)), knownSecrets()));
         process.stderr.write(`report page written to ${opts.html}\n`);
       }
       return EXIT.ok;

@@ -11,6 +11,7 @@ import { REDACTED, redact, redactLine, redactUrlCredentials, registerSecret, sec
 import { alertsSchema, redactedAlerts, resolveAlerts, type AlertSettings } from '../alerts/config.js';
 import { S3_FORMATS, redactedS3, resolveS3Settings, s3SettingsSchema, type S3Settings } from '../s3/settings.js';
 import { integerFormat } from './formats.js';
+import { setDuckdbMemoryMB } from '../runtime/duckdb-memory.js';
 
 export type RunOnStart = 'missed' | 'always' | 'never';
 
@@ -20,7 +21,7 @@ export interface Settings {
   api: { baseUrl: string; token: string | null; tokenFile: string | null; tokenHeader: string };
   http: { timeoutMs: number; retries: number; concurrency: number; maxBodyBytes: number; maxListBodyBytes: number; maxRetryDelayMs: number };
   poll: { deadlineMs: number };
-  store: { dir: string; retentionDays: number; compactAfterMinutes: number };
+  store: { dir: string; retentionDays: number; compactAfterMinutes: number; duckdbMemoryMB: number };
   log: { dir: string; level: string; maxFiles: string; maxSize: string };
   health: { port: number; host: string; maxConsecutiveFailures: number; headersTimeoutMs: number; idleTimeoutMs: number; maxConnections: number };
   shutdown: { graceMs: number };
@@ -113,6 +114,14 @@ convict.addFormats({
   'positive-int': integerFormat('positive-int', 1, Number.MAX_SAFE_INTEGER, 'a whole number of at least 1'),
   'non-negative-int': integerFormat('non-negative-int', 0, Number.MAX_SAFE_INTEGER, 'a whole number of at least 0'),
   port: integerFormat('port', 0, 65535, 'a TCP port from 0 to 65535 (0 turns it off)'),
+  'duckdb-memory-mb': {
+    ...integerFormat('duckdb-memory-mb', 0, 1_048_576, ''),
+    validate(value: unknown) {
+      if (typeof value !== 'number' || !Number.isInteger(value) || value > 1_048_576 || (value !== 0 && value < 16)) {
+        throw new Error('expected a whole number of MB: 0 (a quarter of the container\'s memory limit) or from 16 to 1048576');
+      }
+    },
+  },
   ...S3_FORMATS,
 });
 
@@ -147,6 +156,10 @@ export function settingsSchema() {
       dir: { doc: 'Root of the Parquet store.', format: 'non-empty-string', default: './data', env: 'DATA_DIR' },
       retentionDays: { doc: 'Days of dt partitions to keep (0 keeps everything).', format: 'non-negative-int', default: 0, env: 'RETENTION_DAYS' },
       compactAfterMinutes: { doc: 'Minutes after a UTC day ends before the daemon compacts it (a grace period for a late poll).', format: 'non-negative-int', default: 60, env: 'COMPACT_AFTER_MINUTES' },
+      duckdbMemoryMB: {
+        doc: 'Memory one DuckDB (a report, a compaction) may use before it spills into _staging; 0: a quarter of the container\'s limit, 64 to 256 MB.',
+        format: 'duckdb-memory-mb', default: 0, env: 'DUCKDB_MEMORY_MB',
+      },
     },
     log: {
       dir: { doc: 'Folder of the rotated JSON log files.', format: 'non-empty-string', default: './logs', env: 'LOG_DIR' },
@@ -245,6 +258,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   registerSecret(settings.api.token);
   settings.alerts = resolveAlerts(settings.alerts, cwd);
   for (const secret of resolveS3Settings(settings.s3, cwd)) registerSecret(secret);
+  setDuckdbMemoryMB(settings.store.duckdbMemoryMB);
   return { settings, file, warnings };
 }
 

@@ -84,7 +84,7 @@ export class Daemon {
     this.sink = S3Sink.fromSettings({ root: this.settings.store.dir, settings: this.settings.s3, logger: this.logger, registry: this.metrics.registry, health: this.state });
     this.sink?.start();
     if (this.settings.health.port !== 0) {
-      this.live = new LiveReport(this.settings.store.dir, this.logger);
+      this.live = new LiveReport(this.settings.store.dir, this.logger, undefined, this.settings.store.duckdbMemoryMB);
       const routes = liveRoutes(this.live, () => this.liveStatus());
       this.health = await startHealthServer(this.settings.health.port, this.settings.health.host, () => this.settings.health.maxConsecutiveFailures, () => this.healthState(), this.metrics, routes, this.settings.health);
       this.logger.info('health endpoint listening', { port: this.health.port, paths: ['/healthz', '/metrics', ...Object.keys(routes)] });

@@ -130,7 +130,12 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
   const changes: TableFile[] = [];
   try {
     for (const run of runs) {
-      const previous = await latestPolls.get(settings.store.dir, dt, run.provider);
+      const previous = await latestPolls.get(settings.store.dir, dt, run.provider).catch((err: unknown) => {
+        // A previous poll's file that cannot be read (a disk fault) must not cost this poll: its
+        // rows are then those of the day's first poll (every film), which the report reads alike.
+        logger.warn(`price_changes: cannot read ${run.provider}'s previous poll of the day (${errorMessage(err)}); this poll's change points list every film`, { run: runId });
+        return null;
+      });
       const rows = changeRows(runId, startedAt, run.started_at, sinks.get(run.provider)?.prices ?? new Map(), previous?.prices ?? null);
       changes.push({ table: 'price_changes', provider: run.provider, schema: PRICE_CHANGES_SCHEMA, rows });
     }

@@ -5,6 +5,7 @@
 // The daemon sends the query, receives the finished JSON texts, one per variant it serves, and
 // the process exits, taking DuckDB and its memory with it.
 import { errorMessage } from '../runtime/errors.js';
+import { explainDuckdbError, setDuckdbMemoryMB } from '../runtime/duckdb-memory.js';
 import { chartData } from './charts.js';
 import { parseSince, type ReportQuery } from './params.js';
 import { StoreReader, retryingVanishedFiles } from './queries.js';
@@ -13,6 +14,8 @@ import { loadReportData, type ReportData } from './report.js';
 export interface WorkerInput {
   root: string;
   query: ReportQuery;
+  /** store.duckdbMemoryMB (0: derived from the container's limit). */
+  duckdbMemoryMB?: number;
 }
 
 /**
@@ -21,8 +24,9 @@ export interface WorkerInput {
  */
 export type WorkerOutput = { kind: 'ok'; data: ReportData; charts: Record<string, string>; ms: number } | { kind: 'empty' } | { kind: 'failed'; message: string };
 
-async function compute({ root, query }: WorkerInput): Promise<WorkerOutput> {
+async function compute({ root, query, duckdbMemoryMB }: WorkerInput): Promise<WorkerOutput> {
   const started = performance.now();
+  setDuckdbMemoryMB(duckdbMemoryMB ?? 0);
   const since = parseSince(query.since);
   return retryingVanishedFiles(async (): Promise<WorkerOutput> => {
     const reader = await StoreReader.open(root, since);
@@ -45,5 +49,5 @@ async function compute({ root, query }: WorkerInput): Promise<WorkerOutput> {
 const post = (output: WorkerOutput) => process.send?.(output, () => process.exit(0));
 process.once('disconnect', () => process.exit(0)); // the daemon is gone: nobody to answer
 process.once('message', (input: WorkerInput) => {
-  compute(input).then(post, (err: unknown) => post({ kind: 'failed', message: errorMessage(err).split('\n')[0] ?? 'unknown error' }));
+  compute(input).then(post, (err: unknown) => post({ kind: 'failed', message: errorMessage(explainDuckdbError(err, 'the report')).split('\n')[0] ?? 'unknown error' }));
 });

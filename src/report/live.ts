@@ -66,6 +66,8 @@ export class LiveReport {
     private readonly root: string,
     private readonly logger: Pick<Logger, 'error' | 'debug'>,
     private readonly worker: ReportWorker = runWorker,
+    /** store.duckdbMemoryMB, passed to each report process. */
+    private readonly duckdbMemoryMB = 0,
   ) {
     this.refresh();
   }
@@ -121,15 +123,18 @@ export class LiveReport {
       });
       entry = page ? (this.pageEntry = created) : remember(this.cache, key, created);
     }
-    if (entry.done) return Promise.resolve(entry.done);
+    // While the latest commit's answer computes, and when it failed (a window too big for the
+    // memory bound, a broken file), the last good answer is served: its own run and ETag say how
+    // old it is, and /api/status and the page show the error.
     const previous = page ? this.pageLastGood : this.lastGood.get(key);
+    if (entry.done) return Promise.resolve(entry.done.kind === 'failed' && previous ? { kind: 'ok', answer: previous } : entry.done);
     return previous ? Promise.resolve({ kind: 'ok', answer: previous }) : entry.promise;
   }
 
   private async compute(run: string, at: Date, query: ReportQuery): Promise<LiveResult> {
     let output: WorkerOutput;
     try {
-      output = await this.worker({ root: this.root, query });
+      output = await this.worker({ root: this.root, query, duckdbMemoryMB: this.duckdbMemoryMB });
     } catch (err) {
       output = { kind: 'failed', message: errorMessage(err).split('\n')[0] ?? 'unknown error' };
     }

@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { UserError } from './errors.js';
 
 const MB = 1024 * 1024;
 
@@ -30,9 +31,16 @@ export function duckdbMemoryBytes(limit: number | null = cgroupMemoryLimit()): n
   return Math.max(64 * MB, Math.min(256 * MB, Math.floor(limit / 4)));
 }
 
+/** store.duckdbMemoryMB, for every DuckDB this process opens (0: derived, see duckdbMemoryBytes). */
+let configuredMB = 0;
+export function setDuckdbMemoryMB(mb: number): void {
+  configuredMB = mb;
+}
+
 /** DuckDB's options: the memory bound, and `spill` as its temp_directory (null: DuckDB's default). */
 export function duckdbMemory(spill: string | null): { memory_limit: string; temp_directory?: string } {
-  const options: { memory_limit: string; temp_directory?: string } = { memory_limit: `${Math.floor(duckdbMemoryBytes() / MB)}MB` };
+  const mb = configuredMB > 0 ? configuredMB : Math.floor(duckdbMemoryBytes() / MB);
+  const options: { memory_limit: string; temp_directory?: string } = { memory_limit: `${mb}MB` };
   if (spill !== null) options.temp_directory = spill;
   return options;
 }
@@ -57,3 +65,14 @@ export function removeSpillFolder(dir: string): void {
 
 /** Names of spill folders under _staging: recovery leaves those of live processes alone. */
 export const SPILL_PREFIX = 'spill-';
+
+/**
+ * DuckDB's out-of-memory error (several lines of generic advice) as the one line a user acts on:
+ * what ran out, the bound, and the two ways out. Other errors are returned as they are.
+ */
+export function explainDuckdbError(err: unknown, what: string): unknown {
+  const message = err instanceof Error ? err.message : String(err);
+  if (!/Out of Memory Error/i.test(message)) return err;
+  const bound = configuredMB > 0 ? `${configuredMB} MB, store.duckdbMemoryMB` : `${Math.floor(duckdbMemoryBytes() / MB)} MB, a quarter of the container's memory limit`;
+  return new UserError(`${what} needs more memory than DuckDB's bound (${bound}) and what it could spill: raise store.duckdbMemoryMB (DUCKDB_MEMORY_MB) or the container's memory limit, or ask for a shorter window (--since)`);
+}
