@@ -16,7 +16,7 @@ import type { PollSummary } from './poll/poll.js';
 import type { HarvestCause } from './providers/source.js';
 import type { Section } from './report/report.js';
 import { DEFAULT_MOCK_TOKEN } from './mock/token.js'; // not the simulator: see token.ts
-import { SINCE_EXPECTED, parseSince } from './report/params.js';
+import { MAX_LIMIT, MAX_OFFSET, SINCE_EXPECTED, SORT_EXPECTED, SORT_KEYS, parseSince, parseSort, parseWhole } from './report/params.js';
 import { SECTIONS } from './report/sections.js';
 import { terminalText } from './report/text.js';
 import { VERSION } from './runtime/version.js';
@@ -344,6 +344,17 @@ withConfigFlags(alertsCommand.command('test').argument('[destination]', 'a desti
   }),
 );
 
+/** --sort and --limit/--offset, checked as /api/report checks them (report/params.ts). */
+function sortArg(raw: string): string {
+  if (parseSort(raw) === null) throw new InvalidArgumentError(SORT_EXPECTED);
+  return raw;
+}
+function wholeArg(raw: string, min: number, max: number): number {
+  const n = parseWhole(raw, min, max);
+  if (n === null) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+  return n;
+}
+
 /** --since, checked as /api/report checks ?since= (report/params.ts). */
 function since(raw: string): Date {
   try {
@@ -362,10 +373,13 @@ withConfigFlags(
   .addOption(new Option('--section <name>', 'only this section (csv prints one section: best-prices unless set)').choices([...SECTIONS]))
   .option('--since <when>', 'history and health since: 7d, 24h or a date', since, since('7d'))
   .option('--provider <name>', 'only this provider')
-  .option('--film <text>', 'only films whose title contains TEXT (or whose film_key is TEXT)')
+  .option('--film <text>', 'only films whose title contains TEXT, ignoring case and accents (or whose film_key is TEXT)')
+  .addOption(new Option('--sort <key>', `order of the film lists: ${SORT_KEYS.join(', ')}; -KEY for descending`).argParser(sortArg))
+  .option('--limit <n>', `at most N films (and N history lines), 1 to ${MAX_LIMIT}`, (raw: string) => wholeArg(raw, 1, MAX_LIMIT))
+  .option('--offset <n>', 'skip the first N films (and history lines)', (raw: string) => wholeArg(raw, 0, MAX_OFFSET))
   .option('--html <file>', 'also write a self-contained HTML page with the tables and a price chart per film')
   .action(
-    action(async (opts: ConfigFlags & { format: 'table' | 'json' | 'csv'; section?: Section; since: Date; provider?: string; film?: string; html?: string }) => {
+    action(async (opts: ConfigFlags & { format: 'table' | 'json' | 'csv'; section?: Section; since: Date; provider?: string; film?: string; html?: string; sort?: string; limit?: number; offset?: number }) => {
       const { settings } = loadConfig(configOptions(opts, false));
       const { StoreReader, retryingVanishedFiles } = await import('./report/queries.js');
       const { buildReport, pickSection, renderCsv, renderTables } = await import('./report/report.js');
@@ -374,7 +388,9 @@ withConfigFlags(
         const reader = await StoreReader.open(settings.store.dir, opts.since);
         if (!reader) return null;
         try {
-          return { report: await buildReport(reader, settings.store.dir, filters), series: opts.html ? await reader.series(filters) : [] };
+          const report = await buildReport(reader, settings.store.dir, filters, { sort: opts.sort, limit: opts.limit, offset: opts.offset });
+          const shown = new Set(report.price_history.map((h) => h.film_key));
+          return { report, series: opts.html ? (await reader.series({ since: filters.since, provider: filters.provider })).filter((p) => shown.has(p.film_key)) : [] };
         } finally {
           reader.close();
         }
@@ -390,7 +406,8 @@ withConfigFlags(
       if (opts.html) {
         const { renderHtml } = await import('./report/html.js');
         const { chartData } = await import('./report/charts.js');
-        writeFileSync(opts.html, redactText(renderHtml(report, chartData(report, answer.series)), knownSecrets()));
+        const titles = new Map(report.price_history.map((h) => [h.film_key, h.title]));
+        writeFileSync(opts.html, redactText(renderHtml(report, chartData(titles, answer.series)), knownSecrets()));
         process.stderr.write(`report page written to ${opts.html}\n`);
       }
       return EXIT.ok;

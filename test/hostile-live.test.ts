@@ -55,13 +55,13 @@ test('hostile request targets and If-Modified-Since on the live routes: 400/404 
   assert.equal(await d.stop(), 0);
 });
 
-test('a burst of distinct filters: at most 4 computations wait behind the running one, the rest get 503 busy with Retry-After', async (t) => {
+test('a burst of distinct windows: at most 4 computations wait behind the running one, the rest get 503 busy with Retry-After; searches compute nothing', async (t) => {
   const mock = await startMockProvider();
   t.after(() => mock.close());
   const d = await startDaemon(t, mock, tempDir(t), { SCHEDULE_CRON: '0 0 1 1 *', RUN_ON_START: 'always' });
   await d.waitFor(pollDone);
   const answers = await Promise.all(
-    Array.from({ length: 12 }, (_, i) => raw(d.healthPort, `/api/report?film=no-such-film-${i}`)),
+    Array.from({ length: 12 }, (_, i) => raw(d.healthPort, `/api/report?since=${i + 1}h`)),
   );
   const statuses = answers.map((a) => a.status);
   assert.equal(statuses.filter((s) => s === 200).length, 5, `one running + 4 waiting are answered: ${statuses.join(',')}`);
@@ -69,7 +69,11 @@ test('a burst of distinct filters: at most 4 computations wait behind the runnin
     assert.equal(a.status, 503);
     assert.match(a.body, /^busy: other reports are being computed/);
   }
-  const busy = http.get({ host: '127.0.0.1', port: d.healthPort, path: '/api/report?film=after-the-burst' });
+  // A search, sort or page is cut from the window's answer: a burst of them is never busy.
+  const searches = await Promise.all(Array.from({ length: 12 }, (_, i) => raw(d.healthPort, `/api/report?film=no-such-film-${i}&sort=-price&limit=5`)));
+  assert.deepEqual(searches.map((a) => a.status), Array.from({ length: 12 }, () => 200));
+  assert.equal((JSON.parse(searches[0]?.body ?? '{}') as { best_prices: unknown[] }).best_prices.length, 0);
+  const busy = http.get({ host: '127.0.0.1', port: d.healthPort, path: '/api/report?since=100h' });
   const [res] = (await once(busy, 'response')) as [http.IncomingMessage];
   res.resume();
   assert.equal(res.statusCode, 200, 'once the queue drained, a new filter is computed again');

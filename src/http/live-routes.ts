@@ -8,6 +8,7 @@ import { knownSecrets, redactText } from '../runtime/redact.js';
 import { LIVE_PAGE, LIVE_PAGE_CSP } from '../report/html.js';
 import { etagOf, type LiveAnswer, type LiveReport } from '../report/live.js';
 import { ParamError, parseReportQuery, type ParamName, type ReportQuery } from '../report/params.js';
+import { assembleReport, pickSection } from '../report/assemble.js';
 
 export type Route = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<void> | void;
 
@@ -25,6 +26,8 @@ export interface DaemonStatus {
 }
 
 const FILTERS: ParamName[] = ['since', 'provider', 'film'];
+/** /api/report's parameters: the filters, a section, and the view of the film lists. */
+const REPORT_PARAMS: ParamName[] = [...FILTERS, 'section', 'sort', 'limit', 'offset'];
 
 function text(res: http.ServerResponse, status: number, line: string, headers: http.OutgoingHttpHeaders = {}): void {
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers }).end(`${redactText(line, knownSecrets())}\n`);
@@ -63,22 +66,45 @@ function notModified(req: http.IncomingMessage, etag: string, lastModified: Date
 /** IMF-fixdate, the form every current client sends (Sun, 06 Nov 1994 08:49:37 GMT). */
 const HTTP_DATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 
-/** An answer's body as bytes, redacted and encoded once: a 2 MB report is not re-encoded for every request. */
+/**
+ * An answer's bodies as bytes, redacted and encoded once per view: a 5 MB report is not re-encoded
+ * for every request. Bounded per answer (a client paging through 10,000 films makes one per page).
+ */
 const bytes = new WeakMap<LiveAnswer, Map<string, Buffer>>();
-function encoded(answer: LiveAnswer, variant: string): Buffer {
+const MAX_BODIES_PER_ANSWER = 64;
+function encoded(answer: LiveAnswer, variant: string, make: () => string): Buffer {
   let byVariant = bytes.get(answer);
   if (!byVariant) bytes.set(answer, (byVariant = new Map()));
   let body = byVariant.get(variant);
   if (!body) {
-    const text = answer.bodies[variant];
-    if (text === undefined) throw new Error(`no ${variant} body`); // the report process makes every variant
-    byVariant.set(variant, (body = Buffer.from(redactText(text, knownSecrets()))));
+    body = Buffer.from(redactText(make(), knownSecrets()));
+    byVariant.set(variant, body);
+    if (byVariant.size > MAX_BODIES_PER_ANSWER) byVariant.delete(byVariant.keys().next().value as string);
   }
   return body;
 }
 
+/** /api/report's body for one view of the answer (search, sort, page, section). */
+function reportBody(answer: LiveAnswer, q: ReportQuery): string {
+  const report = assembleReport(answer.data, { film: q.film, sort: q.sort, limit: q.limit, offset: q.offset });
+  return JSON.stringify(q.section ? pickSection(report, q.section) : report);
+}
+
+/** /api/charts's body: one film's chart (`film` is its exact key), or every film's, by title. */
+function chartsBody(answer: LiveAnswer, q: ReportQuery): string {
+  if (q.film !== undefined) {
+    const chart = answer.charts[q.film];
+    return `{"charts":[${chart ?? ''}]}`;
+  }
+  const titles = new Map(answer.data.history.map((h) => [h.film_key, h.title]));
+  const keys = Object.keys(answer.charts).sort((a, b) => (titles.get(a) ?? a).localeCompare(titles.get(b) ?? b));
+  return `{"charts":[${keys.map((k) => answer.charts[k]).join(',')}]}`;
+}
+
 /** Answers an /api/ route from the cached answer: 503 before the first commit, 500 if the report failed, else 200 or 304. */
-async function answerRoute(live: LiveReport, nextRun: () => string | null, req: http.IncomingMessage, res: http.ServerResponse, q: ReportQuery, variant: string): Promise<void> {
+async function answerRoute(
+  live: LiveReport, nextRun: () => string | null, req: http.IncomingMessage, res: http.ServerResponse, q: ReportQuery, variant: string, make: (answer: LiveAnswer) => string,
+): Promise<void> {
   const result = await live.answer(q);
   if (result.kind === 'empty') {
     text(res, 503, `no committed poll in the store yet: the report appears after the first poll (next: ${nextRun() ?? 'not scheduled'})`, { 'retry-after': '5' });
@@ -98,8 +124,7 @@ async function answerRoute(live: LiveReport, nextRun: () => string | null, req: 
     res.writeHead(304, validators).end();
     return;
   }
-  const body = encoded(answer, variant);
-  json(res, body, validators);
+  json(res, encoded(answer, variant, () => make(answer)), validators);
 }
 
 export function liveRoutes(live: LiveReport, status: () => DaemonStatus): Record<string, Route> {
@@ -116,14 +141,15 @@ export function liveRoutes(live: LiveReport, status: () => DaemonStatus): Record
       }).end(LIVE_PAGE);
     },
     '/api/report': async (req, res, url) => {
-      const q = query(res, url, [...FILTERS, 'section']);
+      const q = query(res, url, REPORT_PARAMS);
       if (!q) return;
-      await answerRoute(live, nextRun, req, res, q, q.section ? `report:${q.section}` : 'report');
+      const variant = `report:${JSON.stringify([q.section ?? null, q.film ?? null, q.sort ?? null, q.limit ?? null, q.offset ?? null])}`;
+      await answerRoute(live, nextRun, req, res, q, variant, (answer) => reportBody(answer, q));
     },
     '/api/charts': async (req, res, url) => {
       const q = query(res, url, FILTERS);
       if (!q) return;
-      await answerRoute(live, nextRun, req, res, q, 'charts');
+      await answerRoute(live, nextRun, req, res, q, `charts:${q.film ?? ''}`, (answer) => chartsBody(answer, q));
     },
     '/api/status': (_req, res, url) => {
       if (!query(res, url, [])) return;

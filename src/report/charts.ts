@@ -1,7 +1,6 @@
 // The price-history charts' data: per film, uPlot's aligned arrays (one x axis of poll times, one
 // price line per provider). Computed by the report process (live-worker.ts) and by `report --html`.
 import type { SeriesPoint } from './queries.js';
-import type { Report } from './report.js';
 
 export interface ChartData {
   film_key: string;
@@ -11,8 +10,8 @@ export interface ChartData {
   data: Array<Array<number | null>>;
 }
 
-export function chartData(report: Report, series: SeriesPoint[]): ChartData[] {
-  const titles = new Map(report.price_history.map((h) => [h.film_key, h.title]));
+/** Charts of the films in `series`, titled from `titles` (film_key → title), by title. */
+export function chartData(titles: ReadonlyMap<string, string>, series: SeriesPoint[]): ChartData[] {
   const byFilm = new Map<string, SeriesPoint[]>();
   for (const p of series) {
     const points = byFilm.get(p.film_key);

@@ -8,15 +8,18 @@ import { errorMessage } from '../runtime/errors.js';
 import { chartData } from './charts.js';
 import { parseSince, type ReportQuery } from './params.js';
 import { StoreReader, retryingVanishedFiles } from './queries.js';
-import { SECTIONS, buildReport, pickSection } from './report.js';
+import { loadReportData, type ReportData } from './report.js';
 
 export interface WorkerInput {
   root: string;
   query: ReportQuery;
 }
 
-/** What the worker posts back: the bodies by variant ("report", "report:<section>", "charts"). */
-export type WorkerOutput = { kind: 'ok'; bodies: Record<string, string>; ms: number } | { kind: 'empty' } | { kind: 'failed'; message: string };
+/**
+ * What the worker posts back: the window's data (every film; the daemon cuts each request's search,
+ * sort and page from it) and each film's chart as its JSON text, by film_key.
+ */
+export type WorkerOutput = { kind: 'ok'; data: ReportData; charts: Record<string, string>; ms: number } | { kind: 'empty' } | { kind: 'failed'; message: string };
 
 async function compute({ root, query }: WorkerInput): Promise<WorkerOutput> {
   const started = performance.now();
@@ -25,12 +28,12 @@ async function compute({ root, query }: WorkerInput): Promise<WorkerOutput> {
     const reader = await StoreReader.open(root, since);
     if (!reader) return { kind: 'empty' };
     try {
-      const filters = { since, provider: query.provider, film: query.film };
-      const report = await buildReport(reader, root, filters);
-      const charts = chartData(report, await reader.series(filters));
-      const bodies: Record<string, string> = { report: JSON.stringify(report), charts: JSON.stringify({ charts }) };
-      for (const section of SECTIONS) bodies[`report:${section}`] = JSON.stringify(pickSection(report, section));
-      return { kind: 'ok', bodies, ms: Math.round(performance.now() - started) };
+      const filters = { since, provider: query.provider };
+      const data = await loadReportData(reader, root, filters);
+      const titles = new Map(data.history.map((h) => [h.film_key, h.title]));
+      const charts: Record<string, string> = {};
+      for (const chart of chartData(titles, await reader.series(filters))) charts[chart.film_key] = JSON.stringify(chart);
+      return { kind: 'ok', data, charts, ms: Math.round(performance.now() - started) };
     } finally {
       reader.close();
     }

@@ -13,12 +13,17 @@ import { errorMessage } from '../runtime/errors.js';
 import { committedAt, latestCommittedRun } from '../store/history.js';
 import type { WorkerInput, WorkerOutput } from './live-worker.js';
 import { DEFAULT_SINCE, type ReportQuery } from './params.js';
+import type { ReportData } from './report.js';
 
-/** One computed answer for one commit and one set of filters: its JSON bodies by variant ("report", "report:<section>", "charts"). */
+/**
+ * One computed answer for one commit and one window (since, provider): the data every search, sort
+ * and page is cut from (live-routes.ts), and each film's chart as JSON text by film_key.
+ */
 export interface LiveAnswer {
   run: string;
   committedAt: Date;
-  bodies: Record<string, string>;
+  data: ReportData;
+  charts: Record<string, string>;
 }
 
 export type LiveResult =
@@ -40,8 +45,8 @@ interface Entry {
 /** Computes one answer (the report process; tests pass a stand-in). */
 export type ReportWorker = (input: WorkerInput) => Promise<WorkerOutput>;
 
-/** The page's own view: no filters. Its answer is kept apart and never refused, whatever other filters queue. */
-const isPageView = (q: ReportQuery) => q.since === DEFAULT_SINCE && q.provider === undefined && q.film === undefined;
+/** The page's own window: the default since, every provider (any search, sort or page of it). Its answer is kept apart and never refused, whatever other windows queue. */
+const isPageView = (q: ReportQuery) => q.since === DEFAULT_SINCE && q.provider === undefined;
 
 export class LiveReport {
   private latest: { run: string; committedAt: Date } | null = null;
@@ -102,7 +107,8 @@ export class LiveReport {
     const latest = this.latest;
     if (latest === null) return Promise.resolve({ kind: 'empty' });
     const page = isPageView(query);
-    const key = JSON.stringify([query.since, query.provider ?? null, query.film ?? null]);
+    // The window only: a search, sort or page is cut from the window's answer, never computed.
+    const key = JSON.stringify([query.since, query.provider ?? null]);
     let entry = page ? this.pageEntry : this.cache.get(key);
     if (!entry) {
       if (!page && this.queue.pendingCount >= MAX_WAITING) return Promise.resolve({ kind: 'busy' });
@@ -129,7 +135,7 @@ export class LiveReport {
     }
     if (output.kind === 'ok') {
       this.logger.debug('live report computed', { run, ms: output.ms });
-      return { kind: 'ok', answer: { run, committedAt: at, bodies: output.bodies } };
+      return { kind: 'ok', answer: { run, committedAt: at, data: output.data, charts: output.charts } };
     }
     if (output.kind === 'empty') return output;
     if (run === this.latest?.run) {

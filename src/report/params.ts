@@ -33,8 +33,32 @@ export const MAX_PARAM_LENGTH = 200;
 export interface ReportQuery {
   since: string;
   provider?: string;
+  /** A search: title text (case- and accent-insensitive) or an exact film_key; applied to the computed answer. */
   film?: string;
   section?: Section;
+  /** The order of best_prices and price_history: a key of SORT_KEYS, `-` first for descending. */
+  sort?: string;
+  /** Rows of best_prices and price_history from `offset`: at most `limit` (absent: all). */
+  limit?: number;
+  offset?: number;
+}
+
+/** What `sort` orders by (report/view.ts): title, lowest current price, saving, change in the window. */
+export const SORT_KEYS = ['film', 'price', 'saving', 'change'] as const;
+export const SORT_EXPECTED = `expected one of ${SORT_KEYS.join(', ')}, optionally with - first for descending (e.g. -change)`;
+export const MAX_LIMIT = 1000;
+export const MAX_OFFSET = 1_000_000;
+
+/** The sort value, or null when it is not one. */
+export function parseSort(raw: string): string | null {
+  return (SORT_KEYS as readonly string[]).includes(raw.replace(/^-/, '')) ? raw : null;
+}
+
+/** A whole number from min to max written in plain digits ("1e3", "12abc", " 5" are not), or null. */
+export function parseWhole(raw: string, min: number, max: number): number | null {
+  if (!/^\d{1,7}$/.test(raw)) return null;
+  const n = Number(raw);
+  return n >= min && n <= max ? n : null;
 }
 
 export type ParamName = keyof ReportQuery;
@@ -57,6 +81,8 @@ export function parseReportQuery(params: URLSearchParams, allowed: readonly Para
     seen.add(name);
     if (value === '') throw new ParamError(`parameter "${name}" is empty`);
     if (value.length > MAX_PARAM_LENGTH) throw new ParamError(`parameter "${name}" is too long (at most ${MAX_PARAM_LENGTH} characters)`);
+    // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+    if (/[\u0000-\u001f\u007f]/.test(value)) throw new ParamError(`parameter "${name}" contains a control character`);
     const key = name as ParamName;
     if (key === 'since') {
       try {
@@ -68,7 +94,14 @@ export function parseReportQuery(params: URLSearchParams, allowed: readonly Para
     } else if (key === 'section') {
       if (!(SECTIONS as readonly string[]).includes(value)) throw new ParamError(`parameter "section": expected one of ${SECTIONS.join(', ')}`);
       query.section = value as Section;
-    } else {
+    } else if (key === 'sort') {
+      if (parseSort(value) === null) throw new ParamError(`parameter "sort": ${SORT_EXPECTED}`);
+      query.sort = value;
+    } else if (key === 'limit' || key === 'offset') {
+      const n = key === 'limit' ? parseWhole(value, 1, MAX_LIMIT) : parseWhole(value, 0, MAX_OFFSET);
+      if (n === null) throw new ParamError(`parameter "${key}": expected a whole number from ${key === 'limit' ? `1 to ${MAX_LIMIT}` : `0 to ${MAX_OFFSET}`}`);
+      query[key] = n;
+    } else if (key === 'provider' || key === 'film') {
       query[key] = value;
     }
   }

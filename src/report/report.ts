@@ -1,131 +1,36 @@
 // The report: the store's answers assembled into one documented JSON shape, and rendered as
 // 80-column tables or CSV. Prices are in currency units (cents / 100) in every output, exact:
 // computed on BIGINT cents (bigint), written as decimal strings with two decimals ("12.50").
-import type { FilmPrice, HealthReport, HistoryRow, PollRef, ReportFilters, StoreReader } from './queries.js';
+import type { ReportFilters, StoreReader } from './queries.js';
+import { assembleReport, type Money, type Report, type ReportData } from './assemble.js';
+import type { ReportView } from './view.js';
 import { csvCell, terminalText } from './text.js';
-import { alertsSection, alertsTable, type AlertRow } from '../alerts/report.js';
+import { alertsSection, alertsTable } from '../alerts/report.js';
 import { Outbox } from '../alerts/outbox.js';
 
 import { SECTIONS, type Section } from './sections.js';
 
 export { SECTIONS, type Section };
+export { assembleReport, pickSection, units, type Money, type Report, type ReportData } from './assemble.js';
 
-export interface Report {
-  generated_at: string;
-  store: string;
-  filters: { since: string; provider: string | null; film: string | null };
-  best_prices: Array<Omit<FilmPrice, 'prices' | 'saving' | 'as_of'> & { prices: Record<string, Money>; saving: Money | null; as_of: Record<string, PollJson> }>;
-  /** Each provider's latest answered poll, the basis of its current prices (null: it never had one). */
-  prices_as_of: Record<string, { run: string; started_at: string; age_seconds: number } | null>;
-  cheapest_provider: {
-    /** Films every provider sells (in their latest answered polls): the only fair basis for totals. */
-    films_compared: number;
-    totals: Record<string, Money>;
-    cheapest: string | null;
-    /** How many films each provider is cheapest for (ties counted under "tie"). */
-    cheapest_for: Record<string, number>;
-  };
-  cheapest_film: { film_key: string; title: string; provider: string; price: Money; as_of: PollJson } | null;
-  price_history: Array<Omit<HistoryRow, 'first' | 'last' | 'min' | 'max'> & { first: Money; last: Money; min: Money; max: Money }>;
-  health: Omit<HealthReport, 'last_complete_poll' | 'latest_polls'> & {
-    last_complete_poll: string | null;
-    latest_polls: Array<{ provider: string; run: string; started_at: string; status: string; error: string | null }>;
-  };
-  /** The alerts table in the window, newest first, with delivery state (src/alerts/report.ts). */
-  alerts: AlertRow[];
-}
-
-/** An exact amount in currency units: a decimal string with two decimals, "12.50" (JSON numbers lose cents above 2^53). */
-export type Money = string;
-
-interface PollJson {
-  run: string;
-  polled_at: string;
-}
-
-const pollJson = (p: PollRef): PollJson => ({ run: p.run, polled_at: p.polled_at.toISOString() });
-
-/** 1250n → "12.50": exact, whatever the size. */
-export function units(cents: bigint): Money {
-  const sign = cents < 0n ? '-' : '';
-  const abs = cents < 0n ? -cents : cents;
-  return `${sign}${abs / 100n}.${(abs % 100n).toString().padStart(2, '0')}`;
-}
-
-export async function buildReport(reader: StoreReader, store: string, filters: ReportFilters): Promise<Report> {
-  const films = await reader.bestPrices(filters);
-  const providers = [...new Set(films.flatMap((f) => Object.keys(f.prices)))].sort();
-  const everywhere = films.filter((f) => providers.length > 1 && providers.every((p) => f.prices[p] !== undefined));
-  // Sums in bigint: a total of BIGINT prices may exceed BIGINT itself, and no cent is lost.
-  const totals: Record<string, bigint> = {};
-  const cheapestFor: Record<string, number> = {};
-  for (const p of providers) {
-    totals[p] = everywhere.reduce((sum, f) => sum + (f.prices[p] ?? 0n), 0n);
-    cheapestFor[p] = 0;
-  }
-  for (const f of everywhere) {
-    const low = Object.values(f.prices).reduce((a, b) => (b < a ? b : a));
-    const winners = Object.keys(f.prices).filter((p) => f.prices[p] === low);
-    const key = winners.length > 1 ? 'tie' : (winners[0] ?? 'tie');
-    cheapestFor[key] = (cheapestFor[key] ?? 0) + 1;
-  }
-  const ranked = Object.entries(totals).sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
-  const cheapestProvider = everywhere.length > 0 && ranked.length > 0 && ranked[0]?.[1] !== ranked[1]?.[1] ? (ranked[0]?.[0] ?? null) : null;
-
-  let cheapestFilm: { film: FilmPrice; price: bigint; asOf: PollRef } | null = null;
-  for (const f of films) {
-    const price = f.prices[f.cheapest];
-    const asOf = f.as_of[f.cheapest];
-    if (price !== undefined && asOf && (cheapestFilm === null || price < cheapestFilm.price)) cheapestFilm = { film: f, price, asOf };
-  }
-
-  const now = new Date();
-  const pricesAsOf: Report['prices_as_of'] = {};
-  for (const c of await reader.currentPolls(filters)) {
-    pricesAsOf[c.provider] = c.run && c.started_at
-      ? { run: c.run, started_at: c.started_at.toISOString(), age_seconds: Math.max(0, Math.floor((now.getTime() - c.started_at.getTime()) / 1000)) }
-      : null;
-  }
-  const health = await reader.health(filters);
+export async function loadReportData(reader: StoreReader, store: string, filters: Pick<ReportFilters, 'since' | 'provider'>): Promise<ReportData> {
+  const window = { since: filters.since, provider: filters.provider };
   return {
-    generated_at: now.toISOString(),
+    generated_at: new Date(),
     store,
-    filters: { since: filters.since.toISOString(), provider: filters.provider ?? null, film: filters.film ?? null },
-    best_prices: films.map((f) => ({
-      ...f,
-      prices: Object.fromEntries(Object.entries(f.prices).map(([p, c]) => [p, units(c)])),
-      saving: f.saving === null ? null : units(f.saving),
-      as_of: Object.fromEntries(Object.entries(f.as_of).map(([p, ref]) => [p, pollJson(ref)])),
-    })),
-    prices_as_of: pricesAsOf,
-    cheapest_provider: { films_compared: everywhere.length, totals: Object.fromEntries(Object.entries(totals).map(([p, c]) => [p, units(c)])), cheapest: cheapestProvider, cheapest_for: cheapestFor },
-    cheapest_film: cheapestFilm && {
-      film_key: cheapestFilm.film.film_key, title: cheapestFilm.film.title, provider: cheapestFilm.film.cheapest, price: units(cheapestFilm.price), as_of: pollJson(cheapestFilm.asOf),
-    },
-    price_history: (await reader.history(filters)).map((h) => ({ ...h, first: units(h.first), last: units(h.last), min: units(h.min), max: units(h.max) })),
-    health: {
-      ...health,
-      last_complete_poll: health.last_complete_poll?.toISOString() ?? null,
-      latest_polls: health.latest_polls.map((l) => ({ ...l, started_at: l.started_at.toISOString() })),
-    },
-    alerts: await alertsSection(store, filters, await Outbox.open(store)),
+    since: filters.since,
+    provider: filters.provider ?? null,
+    films: await reader.bestPrices(window),
+    history: await reader.history(window),
+    currentPolls: await reader.currentPolls(window),
+    health: await reader.health(window),
+    alerts: await alertsSection(store, window, await Outbox.open(store)),
   };
 }
 
-/** The JSON keys that make up each section. */
-const SECTION_KEYS: Record<Section, Array<keyof Report>> = {
-  'best-prices': ['best_prices', 'prices_as_of'],
-  cheapest: ['cheapest_provider', 'cheapest_film', 'prices_as_of'],
-  history: ['price_history'],
-  health: ['health'],
-  alerts: ['alerts'],
-};
-
-/** The report's header fields plus one section's keys. */
-export function pickSection(report: Report, section: Section): Partial<Report> {
-  const picked: Partial<Report> = { generated_at: report.generated_at, store: report.store, filters: report.filters };
-  for (const key of SECTION_KEYS[section]) Object.assign(picked, { [key]: report[key] });
-  return picked;
+/** The whole report for these filters and view (the CLI; the daemon keeps the data and cuts views per request). */
+export async function buildReport(reader: StoreReader, store: string, filters: ReportFilters, view: Omit<ReportView, 'film'> = {}): Promise<Report> {
+  return assembleReport(await loadReportData(reader, store, filters), { ...view, film: filters.film });
 }
 
 // ---- rendering -------------------------------------------------------------------------
