@@ -363,21 +363,14 @@ function frozenSource(data) {
   const charts = new Map(data.charts.map((c) => [c.film_key, c]));
   const folded = new Map();
   const foldedTitle = (f) => { let t = folded.get(f); if (t === undefined) folded.set(f, (t = fold(f.title))); return t; };
-  // The change in the window when the report has none: lowest current price − lowest first price.
-  const firsts = new Map();
-  for (const h of report.price_history) {
-    const c = cents(h.first);
-    const was = firsts.get(h.film_key);
-    if (c !== null && (was === undefined || c < was)) firsts.set(h.film_key, c);
-  }
-  const changeOf = (f) => {
-    if (f.change !== undefined) return cents(f.change);
-    const now = lowest(f.prices), then = firsts.get(f.film_key);
-    return now === null || then === undefined ? null : now - then;
-  };
-  const rows = report.best_prices.map((f) => (f.change !== undefined ? f : Object.assign({}, f, { change: changeOf(f) === null ? null : units(changeOf(f)) })));
+  // The report's lists by title (as the daemon keeps them), whatever order report --sort gave them.
+  const embedded = (report.page && report.page.sort) || 'film';
+  const byTitle = (list) => (embedded === 'film' ? list : embedded === '-film' ? [...list].reverse()
+    : list.map((x, i) => ({ x, i })).sort((a, b) => a.x.title.localeCompare(b.x.title) || a.i - b.i).map((e) => e.x));
+  const rows = byTitle(report.best_prices);
+  const history = byTitle(report.price_history);
   const KEYS = { price: (f) => lowest(f.prices), saving: (f) => cents(f.saving), change: (f) => cents(f.change) };
-  /** Stable: equal keys keep the report's order (by title); a missing value sorts last either way. */
+  /** Stable: equal keys keep the title order; a missing value sorts last either way. */
   function sorted(list, sort, keys) {
     const key = sort.replace(/^-/, '');
     const sign = sort.startsWith('-') ? -1 : 1;
@@ -388,7 +381,6 @@ function frozenSource(data) {
       return (a.k < b.k ? -sign : a.k > b.k ? sign : 0) || a.i - b.i;
     }).map((e) => e.x);
   }
-  const history = report.price_history;
   return {
     table() {
       const q = fold(view.film);
@@ -418,6 +410,7 @@ let searched = () => {};
 if (!CONFIG.live) {
   const data = JSON.parse($('page-data').textContent);
   frozen = frozenSource(data);
+  if (data.report.page && data.report.page.sort) view.sort = data.report.page.sort;
   loadTable = async () => renderTable(frozen.table());
   loadChart = async (c) => { c.state = 'done'; drawChart(c, frozen.chart(c.key)); };
   renderCheapest(data.report);
