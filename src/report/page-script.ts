@@ -152,7 +152,7 @@ function renderTable(body) {
     return el('tr', {}, [
       el('td', { text: filmName(f) }),
       ...names.map((p) => el('td', { className: 'num', text: money(f.prices[p]) })),
-      el('td', { className: 'num', text: best === null ? '-' : units(best) }),
+      el('td', { className: 'num best', text: best === null ? '-' : units(best) }),
       el('td', { text: f.only_on ? f.only_on + ' only' : f.cheapest }),
       el('td', { className: 'num', text: money(f.saving) }),
       changeCell(f.change),
@@ -166,6 +166,12 @@ function renderTable(body) {
   const shown = rows.length;
   $('range').textContent = total === 0 ? (view.film ? 'No film matches.' : 'No films.')
     : (shown === 0 ? 'none of ' : (view.offset + 1) + '\u2013' + (view.offset + shown) + ' of ') + count(total) + (total === 1 ? ' film' : ' films') + (view.film ? ' matching the search' : '');
+  // The view on screen, said on the table's box (the page's tests wait for it).
+  const box = $('best-prices');
+  box.dataset.film = view.film;
+  box.dataset.sort = view.sort;
+  box.dataset.offset = String(view.offset);
+  box.dataset.total = String(total);
   $('prev').disabled = view.offset === 0;
   $('next').disabled = view.offset + shown >= total;
   syncToggles();
