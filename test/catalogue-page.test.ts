@@ -192,4 +192,34 @@ test('the page of a 2 × 2,000-film catalogue: one page first, under 1 MB; searc
   assert.deepEqual(result.violations, [], 'axe-core: 0 violations');
   for (const rule of ['color-contrast', 'label', 'button-name', 'aria-allowed-attr', 'region', 'th-has-data-cells']) assert.ok(result.passed.includes(rule), `axe-core checked ${rule}`);
   assert.equal(await d.stop(), 0);
+
+  // ---- report --html: the same view computed in the page from the data it holds (no server) -----
+  const file = path.join(cwd, 'report.html');
+  const written = await runCli(['report', '--html', file, '--section', 'health'], { cwd, env, timeoutMs: 60_000 });
+  assert.equal(written.code, 0, written.stderr);
+  const { tab: frozen, errors: frozenErrors } = await openTab(t);
+  const frozenRequests: string[] = [];
+  frozen.on('request', (r) => frozenRequests.push(r.url()));
+  await frozen.goto(`file://${file}`);
+  await frozen.waitForSelector('#best-prices tbody tr button.chart-toggle');
+  assert.deepEqual((await rows(frozen)).map((r) => r.film), byTitle.best_prices.map(filmName), 'the first 50 films by title');
+  assert.equal((await frozen.$$('canvas')).length, 0, 'no chart before one is opened');
+  await frozen.click('button.sort[data-sort="price"]');
+  assert.deepEqual((await rows(frozen)).map((r) => r.film), byPrice.best_prices.map(filmName), 'sorted by price as the daemon sorts');
+  await frozen.click('button.sort[data-sort="price"]');
+  await frozen.click('#next');
+  assert.equal((await shown(frozen)).offset, '50');
+  assert.deepEqual((await rows(frozen)).map((r) => r.film), second.best_prices.map(filmName), 'rows 51–100 by price, dearest first');
+  await frozen.fill('#search', unaccented);
+  await until('the search in the file', async () => (await shown(frozen)).film === unaccented);
+  assert.deepEqual((await rows(frozen)).map((r) => r.key), [`tt${target.digits}`]);
+  await frozen.click('#best-prices button.chart-toggle');
+  await frozen.waitForSelector(`.chart[data-film="tt${target.digits}"] canvas`);
+  await frozen.fill('#search', 'CAFE');
+  await until('"CAFE" in the file', async () => (await shown(frozen)).film === 'CAFE');
+  assert.equal(Number((await shown(frozen)).total), cafes);
+  const frozenMoves = await frozen.$$eval('#moves tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+  assert.deepEqual(frozenMoves, moveRows, 'the same biggest moves');
+  assert.deepEqual(frozenErrors, []);
+  assert.deepEqual(frozenRequests, [`file://${file}`], 'no network requests');
 });

@@ -164,8 +164,9 @@ function renderTable(body) {
     if (again) again.focus();
   }
   const shown = rows.length;
-  $('range').textContent = total === 0 ? (view.film ? 'No film matches.' : 'No films.')
+  const range = total === 0 ? (view.film ? 'No film matches.' : 'No films.')
     : (shown === 0 ? 'none of ' : (view.offset + 1) + '\u2013' + (view.offset + shown) + ' of ') + count(total) + (total === 1 ? ' film' : ' films') + (view.film ? ' matching the search' : '');
+  if ($('range').textContent !== range) $('range').textContent = range; // a live region: said again only when it changes
   // The view on screen, said on the table's box (the page's tests wait for it).
   const box = $('best-prices');
   box.dataset.film = view.film;
