@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Page, Request } from 'playwright-core';
 import { startMockProvider } from '../src/mock/server.js';
 import type { Report } from '../src/report/report.js';
-import { isMessage, startDaemon } from './daemon-helpers.js';
+import { isMessage, pollDone, startDaemon } from './daemon-helpers.js';
 import { openTab } from './browser.js';
 import { runCli, tempDir } from './helpers.js';
 
@@ -222,4 +222,53 @@ test('the page of a 2 × 2,000-film catalogue: one page first, under 1 MB; searc
   assert.deepEqual(frozenMoves, moveRows, 'the same biggest moves');
   assert.deepEqual(frozenErrors, []);
   assert.deepEqual(frozenRequests, [`file://${file}`], 'no network requests');
+});
+
+test('a search and a sort stay on screen across commits: the table and its charts are redrawn for that view without a reload', { timeout: 90_000 }, async (t) => {
+  const mock = await startMockProvider({ priceDrift: 0.2, seed: 8 });
+  t.after(() => mock.close());
+  const cwd = tempDir(t);
+  const d = await startDaemon(t, mock, cwd, { SCHEDULE_CRON: '*/4 * * * * *', RUN_ON_START: 'always', HTTP_RETRIES: '0' });
+  await d.waitFor(pollDone, 30_000);
+  const origin = `http://127.0.0.1:${d.healthPort}`;
+  const { tab, errors } = await openTab(t);
+  // Loads, not framenavigated: the search's history.replaceState is a same-document navigation.
+  let loads = 0;
+  tab.on('load', () => void loads++);
+  const tableRequests: URL[] = [];
+  tab.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname === '/api/report' && u.searchParams.get('section') === 'best-prices') tableRequests.push(u);
+  });
+  await tab.goto(`${origin}/`);
+  await tab.waitForSelector('.chart canvas');
+  assert.equal((await tab.$$('.chart')).length, mock.catalogue.films.length, '13 films: every chart open, as before');
+
+  // "episode v" finds Episodes V, VI and VII; sorted by best price, their three charts stay open.
+  await tab.fill('#search', 'episode v');
+  await tab.click('button.sort[data-sort="price"]');
+  await until('the view', async () => { const v = await shown(tab); return v.film === 'episode v' && v.sort === 'price'; });
+  await until('the charts of the rows shown', async () => (await tab.$$('.chart canvas')).length === 3);
+  const charts = async () => (await tab.evaluate('CHARTS')) as Array<{ film_key: string; data: number[][] }>;
+  const lastX = async () => Math.max(...(await charts()).map((c) => c.data[0]?.at(-1) ?? 0));
+  const before = { x: await lastX(), run: ((await (await fetch(`${origin}/api/status`)).json()) as { run: string }).run };
+
+  // The next commit: the same view, with that commit's prices and a later point on each chart.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const status = (await (await fetch(`${origin}/api/status`)).json()) as { run: string };
+    const api = (await (await fetch(`${origin}/api/report?section=best-prices&film=episode+v&sort=price&limit=50`)).json()) as Report;
+    const page = await rows(tab);
+    if (status.run !== before.run && (await lastX()) > before.x && JSON.stringify(page.map((r) => [r.key, r.best])) === JSON.stringify(api.best_prices.map((f) => [f.film_key, f.prices[f.cheapest]]))) break;
+    assert.ok(Date.now() < deadline, 'the view showed the next commit within 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  assert.deepEqual((await charts()).map((c) => c.film_key).sort(), (await rows(tab)).map((r) => r.key).sort(), 'the charts are those of the rows shown');
+  const last = tableRequests.at(-1);
+  assert.equal(last?.searchParams.get('film'), 'episode v');
+  assert.equal(last?.searchParams.get('sort'), 'price');
+  assert.equal(loads, 1, 'no reload');
+  assert.equal(new URL(tab.url()).searchParams.get('film'), 'episode v', 'the search is in the address bar');
+  assert.deepEqual(errors, []);
+  assert.equal(await d.stop(), 0);
 });

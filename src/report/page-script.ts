@@ -83,6 +83,9 @@ const SORTS = [
 const view = { film: '', sort: 'film', offset: 0 };
 let total = 0;
 let providers = null;
+/** Films in the catalogue (the table's total without a search; null until seen). */
+let catalogueSize = null;
+/** While the catalogue fits on one page, the charts of the rows shown are open (until a chart is opened or closed by hand). */
 let autoCharts = true;
 
 function sortButton(key, label) {
@@ -176,9 +179,9 @@ function renderTable(body) {
   $('prev').disabled = view.offset === 0;
   $('next').disabled = view.offset + shown >= total;
   syncToggles();
-  // A catalogue that fits on one page keeps every chart open, as before (until a chart is
-  // opened or closed by hand).
-  if (autoCharts && !view.film && total <= PAGE_SIZE) {
+  // A catalogue that fits on one page keeps every chart of the table open, as before.
+  if (!view.film) catalogueSize = total;
+  if (autoCharts && catalogueSize !== null && catalogueSize <= PAGE_SIZE) {
     setOpen(rows.map((f) => ({ key: f.film_key, title: f.title })));
   }
   // The catalogue shrank under the page: show its last page.
@@ -484,10 +487,15 @@ if (!CONFIG.live) {
   let reportError = null;
   /** After a failed answer everything is asked again, even if the table's answer is unchanged. */
   let incomplete = true;
+  /** The commit the other sections and the open charts were last asked for. */
+  let loadedRun = null;
   async function reload() {
     const changed = await loadTable();
     if (tableError) return tableError;
-    if (!changed && !incomplete) return null;
+    // A new commit shows in the table's answer (its ETag), or in status first: the table may
+    // have been fetched for a new view already, and a 304 then says nothing about the rest.
+    if (!changed && !incomplete && loadedRun === status.run) return null;
+    loadedRun = status.run;
     const [cheapest, health, drops, rises] = await Promise.all([
       getJson(url('api/report', { section: 'cheapest' })),
       getJson(url('api/report', { section: 'health' })),
