@@ -29,7 +29,7 @@ const time = async (name: string, fn: () => Promise<unknown>) => {
   await fn();
   timings.push([name, (performance.now() - started) / 1000]);
 };
-await time('best price (+ reading rows once)', () => reader.bestPrices(filters));
+await time('best price', () => reader.bestPrices({}));
 await time('price history', () => reader.history(filters));
 await time('data health', () => reader.health(filters));
 await time('chart series (--html only)', () => reader.series(filters));

@@ -10,6 +10,7 @@ import { isMessage, pollDone, startDaemon } from './daemon-helpers.js';
 import { query } from './duckdb.js';
 import { runCli, tempDir } from './helpers.js';
 import { dataFiles, storeRows, writeDays, writePoll, type ReaderName } from './store-fixture.js';
+import { assertChangesMatch } from './price-changes-oracle.js';
 
 const READERS: ReaderName[] = ['duckdb', 'hyparquet', 'arrow-rs'];
 const env = (data: string) => ({ DATA_DIR: data, LOG_DIR: path.join(path.dirname(data), 'logs') });
@@ -32,12 +33,16 @@ test('compaction keeps every row, value, type and run id (DuckDB, hyparquet, arr
   assert.equal(compacted.code, 0, compacted.stderr);
   assert.match(compacted.stdout, /compacted 2 day\(s\) \(2026-11-20 to 2026-11-21\)/);
 
-  for (const reader of READERS) assert.deepEqual(await storeRows(data, reader), before[reader], `${reader} reads the same rows`);
+  // The fixture's polls were written without price_changes (as before the table existed): compact's upgrade built them.
+  for (const reader of READERS) assert.deepEqual({ ...(await storeRows(data, reader)), price_changes: [] }, before[reader], `${reader} reads the same rows`);
   assert.ok((before.duckdb?.movies.length ?? 0) > 80, 'the store holds rows');
+  await assertChangesMatch(data, 'after the upgrade and compaction');
+  assert.match(compacted.stderr, /upgrade: building the price_changes table for 4 day\(s\)/);
   // Closed days: one file per table and provider (runs: one); today's polls are left as they are.
   const files = dataFiles(data);
-  for (const dt of ['2026-11-20', '2026-11-21', '2026-11-23']) assert.equal(files.filter((f) => f.includes(`dt=${dt}`)).length, 5, `${dt}: ${files.join(' ')}`);
-  assert.equal(files.filter((f) => !/dt=2026-11-2[013]/.test(f)).length, 10, 'two polls of today: 5 files each');
+  for (const dt of ['2026-11-20', '2026-11-21', '2026-11-23']) assert.equal(files.filter((f) => f.includes(`dt=${dt}`)).length, 7, `${dt}: ${files.join(' ')}`);
+  // Today's two polls: 5 files each, and today's price_changes, which the upgrade built in one file per provider.
+  assert.equal(files.filter((f) => !/dt=2026-11-2[013]/.test(f)).length, 12, 'two polls of today and their price_changes');
   assert.deepEqual(readdirSync(path.join(data, '_staging')), []);
   const compactedFile = dataFiles(data, 'movies').find((f) => f.includes('dt=2026-11-20')) ?? '';
   assert.match(compactedFile, /compacted-\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{8}\.parquet$/);
@@ -71,9 +76,10 @@ test('a store written by 0.2.0 is upgraded in place by compact: the same rows (r
   assert.equal(upgraded.code, 0, upgraded.stderr);
   assert.match(upgraded.stdout + upgraded.stderr, /migration: the store now has the compacted layout/);
   assert.ok(!dataFiles(data).some((f) => f.includes('run=')), 'no run= folder is left');
-  assert.equal(dataFiles(data).length, 10, 'two days, 5 files each');
+  assert.equal(dataFiles(data).length, 14, 'two days, 7 files each');
   const after = { rows: await storeRows(data, 'duckdb'), ...Object.fromEntries(await Promise.all(Object.entries(readme).map(async ([k, sql]) => [k, await query(sql)]))) };
-  assert.deepEqual(after, before);
+  await assertChangesMatch(data, 'built by the upgrade');
+  assert.deepEqual({ ...after, rows: { ...after.rows, price_changes: [] } }, before);
   assert.equal((before.runs as unknown[]).length, 10, 'five polls, two providers');
   const reportAfter = await runCli(['report', '--format', 'json', '--since', '2026-11-01'], { env: env(data) });
   assert.equal(stable(reportAfter.stdout), stable(reportBefore.stdout));
@@ -107,7 +113,7 @@ test('compact beside a running daemon exits 75 naming it; the daemon compacts cl
   assert.deepEqual(d.lines.filter(compactedDay).map((l) => l.dt), ['2026-11-20', '2026-11-21']);
   assert.equal(d.count(pollDone), 1);
   assert.ok(answers.length > 0 && answers.every((s) => s === 200), `every answer 200: ${answers.join(',')}`);
-  for (const dt of ['2026-11-20', '2026-11-21']) assert.equal(dataFiles(d.data).filter((f) => f.includes(`dt=${dt}`)).length, 5);
+  for (const dt of ['2026-11-20', '2026-11-21']) assert.equal(dataFiles(d.data).filter((f) => f.includes(`dt=${dt}`)).length, 7);
   const health = (await (await fetch(`http://127.0.0.1:${d.healthPort}/healthz`)).json()) as { status: string; degraded: Record<string, string> };
   assert.deepEqual([health.status, health.degraded], ['ok', {}]);
   assert.equal(await d.stop(), 0);
@@ -135,7 +141,7 @@ test('a compaction that fails (a broken file in a closed day) leaves the day as 
   assert.match(metrics, /^collector_compaction_failures_total 1$/m);
   // The day that failed is untouched (the day before it was compacted); nothing is left staged.
   assert.deepEqual(dataFiles(data).filter((f) => f.includes('dt=2026-11-21')).sort(), filesBefore);
-  assert.equal(dataFiles(data).filter((f) => f.includes('dt=2026-11-20')).length, 5);
+  assert.equal(dataFiles(data).filter((f) => f.includes('dt=2026-11-20')).length, 7);
   assert.deepEqual(readdirSync(path.join(data, '_staging')), []);
   assert.equal(await d.stop(), 0);
 });

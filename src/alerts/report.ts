@@ -4,6 +4,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { duckdbMemory } from '../runtime/duckdb-memory.js';
 import { dtFolders, dtOf } from '../store/layout.js';
 import type { Outbox } from './outbox.js';
 import type { Alert } from './rules.js';
@@ -24,7 +25,7 @@ export async function alertsSection(root: string, filters: { since: Date; provid
   const days = dtFolders(readdirSync(tableDir)).filter((dt) => dt >= since);
   const files = days.flatMap((dt) => readdirSync(path.join(tableDir, `dt=${dt}`)).filter((n) => n.endsWith('.parquet')).map((n) => path.join(tableDir, `dt=${dt}`, n)));
   if (files.length === 0) return [];
-  const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+  const instance = await DuckDBInstance.create(':memory:', { threads: '1', ...duckdbMemory(null) });
   const con = await instance.connect();
   try {
     await con.run("SET TimeZone = 'UTC'");

@@ -24,6 +24,7 @@ import { AlertService } from '../alerts/service.js';
 import { S3Sink } from '../s3/sink.js';
 import { ConfigWatcher } from './config-watcher.js';
 import { Schedule } from './schedule.js';
+import { LatestPolls } from '../store/price-changes.js';
 import { handleProcessSignals } from './signals.js';
 
 export interface DaemonOptions {
@@ -42,6 +43,8 @@ export class Daemon {
   private readonly config: ConfigWatcher;
   private readonly configFile: string;
   private running: Promise<void> | null = null;
+  /** Each provider's latest poll: the next poll's price_changes compare with it without reading it back. */
+  private readonly latestPolls = new LatestPolls();
   private readonly abort = new AbortController();
   private stopping = false;
   private health: HealthServer | null = null;
@@ -162,6 +165,7 @@ export class Daemon {
     try {
       const summary = await runPollJob({
         settings: this.settings, logger: this.logger, signal: this.abort.signal, hooks: this.options.hooks ?? {}, summaryFields: () => ({ nextRun: this.schedule.nextRun() }),
+        latestPolls: this.latestPolls,
         ...(this.sink ? { retentionKeeps: this.sink.retentionGuard() } : {}),
       });
       this.metrics.recordPoll(summary);

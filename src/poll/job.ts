@@ -6,6 +6,7 @@ import type { Logger } from '../log/log.js';
 import { recoverStaging, type CommitHooks } from '../store/committer.js';
 import { LockLostError } from '../store/lock.js';
 import { applyRetention } from '../store/retention.js';
+import type { LatestPolls } from '../store/price-changes.js';
 import { logPollSummary, runPoll, type PollSummary } from './poll.js';
 
 export interface PollJobOptions {
@@ -20,6 +21,8 @@ export interface PollJobOptions {
   summaryFields?: () => Record<string, unknown>;
   /** Days retention must keep (not yet shipped to S3). */
   retentionKeeps?: (dt: string) => boolean;
+  /** Each provider's latest poll, kept between the daemon's polls (see store/price-changes.ts). */
+  latestPolls?: LatestPolls;
 }
 
 export async function runPollJob(options: PollJobOptions): Promise<PollSummary> {
@@ -30,7 +33,9 @@ export async function runPollJob(options: PollJobOptions): Promise<PollSummary> 
     if (err instanceof LockLostError) throw err;
     // A store that cannot be read or written: the poll below meets the same fault and names it.
   });
-  const summary = await runPoll({ settings, logger, signal: options.signal, hooks, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+  const summary = await runPoll({
+    settings, logger, signal: options.signal, hooks, ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.latestPolls ? { latestPolls: options.latestPolls } : {}),
+  });
   logPollSummary(logger, summary, options.summaryFields?.());
   await applyRetention(settings.store.dir, settings.store.retentionDays, new Date(), logger, hooks.beforeVisible, options.retentionKeeps);
   return summary;

@@ -14,7 +14,9 @@ import { StagedRun, runIdTaken, type CommitHooks } from '../store/committer.js';
 import { dtOf, newRunId } from '../store/layout.js';
 import { LockLostError } from '../store/lock.js';
 import type { ParquetFileWriter } from '../store/parquet/index.js';
-import { MOVIES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA, movieRow, rejectRow, runRow } from '../store/schema.js';
+import { PRICE_CHANGES_SCHEMA, MOVIES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA, movieRow, rejectRow, runRow } from '../store/schema.js';
+import { LatestPolls, changeRows, observe, type PollPrices } from '../store/price-changes.js';
+import type { TableFile } from '../store/committer.js';
 import { VERSION } from '../runtime/version.js';
 import { writeProbe } from '../runtime/writable-dir.js';
 
@@ -25,6 +27,8 @@ export interface PollOptions {
   signal?: AbortSignal;
   hooks?: CommitHooks;
   onProgress?: (provider: string, done: number, total: number) => void;
+  /** Each provider's latest poll, kept by the daemon between polls (the price_changes rows compare with it). */
+  latestPolls?: LatestPolls;
 }
 
 export interface PollSummary {
@@ -121,12 +125,26 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
     runs.push({ ...runRecord(harvest, sink.rejectCount), error: harvest.error === null ? null : replaceSecrets(harvest.error, secrets) });
   }
 
+  // Each provider's change points against its previous poll of the day, committed with the poll.
+  const latestPolls = options.latestPolls ?? new LatestPolls();
+  const changes: TableFile[] = [];
+  try {
+    for (const run of runs) {
+      const previous = await latestPolls.get(settings.store.dir, dt, run.provider);
+      const rows = changeRows(runId, startedAt, run.started_at, sinks.get(run.provider)?.prices ?? new Map(), previous?.prices ?? null);
+      changes.push({ table: 'price_changes', provider: run.provider, schema: PRICE_CHANGES_SCHEMA, rows });
+    }
+  } catch (err) {
+    await staged.discard();
+    throw storeError(settings.store.dir, err);
+  }
   let writeMs: number;
   try {
-    ({ writeMs } = await staged.commit([{ table: 'runs', schema: RUNS_SCHEMA, rows: runs.map(runRow) }]));
+    ({ writeMs } = await staged.commit([...changes, { table: 'runs', schema: RUNS_SCHEMA, rows: runs.map(runRow) }]));
   } catch (err) {
     throw storeError(settings.store.dir, err);
   }
+  for (const run of runs) latestPolls.set(run.provider, { dt, run: runId, prices: sinks.get(run.provider)?.prices ?? new Map() });
 
   const status = overallStatus(runs.map((r) => r.status));
   const summary: PollSummary = {
@@ -164,6 +182,8 @@ export function* lazyMap<T, U>(items: readonly T[], fn: (item: T) => U): Generat
 class ProviderSink {
   movieCount = 0;
   rejectCount = 0;
+  /** The poll's price per film (its lowest), for the price_changes rows. */
+  readonly prices: PollPrices = new Map();
 
   constructor(
     private readonly movies: ParquetFileWriter,
@@ -175,7 +195,9 @@ class ProviderSink {
     const result = normalizeDetail(detail);
     if (result.ok) {
       // raw is the client's redacted body, byte for byte: not scanned twice.
-      this.movies.append(movieRow({ ...replaceSecrets({ ...result.movie, raw: '' }, this.secrets), raw: result.movie.raw }));
+      const movie = { ...replaceSecrets({ ...result.movie, raw: '' }, this.secrets), raw: result.movie.raw };
+      this.movies.append(movieRow(movie));
+      observe(this.prices, movie.film_key, movie.price_cents, movie.title, movie.year);
       this.movieCount++;
     } else {
       this.addReject(result.reject);

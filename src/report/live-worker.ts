@@ -32,7 +32,9 @@ async function compute({ root, query }: WorkerInput): Promise<WorkerOutput> {
       const data = await loadReportData(reader, root, filters);
       const titles = new Map(data.history.map((h) => [h.film_key, h.title]));
       const charts: Record<string, string> = {};
-      for (const chart of chartData(titles, await reader.series(filters))) charts[chart.film_key] = JSON.stringify(chart);
+      for await (const points of reader.seriesByFilm(filters)) {
+        for (const chart of chartData(titles, points)) charts[chart.film_key] = JSON.stringify(chart);
+      }
       return { kind: 'ok', data, charts, ms: Math.round(performance.now() - started) };
     } finally {
       reader.close();

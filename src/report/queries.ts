@@ -5,8 +5,11 @@
 // provider stopped listing is no longer current, and a poll that may miss films (failed detail
 // calls) never changes what is current; history and health count every committed poll.
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { dtOf } from '../store/layout.js';
+import path from 'node:path';
+import { STAGING_DIR, dtOf } from '../store/layout.js';
+import { duckdbMemory, removeSpillFolder, spillFolderFor } from '../runtime/duckdb-memory.js';
 import { StoreScope } from './scope.js';
+import { daysMissingChanges } from '../store/compaction.js';
 
 export interface ReportFilters {
   since: Date;
@@ -102,12 +105,13 @@ const EMPTY_RUNS = `SELECT NULL::VARCHAR AS run, NULL::VARCHAR AS provider, NULL
 
 /** What one read of the store covers: the window's days, widened for "latest" answers (see StoreScope). */
 export class StoreReader {
-  /** The filters the `obs` temp table was built for. */
-  private obsKey: string | null = null;
+  /** The window's first day: price_changes are read from it on (a film's rows never span two days). */
+  private windowDay = '';
 
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly con: DuckDBConnection,
+    private readonly spill: string,
   ) {}
 
   /**
@@ -121,9 +125,12 @@ export class StoreReader {
   static async open(root: string, since: Date): Promise<StoreReader | null> {
     const scope = new StoreScope(root);
     if (scope.days('runs').length === 0) return null;
-    const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+    // Bounded: a window too big for the bound spills into the store's _staging, or fails with
+    // DuckDB's line, instead of the kernel killing the process (runtime/duckdb-memory.ts).
+    const spill = spillFolderFor(path.join(root, STAGING_DIR));
+    const instance = await DuckDBInstance.create(':memory:', { threads: '2', ...duckdbMemory(spill), preserve_insertion_order: 'false' });
     const con = await instance.connect();
-    const reader = new StoreReader(instance, con);
+    const reader = new StoreReader(instance, con, spill);
     try {
       // Time columns are instants (TIMESTAMPTZ); stores written before that hold naive TIMESTAMPs of
       // UTC values, which union_by_name casts to TIMESTAMPTZ in the session's zone: make it UTC, not
@@ -150,10 +157,24 @@ export class StoreReader {
         reader.close();
         return null;
       }
-      // Movies: the window, and the days of each provider's latest answered poll (current prices).
+      // Movies: only the days of each provider's latest answered poll (current prices); the
+      // window's history comes from price_changes, which hold what changed, not every poll.
+      reader.windowDay = windowStart;
       const latestDays = (await reader.rows<{ dt: Date | string }>(`SELECT DISTINCT dt FROM (${latestAnsweredSql('')})`)).map((r) => (r.dt instanceof Date ? dtOf(r.dt) : String(r.dt)));
-      await reader.createView('movies', scope.read('movies', windowStart, latestDays), 'SELECT film_key, title, year, provider, price_cents, polled_at, run FROM %s',
+      await reader.createView('movies', scope.read('movies', '9999-12-31', latestDays), 'SELECT film_key, title, year, provider, price_cents, polled_at, run FROM %s',
         'SELECT NULL::VARCHAR AS film_key, NULL::VARCHAR AS title, NULL::INTEGER AS year, provider, NULL::BIGINT AS price_cents, started_at AS polled_at, run FROM runs WHERE false');
+      // Days whose polls lack price_changes (a store no writer of this version has upgraded yet, or
+      // polls an older version added): their change points are computed from movies here, as the
+      // upgrade would write them, so the report is the same before and after it (at the old cost).
+      const missing = new Set(daysMissingChanges(root).filter((d) => d >= windowStart));
+      const stored = scope.readDays('price_changes', scope.days('price_changes').filter((d) => d >= windowStart && !missing.has(d)));
+      const computed = missing.size > 0 ? scope.readDays('movies', [...missing]) : null;
+      const parts = [
+        ...(stored ? [`SELECT run, provider, film_key, title, price_cents FROM ${stored}`] : []),
+        ...(computed ? [changesFromMoviesSql(computed, [...missing])] : []),
+      ];
+      await reader.createView('price_changes', parts.length > 0 ? parts.join(' UNION ALL BY NAME ') : null, '%s',
+        'SELECT run, provider, NULL::VARCHAR AS film_key, NULL::VARCHAR AS title, NULL::BIGINT AS price_cents FROM runs WHERE false');
       await reader.createView('rejects', scope.read('rejects', windowStart), 'SELECT reason, provider, run, polled_at FROM %s',
         'SELECT NULL::VARCHAR AS reason, provider, run, started_at AS polled_at FROM runs WHERE false');
       return reader;
@@ -165,7 +186,7 @@ export class StoreReader {
 
   /** A view over `source` (a read_parquet call), or the `empty` select when it has no file. */
   private async createView(name: string, source: string | null, select: string, empty: string): Promise<void> {
-    const sql = source !== null ? select.replace('%s', source) : empty;
+    const sql = source !== null ? select.replace('%s', () => source) : empty;
     await this.con.run(`CREATE OR REPLACE VIEW ${name} AS ${sql}`);
   }
 
@@ -174,37 +195,7 @@ export class StoreReader {
     return reader.getRowObjectsJS() as T[];
   }
 
-  /** Committed price observations with the provider's run status, filtered, read from Parquet once
-   * into a temp table `obs` that every section then queries. */
-  private async observations(filters: ReportFilters): Promise<void> {
-    const key = JSON.stringify([filters.provider, filters.film]);
-    if (this.obsKey === key) return;
-    const { sql, params } = this.observationsQuery(filters);
-    await this.con.run(`CREATE OR REPLACE TEMP TABLE obs AS ${sql}`, params);
-    this.obsKey = key;
-  }
-
-  private observationsQuery(filters: ReportFilters): { sql: string; params: Record<string, string> } {
-    const where: string[] = [];
-    const params: Record<string, string> = {};
-    if (filters.provider) {
-      where.push('m.provider = $provider');
-      params.provider = filters.provider;
-    }
-    if (filters.film) {
-      where.push('(m.title ILIKE $film_like OR m.film_key = $film)');
-      params.film = filters.film;
-      params.film_like = `%${filters.film.replace(/[\\%_]/g, '\\$&')}%`;
-    }
-    return {
-      sql: `SELECT m.film_key, m.title, m.year, m.provider, m.price_cents, m.polled_at, m.run, r.status
-              FROM movies m JOIN runs r ON r.run = m.run AND r.provider = m.provider
-             ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}`,
-      params,
-    };
-  }
-
-  private latestCompleteSql(filters: ReportFilters): string {
+  private latestCompleteSql(filters: Pick<ReportFilters, 'provider'>): string {
     return latestAnsweredSql(filters.provider ? 'AND provider = $provider' : '');
   }
 
@@ -219,16 +210,26 @@ export class StoreReader {
     );
   }
 
-  /** Current prices: the films in each provider's latest answered poll (the lowest if a poll
-   * lists one film twice). */
-  async bestPrices(filters: ReportFilters): Promise<FilmPrice[]> {
-    await this.observations(filters);
+  /**
+   * Current prices: the films in each provider's latest answered poll (the lowest if a poll lists
+   * one film twice). Only those polls' rows are read: the filter names each run and a span of
+   * polled_at (which has statistics), so DuckDB skips the other row groups of a compacted day.
+   */
+  async bestPrices(filters: Pick<ReportFilters, 'provider'>): Promise<FilmPrice[]> {
+    const latest = await this.rows<{ provider: string; run: string; started_at: Date }>(this.latestCompleteSql(filters), filters.provider ? { provider: filters.provider } : {});
+    if (latest.length === 0) return [];
+    const params: Record<string, string> = {};
+    const polls = latest.map((l, i) => {
+      Object.assign(params, { [`p${i}`]: l.provider, [`r${i}`]: l.run, [`t${i}`]: sqlTimestamp(l.started_at) });
+      // polled_at is the poll's start, just before the provider's started_at.
+      return `(provider = $p${i} AND run = $r${i} AND polled_at BETWEEN $t${i}::TIMESTAMPTZ - INTERVAL 1 HOUR AND $t${i}::TIMESTAMPTZ)`;
+    });
     const rows = await this.rows<{ film_key: string; title: string; year: number | null; provider: string; price: bigint; run: string; polled_at: Date }>(
-      `SELECT o.film_key, o.provider, arg_min(o.title, o.price_cents) AS title, arg_min(o.year, o.price_cents) AS year, min(o.price_cents) AS price,
-              any_value(o.run) AS run, min(o.polled_at) AS polled_at
-         FROM obs o SEMI JOIN (${this.latestCompleteSql(filters)}) l ON l.provider = o.provider AND l.run = o.run
-        GROUP BY o.film_key, o.provider ORDER BY o.film_key, o.provider`,
-      filters.provider ? { provider: filters.provider } : {},
+      `SELECT film_key, provider, arg_min(title, price_cents) AS title, arg_min(year, price_cents) AS year, min(price_cents) AS price,
+              any_value(run) AS run, min(polled_at) AS polled_at
+         FROM movies WHERE ${polls.join(' OR ')}
+        GROUP BY film_key, provider ORDER BY film_key, provider`,
+      params,
     );
     const films = new Map<string, FilmPrice>();
     for (const r of rows) {
@@ -246,17 +247,44 @@ export class StoreReader {
     return [...films.values()].sort((a, b) => a.title.localeCompare(b.title) || a.film_key.localeCompare(b.film_key));
   }
 
-  async history(filters: ReportFilters): Promise<HistoryRow[]> {
-    await this.observations(filters);
+  /**
+   * The window's stretches of one price: each price_changes row starts one, which lasts until the
+   * film's next row of that day or the provider's last poll of the day (rows never span days). Poll
+   * numbers `n` count each provider's committed polls in run order; `s` is a stretch's first poll
+   * in the window, `e` the poll after its last. Poll times are the run's (its providers' earliest
+   * start), one x for every provider of a poll.
+   */
+  private stretchesSql(filters: Pick<ReportFilters, 'provider'>): string {
+    const provider = filters.provider ? 'AND provider = $provider' : '';
+    return `polls AS (
+         SELECT provider, run, dt, t, row_number() OVER (PARTITION BY provider ORDER BY run) AS n
+           FROM (SELECT provider, run, any_value(dt) AS dt, any_value(t) AS t
+                   FROM (SELECT *, min(started_at) OVER (PARTITION BY run) AS t FROM runs WHERE dt >= $window_day::DATE)
+                  WHERE true ${provider} GROUP BY provider, run)),
+       bounds AS (SELECT provider, min(n) FILTER (WHERE t >= $since::TIMESTAMPTZ) AS first_n FROM polls GROUP BY provider),
+       day_end AS (SELECT provider, dt, max(n) AS last_n FROM polls GROUP BY provider, dt),
+       points AS (SELECT c.provider, c.film_key, c.title, c.price_cents AS price, p.n, p.dt
+                    FROM price_changes c JOIN polls p ON p.provider = c.provider AND p.run = c.run),
+       spans AS (SELECT points.*, coalesce(lead(n) OVER (PARTITION BY provider, film_key, dt ORDER BY n), d.last_n + 1) AS e
+                   FROM points JOIN day_end d USING (provider, dt)),
+       stretches AS (SELECT spans.*, greatest(n, b.first_n) AS s FROM spans JOIN bounds b USING (provider)
+                      WHERE price IS NOT NULL AND b.first_n IS NOT NULL AND e > b.first_n)`;
+  }
+
+  private stretchParams(filters: Pick<ReportFilters, 'since' | 'provider'>): Record<string, string> {
+    return { since: sqlTimestamp(filters.since), window_day: this.windowDay, ...(filters.provider ? { provider: filters.provider } : {}) };
+  }
+
+  /** Per film and provider in the window: first, last, lowest and highest price, the polls that saw it, and its changes. */
+  async history(filters: Pick<ReportFilters, 'since' | 'provider'>): Promise<HistoryRow[]> {
     const rows = await this.rows<Record<string, bigint | string | number>>(
-      `WITH h AS (SELECT *, lag(price_cents) OVER (PARTITION BY film_key, provider ORDER BY polled_at) AS prev
-                    FROM obs WHERE polled_at >= $since::TIMESTAMPTZ)
-       SELECT film_key, provider, arg_max(title, polled_at) AS title,
-              arg_min(price_cents, polled_at) AS first, arg_max(price_cents, polled_at) AS last,
-              min(price_cents) AS min, max(price_cents) AS max, count(*)::INT AS polls,
-              count(*) FILTER (WHERE prev IS NOT NULL AND prev <> price_cents)::INT AS changes
+      `WITH ${this.stretchesSql(filters)},
+       h AS (SELECT *, lag(price) OVER (PARTITION BY provider, film_key ORDER BY s) AS prev FROM stretches)
+       SELECT film_key, provider, arg_max(title, s) AS title,
+              arg_min(price, s) AS first, arg_max(price, s) AS last, min(price) AS min, max(price) AS max,
+              sum(e - s)::INT AS polls, count(*) FILTER (WHERE prev IS NOT NULL AND prev <> price)::INT AS changes
          FROM h GROUP BY film_key, provider ORDER BY title, film_key, provider`,
-      { since: sqlTimestamp(filters.since) },
+      this.stretchParams(filters),
     );
     return rows.map((r) => ({
       film_key: String(r.film_key), title: String(r.title), provider: String(r.provider),
@@ -265,31 +293,57 @@ export class StoreReader {
   }
 
   /**
-   * The committed price observations since that a chart line needs: the first and last of each
-   * film and provider, and both ends of every run of equal prices. The points dropped lie inside a
-   * flat stretch, so the line drawn through the rest is the same; at 1,000,000 observations with
-   * prices that rarely move, this is most of the page's size and time.
+   * The points a chart line needs: both ends of every stretch of one price (stretches of the same
+   * price one after another are one), so the line drawn is the one every poll would draw; then at
+   * most MAX_POINTS_PER_LINE per line. `film`: one film_key only.
    */
-  async series(filters: ReportFilters): Promise<SeriesPoint[]> {
-    await this.observations(filters);
-    const rows = await this.rows<{ film_key: string; provider: string; polled_at: Date; price: bigint }>(
-      `SELECT film_key, provider, polled_at, price FROM (
-         SELECT film_key, provider, polled_at, price_cents AS price,
-                lag(price_cents) OVER w AS before, lead(price_cents) OVER w AS after
-           FROM obs WHERE polled_at >= $since::TIMESTAMPTZ
-         WINDOW w AS (PARTITION BY film_key, provider ORDER BY polled_at))
-        WHERE before IS DISTINCT FROM price OR after IS DISTINCT FROM price
-        ORDER BY film_key, provider, polled_at`,
-      { since: sqlTimestamp(filters.since) },
+  async series(filters: Pick<ReportFilters, 'since' | 'provider'> & { filmKey?: string }): Promise<SeriesPoint[]> {
+    const points: SeriesPoint[] = [];
+    for await (const film of this.seriesByFilm(filters)) points.push(...film);
+    return points;
+  }
+
+  /**
+   * The same points, one film at a time (streamed from DuckDB in film order): a catalogue's charts
+   * are made film by film without holding every point at once.
+   */
+  async *seriesByFilm(filters: Pick<ReportFilters, 'since' | 'provider'> & { filmKey?: string }): AsyncGenerator<SeriesPoint[]> {
+    const params = { ...this.stretchParams(filters), ...(filters.filmKey !== undefined ? { film_key: filters.filmKey } : {}) };
+    const result = await this.con.stream(
+      `WITH ${this.stretchesSql(filters)}
+       SELECT x.film_key, x.provider, x.price, a.t AS start, b.t AS "end"
+         FROM stretches x JOIN polls a ON a.provider = x.provider AND a.n = x.s JOIN polls b ON b.provider = x.provider AND b.n = x.e - 1
+        ${filters.filmKey !== undefined ? 'WHERE x.film_key = $film_key' : ''}
+        ORDER BY x.film_key, x.provider, x.s`,
+      params,
     );
-    const lines = new Map<string, SeriesPoint[]>();
-    for (const r of rows) {
-      const key = `${r.film_key}\u0000${r.provider}`;
-      const line = lines.get(key) ?? [];
-      line.push({ ...r, price: Number(r.price) });
-      lines.set(key, line);
+    let film: string | null = null;
+    let lines = new Map<string, SeriesPoint[]>();
+    const finish = () => [...lines.values()].flatMap((line) => downsample(line, MAX_POINTS_PER_LINE));
+    for await (const chunk of result.yieldRowObjectJs()) {
+      for (const row of chunk) {
+        const r = row as { film_key: string; provider: string; price: bigint; start: Date; end: Date };
+        if (r.film_key !== film) {
+          if (film !== null) yield finish();
+          film = r.film_key;
+          lines = new Map();
+        }
+        const line = lines.get(r.provider) ?? [];
+        const price = Number(r.price);
+        const last = line.at(-1);
+        if (last && last.price === price) {
+          // The same price goes on: one stretch, whose end moves (or, from one point, gets one).
+          if (line.at(-2)?.price === price) last.polled_at = r.end;
+          else line.push({ film_key: r.film_key, provider: r.provider, polled_at: r.end, price });
+        } else {
+          line.push({ film_key: r.film_key, provider: r.provider, polled_at: r.start, price });
+          // A one-poll stretch has both ends at one time: one point.
+          if (r.end.getTime() !== r.start.getTime()) line.push({ film_key: r.film_key, provider: r.provider, polled_at: r.end, price });
+        }
+        lines.set(r.provider, line);
+      }
     }
-    return [...lines.values()].flatMap((line) => downsample(line, MAX_POINTS_PER_LINE));
+    if (film !== null) yield finish();
   }
 
   async health(filters: ReportFilters): Promise<HealthReport> {
@@ -340,6 +394,7 @@ export class StoreReader {
   close(): void {
     this.con.closeSync();
     this.instance.closeSync();
+    removeSpillFolder(this.spill);
   }
 }
 
@@ -351,6 +406,24 @@ export class StoreReader {
 function latestAnsweredSql(andWhere: string): string {
   return `SELECT provider, run, started_at, dt FROM runs WHERE (status = 'complete' OR (status = 'partial' AND failed = 0)) ${andWhere}
            QUALIFY row_number() OVER (PARTITION BY provider ORDER BY started_at DESC, run DESC) = 1`;
+}
+
+/**
+ * price_changes rows of `days` computed from their movies (`movies`, a read_parquet call) and the
+ * `runs` view, by the definition in store/price-changes.ts: each provider's polls of a day in run
+ * order, a row where a film appears, disappears, or changes price or title.
+ */
+function changesFromMoviesSql(movies: string, days: string[]): string {
+  return `(WITH polls AS (SELECT DISTINCT provider, run, dt FROM runs WHERE dt IN (${days.map((d) => `DATE '${d}'`).join(', ')})),
+    obs AS (SELECT m.provider, m.run, m.film_key, min(m.price_cents) AS price, arg_min(m.title, m.price_cents) AS title
+              FROM ${movies} m SEMI JOIN polls p ON p.provider = m.provider AND p.run = m.run GROUP BY ALL),
+    films AS (SELECT DISTINCT o.provider, p.dt, o.film_key FROM obs o JOIN polls p USING (provider, run)),
+    grid AS (SELECT p.provider, p.dt, p.run, f.film_key, o.price, o.title, o.film_key IS NOT NULL AS present
+               FROM polls p JOIN films f USING (provider, dt) LEFT JOIN obs o ON o.provider = p.provider AND o.run = p.run AND o.film_key = f.film_key),
+    seq AS (SELECT *, lag(present) OVER w AS was, lag(price) OVER w AS was_price, lag(title) OVER w AS was_title
+              FROM grid WINDOW w AS (PARTITION BY provider, dt, film_key ORDER BY run))
+    SELECT run, provider, film_key, CASE WHEN present THEN title END AS title, CASE WHEN present THEN price END AS price_cents FROM seq
+     WHERE (present AND (NOT coalesce(was, false) OR was_price <> price OR was_title IS DISTINCT FROM title)) OR (NOT present AND coalesce(was, false)))`;
 }
 
 /** Most points one chart line is sent: more than a chart on a screen can show (a year of 15-minute polls is 35,040). */

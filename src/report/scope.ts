@@ -41,7 +41,12 @@ export class StoreScope {
 
   /** read_parquet over a table's days from `fromDt` on, plus `extraDays`; null when they hold no file. */
   read(table: Table, fromDt: string, extraDays: string[] = []): string | null {
-    const days = new Set([...this.days(table).filter((d) => d >= fromDt), ...extraDays.filter((d) => this.days(table).includes(d))]);
+    return this.readDays(table, [...this.days(table).filter((d) => d >= fromDt), ...extraDays]);
+  }
+
+  /** read_parquet over those of `wanted` days the table has; null when they hold no file. */
+  readDays(table: Table, wanted: string[]): string | null {
+    const days = new Set(wanted.filter((d) => this.days(table).includes(d)));
     const files = [...days].sort().flatMap((d) => this.files(table, d));
     if (files.length === 0) return null;
     // One read per layout: a Hive-partitioned read refuses files at two depths.

@@ -35,7 +35,7 @@ export interface LocalFile {
   size: number;
 }
 
-const TABLE_ORDER: Record<Table, number> = { movies: 0, rejects: 1, runs: 2 };
+const TABLE_ORDER: Record<Table, number> = { movies: 0, rejects: 1, price_changes: 2, runs: 3 };
 
 /**
  * The committed data files of the store, in shipping order. A poll's own file counts once its

@@ -11,6 +11,7 @@ import { errorMessage } from '../runtime/errors.js';
 import type { Logger } from '../log/log.js';
 import { fsync, writeMarker } from './durable.js';
 import { processStartTime } from './lock.js';
+import { SPILL_PREFIX } from '../runtime/duckdb-memory.js';
 import { ParquetFileWriter, writeParquetFile, type ParquetSchema } from './parquet/index.js';
 import { COMPACT_STAGING_PREFIX, recoverCompaction } from './compaction.js';
 import { MIGRATION_DIR, OWNER_FILE, READY_MARKER, RUN_ID, STAGING_DIR, TABLES, fileFolder, pollFile, type Table } from './layout.js';
@@ -193,6 +194,11 @@ export async function recoverStaging(root: string, logger: Logger, hooks: Pick<C
   for (const entry of await readdir(stagingRoot, { withFileTypes: true })) {
     const staging = path.join(stagingRoot, entry.name);
     if (entry.isDirectory() && entry.name === MIGRATION_DIR) continue; // resumed by the migration itself
+    if (entry.name.startsWith(SPILL_PREFIX)) {
+      // A DuckDB's spill folder (a report beside the polls): removed only once its process is gone.
+      if (!pidAlive(Number(entry.name.slice(SPILL_PREFIX.length)))) await rm(staging, { recursive: true, force: true });
+      continue;
+    }
     const owner = entry.isDirectory() ? await liveOwner(staging) : null;
     if (owner) {
       // Another collector on this host is committing it right now (`poll` run beside the daemon).
@@ -242,6 +248,17 @@ async function readMarker(file: string, logger: Logger): Promise<ReadyMarker | n
   }
   logger.warn('recovery: a staged poll has an unreadable _READY marker; treating it as unfinished', { marker: file });
   return null;
+}
+
+/** Whether a pid on this host is running (EPERM: it is, another user's). */
+function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 interface Owner {

@@ -19,9 +19,9 @@ import { exchangeFolders } from './exchange.js';
 import { COMPACTED_PREFIX, READY_MARKER, STAGING_DIR, TABLES, dayPartition, dtFolders, dtOf, hasProviderPartition, runIdOfFile, type Table } from './layout.js';
 import { writeParquetFile } from './parquet/index.js';
 import { ParquetRowSource } from './row-source.js';
-import { MOVIES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA } from './schema.js';
+import { MOVIES_SCHEMA, PRICE_CHANGES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA } from './schema.js';
 
-export const SCHEMAS = { movies: MOVIES_SCHEMA, rejects: REJECTS_SCHEMA, runs: RUNS_SCHEMA } as const;
+export const SCHEMAS = { movies: MOVIES_SCHEMA, rejects: REJECTS_SCHEMA, price_changes: PRICE_CHANGES_SCHEMA, runs: RUNS_SCHEMA } as const;
 export const COMPACT_STAGING_PREFIX = 'compact-';
 
 export type CompactStep = 'day-staged' | `exchanged:${Table}`;
@@ -130,7 +130,12 @@ export function dayFolders(root: string, table: Table, dt: string): DataFolder[]
     .map((e) => ({ sub: e.name, files: parquetIn(path.join(day, e.name)) }));
 }
 
-async function compactDay(options: CompactOptions, source: ParquetRowSource, dt: string): Promise<{ filesBefore: number; filesAfter: number; rows: number }> {
+/**
+ * Rewrites one day: each table whose folders hold more than one file, and price_changes always
+ * (rebuilt from the day's movies and runs, so a compacted day's change points are exactly those
+ * its polls define, whatever wrote the polls). `only`: just that table (the upgrade's backfill).
+ */
+async function compactDay(options: CompactOptions, source: ParquetRowSource, dt: string, only?: Table): Promise<{ filesBefore: number; filesAfter: number; rows: number }> {
   const { root } = options;
   const staging = path.join(root, STAGING_DIR, `${COMPACT_STAGING_PREFIX}${dt}`);
   await rm(staging, { recursive: true, force: true });
@@ -141,10 +146,22 @@ async function compactDay(options: CompactOptions, source: ParquetRowSource, dt:
   let rows = 0;
   try {
     for (const table of TABLES) {
+      if (only !== undefined && table !== only) continue;
       const folders = dayFolders(root, table, dt);
-      if (!folders.some((f) => f.files.length > 1)) continue; // one file per folder already: nothing to swap
       const liveDay = path.join(root, dayPartition(table, dt));
       const stagedDay = path.join(staging, dayPartition(table, dt));
+      if (table === 'price_changes') {
+        const built = await writeDayChanges(source, root, dt, stagedDay);
+        if (built === null) continue; // no runs that day
+        filesBefore += folders.reduce((n, f) => n + f.files.length, 0);
+        filesAfter += built.written.length;
+        rows += built.rows;
+        if (existsSync(liveDay)) await keepStrayFiles(liveDay, stagedDay, options.logger);
+        await fsyncTree(stagedDay);
+        marker.tables.push({ table, written: built.written });
+        continue;
+      }
+      if (!folders.some((f) => f.files.length > 1)) continue; // one file per folder already: nothing to swap
       const written: string[] = [];
       for (const folder of folders) {
         const from = path.join(liveDay, folder.sub);
@@ -196,6 +213,85 @@ export async function writeCompacted(source: ParquetRowSource, table: Table, fil
   return written;
 }
 
+/**
+ * A day's price_changes rebuilt into `stagedDay`: one file per provider of the day's runs, named
+ * after the day's last run; null when the day has no runs file.
+ */
+async function writeDayChanges(source: ParquetRowSource, root: string, dt: string, stagedDay: string): Promise<{ written: string[]; rows: number } | null> {
+  const runsDay = path.join(root, dayPartition('runs', dt));
+  const runFiles = (dayFolders(root, 'runs', dt)[0]?.files ?? []).map((f) => path.join(runsDay, f));
+  const lastRun = runFiles.map((f) => runIdOfFile(path.basename(f))).filter((r) => r !== null).sort().at(-1);
+  if (runFiles.length === 0 || lastRun === undefined) return null;
+  const movies = new Map(dayFolders(root, 'movies', dt).map((f) => [f.sub, f.files.map((n) => path.join(root, dayPartition('movies', dt), f.sub, n))]));
+  const written: string[] = [];
+  let rows = 0;
+  for (const provider of await source.providers(runFiles)) {
+    const sub = `provider=${provider}`;
+    await mkdir(path.join(stagedDay, sub), { recursive: true });
+    const name = path.join(sub, `${COMPACTED_PREFIX}${lastRun}.parquet`);
+    rows += await writeParquetFile(path.join(stagedDay, name), PRICE_CHANGES_SCHEMA, source.dayChanges(movies.get(sub) ?? [], runFiles, provider));
+    written.push(name);
+  }
+  await mkdir(stagedDay, { recursive: true });
+  return { written, rows };
+}
+
+/**
+ * Days whose price_changes do not cover every committed poll (decided by file names): days written
+ * before the table existed, or polls a version without it wrote since. A poll's own runs file needs
+ * its own price_changes file (one per provider, zero rows allowed) or a rebuilt day file named
+ * after a run at least as late; a compacted runs file needs a rebuilt file at least as late.
+ */
+export function daysMissingChanges(root: string): string[] {
+  const dir = path.join(root, 'runs');
+  if (!existsSync(dir)) return [];
+  return dtFolders(readdirSync(dir)).filter((dt) => {
+    // Polls in the layout before 0.3 (run= folders) never have change points of their own.
+    if (readdirSync(path.join(dir, `dt=${dt}`)).some((n) => n.startsWith('run='))) return true;
+    const runs = dayFolders(root, 'runs', dt)[0]?.files ?? [];
+    const changes = dayFolders(root, 'price_changes', dt).flatMap((f) => f.files);
+    const own = new Set(changes.filter((n) => !n.startsWith(COMPACTED_PREFIX)).map((n) => runIdOfFile(n)));
+    const rebuilt = changes.filter((n) => n.startsWith(COMPACTED_PREFIX)).map((n) => runIdOfFile(n) ?? '').sort().at(-1) ?? '';
+    return runs.some((n) => {
+      const run = runIdOfFile(n);
+      if (run === null) return false;
+      return n.startsWith(COMPACTED_PREFIX) ? rebuilt < run : !own.has(run) && rebuilt < run;
+    });
+  });
+}
+
+/**
+ * The upgrade of a store written before price_changes existed (and of polls a version without it
+ * added since): each day missing change points gets them rebuilt from its movies and runs, swapped
+ * in like a compaction. A day that fails is logged and left; the others go on.
+ */
+export async function backfillPriceChanges(options: Omit<CompactOptions, 'now' | 'graceMs'>): Promise<string[]> {
+  const days = daysMissingChanges(options.root);
+  if (days.length === 0) return [];
+  options.logger.warn(`upgrade: building the price_changes table for ${days.length} day(s) from their polls; no poll runs until it is done`, { from: days[0], to: days.at(-1) });
+  const done: string[] = [];
+  const failures: string[] = [];
+  for (const dt of days) {
+    if (options.signal?.aborted) break;
+    const source = await ParquetRowSource.open(spillFolder(options.root));
+    try {
+      await compactDay({ ...options, now: new Date(), graceMs: 0 }, source, dt, 'price_changes');
+      done.push(dt);
+    } catch (err) {
+      if (err instanceof Error && (err.name === 'LockLostError' || err.name === 'AbortError')) throw err;
+      failures.push(`${dt}: ${errorMessage(err).split('\n')[0] ?? ''}`);
+    } finally {
+      source.close();
+    }
+  }
+  if (failures.length > 0) {
+    options.logger.error(`upgrade: price_changes not built for ${failures.length} day(s) (${failures.join('; ')}); their price history is incomplete until the next start tries again`);
+  } else {
+    options.logger.warn('upgrade: price_changes built', { days: done.length });
+  }
+  return done;
+}
+
 /** The run id of a file in a run=<id> folder (stores before 0.3). */
 function runIdOfLegacyPath(file: string): string | null {
   const m = /[/\\]run=([^/\\]+)[/\\]/.exec(file);
@@ -213,7 +309,9 @@ async function swapIn(root: string, staging: string, marker: DayMarker, hooks: F
     if (existsSync(live)) {
       await exchangeFolders(live, staged, (why) => warnFallback(hooks.logger, why));
     } else {
-      await rename(staged, live); // the live day went away (retention): the compacted one takes its place
+      // The live day went away (retention), or never was (price_changes built for an older store).
+      await mkdir(path.dirname(live), { recursive: true });
+      await rename(staged, live);
     }
     await fsync(path.dirname(live));
     hooks.afterStep?.(`exchanged:${table}`);

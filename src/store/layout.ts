@@ -1,7 +1,7 @@
 // Where things live in the store (DATA_DIR). Every file of a table sits at the same depth (a
 // Hive-partitioned glob needs that), and the run id is a column inside the files, so one file
 // can hold one poll or a whole day:
-//   movies|rejects/dt=YYYY-MM-DD/provider=<name>/<file>.parquet
+//   movies|rejects|price_changes/dt=YYYY-MM-DD/provider=<name>/<file>.parquet
 //   runs/dt=YYYY-MM-DD/<file>.parquet
 // where <file> is the poll's run id (a poll's own file) or `compacted-<last run id>` (a closed
 // day compacted into one file). _staging/<run_id>/ holds the same tree before it is renamed into place.
@@ -9,7 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 
-export const TABLES = ['movies', 'rejects', 'runs'] as const;
+/** In commit order: a poll is committed once its `runs` rows exist, so runs is last. */
+export const TABLES = ['movies', 'rejects', 'price_changes', 'runs'] as const;
 export type Table = (typeof TABLES)[number];
 /** Tables partitioned by provider below dt (runs holds a provider column instead). */
 export const hasProviderPartition = (table: Table): boolean => table !== 'runs';

@@ -3,13 +3,17 @@
 // closed days. Every step runs under the store lock and checks it before making anything visible.
 import type { Logger } from '../log/log.js';
 import { recoverStaging } from './committer.js';
-import { compactClosedDays, type CompactResult, type FenceHooks } from './compaction.js';
+import { backfillPriceChanges, compactClosedDays, type CompactResult, type FenceHooks } from './compaction.js';
 import { migrateLegacyStore } from './migrate.js';
 
-/** Before a writer's first poll: recovery, then the upgrade of a store written before 0.3. */
+/**
+ * Before a writer's first poll: recovery, the upgrade of a store written before 0.3, then the
+ * price_changes of days written without them (a failed day is logged; polls go on).
+ */
 export async function prepareStore(root: string, logger: Logger, hooks: FenceHooks = {}): Promise<void> {
   await recoverStaging(root, logger, hooks);
   await migrateLegacyStore(root, logger, hooks);
+  await backfillPriceChanges({ root, logger, ...hooks });
 }
 
 /** Compacts the days that ended more than `compactAfterMinutes` ago. */

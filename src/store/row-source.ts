@@ -3,8 +3,19 @@
 // order, as the JavaScript values the writer takes (bigint, Date, arrays, null). Files of every
 // version read together: union_by_name fills columns an older file lacks, the `run` of a file in
 // a run=<id> folder (before 0.3) comes from its path, and naive timestamps (before 0.2) are UTC.
+import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { ParquetSchema } from './parquet/index.js';
+import { changeRows, observe, type PollPrices, type PriceChangeRow } from './price-changes.js';
+import { duckdbMemory } from '../runtime/duckdb-memory.js';
+import { RUN_ID } from './layout.js';
+
+/** The run id of a file that holds one poll: its name (this layout), or its run= folder (before 0.3). */
+function runOfOneFile(file: string): string | null {
+  const name = path.basename(file, '.parquet');
+  if (RUN_ID.test(name)) return name;
+  return /[/\\]run=([^/\\]+)[/\\]/.exec(file)?.[1] ?? null;
+}
 
 const quote = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
@@ -18,8 +29,9 @@ export class ParquetRowSource {
 
   /** `spill`: the folder DuckDB may write a sort that outgrows its memory cap into. */
   static async open(spill: string): Promise<ParquetRowSource> {
-    // One thread and a memory cap: compaction runs beside the daemon's polls and page.
-    const instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: '128MB', preserve_insertion_order: 'true', temp_directory: spill });
+    // One thread and a memory cap: compaction runs beside the daemon's polls and page. Rows are
+    // streamed file by file (see rows()), so the cap holds whatever the size of a day.
+    const instance = await DuckDBInstance.create(':memory:', { threads: '1', ...duckdbMemory(spill), preserve_insertion_order: 'true' });
     const con = await instance.connect();
     await con.run("SET TimeZone = 'UTC'");
     return new ParquetRowSource(instance, con);
@@ -53,6 +65,13 @@ export class ParquetRowSource {
     for (const group of ParquetRowSource.byLayout(files)) yield* this.rowsOfOneLayout(group, schema);
   }
 
+  /**
+   * In run order. A sort of a whole day with its `raw` JSON does not fit a bounded DuckDB (2 × 5,000
+   * films: 480,000 rows per provider, "failed to pin block"), so when the files' runs do not overlap
+   * (one poll per file, or a compacted day and polls after it: the normal case) each file is
+   * streamed in turn, in its own order, and nothing is sorted. Only files whose runs interleave (a
+   * clock set back) are sorted together.
+   */
   private async *rowsOfOneLayout(files: string[], schema: ParquetSchema): AsyncGenerator<Row> {
     const present = new Set(
       (await this.con.runAndReadAll(`DESCRIBE SELECT * FROM ${this.from(files)}`)).getRowObjectsJS().map((r) => String(r.column_name)),
@@ -60,10 +79,77 @@ export class ParquetRowSource {
     const columns = Object.keys(schema.fields);
     const missing = columns.filter((c) => !present.has(c));
     if (missing.length > 0) throw new Error(`cannot rewrite ${files[0] ?? ''} and ${files.length - 1} more: column(s) ${missing.join(', ')} not in any of them`);
-    const result = await this.con.stream(`SELECT ${columns.map((c) => `"${c}"`).join(', ')} FROM ${this.from(files)} ORDER BY "run", filename, file_row_number`);
-    for await (const chunk of result.yieldRowObjectJs()) {
-      for (const row of chunk) yield row as Row;
+    const select = `SELECT ${columns.map((c) => `"${c}"`).join(', ')}`;
+    const ordered = await this.inRunOrder(files);
+    const reads = ordered ? ordered.map((f) => `${select} FROM ${this.from([f])}`) : [`${select} FROM ${this.from(files)} ORDER BY "run", filename, file_row_number`];
+    for (const sql of reads) {
+      const result = await this.con.stream(sql);
+      for await (const chunk of result.yieldRowObjectJs()) {
+        for (const row of chunk) yield row as Row;
+      }
     }
+  }
+
+  /** The files sorted so that their runs come in order one file after another, or null when two files' runs interleave. */
+  private async inRunOrder(files: string[]): Promise<string[] | null> {
+    const ranges: Array<{ file: string; first: string; last: string }> = [];
+    for (const file of files) {
+      const own = runOfOneFile(file);
+      if (own !== null) {
+        ranges.push({ file, first: own, last: own });
+        continue;
+      }
+      const [r] = (await this.con.runAndReadAll(`SELECT min("run") AS first, max("run") AS last FROM ${this.from([file])}`)).getRowObjectsJS();
+      if (r?.first == null) continue; // no rows
+      ranges.push({ file, first: String(r.first), last: String(r.last) });
+    }
+    ranges.sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+    for (let i = 1; i < ranges.length; i++) if ((ranges[i]?.first ?? '') <= (ranges[i - 1]?.last ?? '')) return null;
+    return ranges.map((r) => r.file);
+  }
+
+  /**
+   * One provider's price_changes rows of one day, recomputed from its movies and the day's runs
+   * (price-changes.ts defines them): its polls in run order, each compared with the one before.
+   * Only the narrow columns are read and sorted; two polls' prices are held at a time.
+   */
+  async *dayChanges(movieFiles: string[], runFiles: string[], provider: string): AsyncGenerator<PriceChangeRow> {
+    const polls = (await this.con.runAndReadAll(
+      `SELECT "run", min(started_at) AS started_at FROM ${this.from(runFiles)} WHERE provider = $provider GROUP BY "run" ORDER BY "run"`, { provider },
+    )).getRowObjectsJS() as Array<{ run: string; started_at: Date }>;
+    const stream = movieFiles.length === 0 ? null : await this.con.stream(
+      `SELECT "run", film_key, price_cents, title, "year", polled_at FROM ${this.from(movieFiles)} ORDER BY "run", filename, file_row_number`,
+    );
+    const chunks = stream?.yieldRowObjectJs()[Symbol.asyncIterator]();
+    let buffered: Array<Record<string, unknown>> = [];
+    let at = 0;
+    const next = async (): Promise<Record<string, unknown> | null> => {
+      while (at >= buffered.length) {
+        const chunk = chunks ? await chunks.next() : { done: true as const, value: undefined };
+        if (chunk.done) return null;
+        buffered = chunk.value;
+        at = 0;
+      }
+      return buffered[at] ?? null;
+    };
+    let previous: PollPrices | null = null;
+    for (const poll of polls) {
+      const current: PollPrices = new Map();
+      let polledAt: Date | null = null;
+      for (let row = await next(); row !== null && String(row.run) <= poll.run; row = await next()) {
+        at++;
+        if (String(row.run) !== poll.run) continue; // a movies row of no committed poll of this provider
+        polledAt ??= row.polled_at as Date;
+        observe(current, String(row.film_key), BigInt(row.price_cents as bigint), String(row.title), row.year === null ? null : Number(row.year));
+      }
+      yield* changeRows(poll.run, polledAt ?? poll.started_at, poll.started_at, current, previous);
+      previous = current;
+    }
+  }
+
+  /** The providers of a day's runs files. */
+  async providers(runFiles: string[]): Promise<string[]> {
+    return (await this.con.runAndReadAll(`SELECT DISTINCT provider FROM ${this.from(runFiles)} ORDER BY 1`)).getRowObjectsJS().map((r) => String(r.provider));
   }
 
   close(): void {

@@ -1,4 +1,4 @@
-// Parquet schemas of the three tables, and record → row conversion. Every leaf column is
+// Parquet schemas of the poll tables, and record → row conversion. Every leaf column is
 // Snappy-compressed per field: @dsnp/parquetjs ignores a writer-level compression option.
 // Prices are INT64 cents (its DECIMAL corrupts values); timestamps are UTC millis, annotated as
 // instants (TIMESTAMP, isAdjustedToUTC) by parquet-footer.ts, which parquetjs alone never writes.
@@ -80,6 +80,22 @@ export const REJECTS_SCHEMA = schema({
   polled_at: timestamp,
   fetched_at: timestamp,
   raw: text,
+});
+
+/**
+ * One row per film and provider where the film's price or title differs from the provider's
+ * previous poll of the same UTC day, or the film was not in that poll (its first poll of the day
+ * included): price_changes.ts defines and computes it. `price_cents` NULL: the film was in the
+ * previous poll of the day and is not in this one; `previous_cents`: its price in that poll.
+ */
+export const PRICE_CHANGES_SCHEMA = schema({
+  run: text,
+  film_key: text,
+  title: optText,
+  year: optInt32,
+  price_cents: { type: 'INT64', optional: true },
+  previous_cents: { type: 'INT64', optional: true },
+  polled_at: timestamp,
 });
 
 export const RUNS_SCHEMA = schema({

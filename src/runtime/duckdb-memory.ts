@@ -1,0 +1,59 @@
+// DuckDB's memory bound and spill folder, for every process that runs it (the report process,
+// compaction and the upgrade, the alerts). Without a bound DuckDB takes 80% of the host's memory,
+// and in a container the kernel kills the process long before: a big window must spill to disk or
+// fail with one line, never be SIGKILLed. The bound follows the container's cgroup limit.
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const MB = 1024 * 1024;
+
+/** The cgroup's memory limit in bytes (v2 memory.max, or v1), or null when there is none. */
+export function cgroupMemoryLimit(read: (file: string) => string = (f) => readFileSync(f, 'utf8')): number | null {
+  for (const file of ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
+    let text: string;
+    try {
+      text = read(file).trim();
+    } catch {
+      continue;
+    }
+    const bytes = Number(text);
+    // "max" (v2) or a huge number (v1: no limit) mean unbounded.
+    if (Number.isFinite(bytes) && bytes > 0 && bytes < 2 ** 50) return bytes;
+  }
+  return null;
+}
+
+/** What one DuckDB may use: a quarter of the container's limit, from 64 to 256 MB (256 MB without a limit). */
+export function duckdbMemoryBytes(limit: number | null = cgroupMemoryLimit()): number {
+  if (limit === null) return 256 * MB;
+  return Math.max(64 * MB, Math.min(256 * MB, Math.floor(limit / 4)));
+}
+
+/** DuckDB's options: the memory bound, and `spill` as its temp_directory (null: DuckDB's default). */
+export function duckdbMemory(spill: string | null): { memory_limit: string; temp_directory?: string } {
+  const options: { memory_limit: string; temp_directory?: string } = { memory_limit: `${Math.floor(duckdbMemoryBytes() / MB)}MB` };
+  if (spill !== null) options.temp_directory = spill;
+  return options;
+}
+
+/** A spill folder of this process's own: under the store's _staging when it is writable, else under the OS's temp folder. */
+export function spillFolderFor(stagingDir: string): string {
+  const own = path.join(stagingDir, `${SPILL_PREFIX}${process.pid}`);
+  try {
+    mkdirSync(own, { recursive: true });
+    return own;
+  } catch {
+    const fallback = path.join(os.tmpdir(), `movies-collector-${SPILL_PREFIX}${process.pid}`);
+    mkdirSync(fallback, { recursive: true });
+    return fallback;
+  }
+}
+
+/** Removes a spill folder once its DuckDB is closed. */
+export function removeSpillFolder(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Names of spill folders under _staging: recovery leaves those of live processes alone. */
+export const SPILL_PREFIX = 'spill-';
