@@ -104,9 +104,18 @@ test('hostile --limit, --offset and --sort: exit 78-free one-line refusals (comm
 });
 
 test('DuckDB memory: a quarter of the cgroup limit, 64 to 256 MB; store.duckdbMemoryMB overrides; a report at 64 MB gives the same answer, one too small for its window fails with one line', async () => {
-  assert.equal(cgroupMemoryLimit(() => 'max\n'), null);
-  assert.equal(cgroupMemoryLimit(() => '536870912\n'), 536870912);
-  assert.equal(cgroupMemoryLimit(() => '9223372036854771712'), null, 'cgroup v1 without a limit');
+  const files = (map: Record<string, string>) => (file: string) => {
+    const text = map[file];
+    if (text === undefined) throw new Error(`ENOENT ${file}`);
+    return text;
+  };
+  assert.equal(cgroupMemoryLimit(files({ '/sys/fs/cgroup/memory.max': 'max\n' })), null);
+  assert.equal(cgroupMemoryLimit(files({ '/sys/fs/cgroup/memory.max': '536870912\n' })), 536870912, 'a container (v2)');
+  assert.equal(cgroupMemoryLimit(files({ '/sys/fs/cgroup/memory/memory.limit_in_bytes': '9223372036854771712' })), null, 'cgroup v1 without a limit');
+  assert.equal(cgroupMemoryLimit(files({
+    '/proc/self/cgroup': '4:memory:/mc/bench\n0::/\n', '/sys/fs/cgroup/memory/mc/bench/memory.limit_in_bytes': '268435456', '/sys/fs/cgroup/memory/memory.limit_in_bytes': '9223372036854771712',
+  })), 268435456, 'this process\'s own v1 cgroup');
+  assert.equal(cgroupMemoryLimit(files({ '/proc/self/cgroup': '0::/system.slice/mc.service\n', '/sys/fs/cgroup/system.slice/mc.service/memory.max': '1073741824' })), 1073741824, 'a systemd unit (v2)');
   assert.equal(duckdbMemoryBytes(512 * 1024 * 1024), 128 * 1024 * 1024);
   assert.equal(duckdbMemoryBytes(128 * 1024 * 1024), 64 * 1024 * 1024);
   assert.equal(duckdbMemoryBytes(null), 256 * 1024 * 1024);

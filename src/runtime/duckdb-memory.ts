@@ -9,9 +9,25 @@ import { UserError } from './errors.js';
 
 const MB = 1024 * 1024;
 
-/** The cgroup's memory limit in bytes (v2 memory.max, or v1), or null when there is none. */
+/**
+ * The memory limit of this process's cgroup in bytes (v2 memory.max or v1 memory.limit_in_bytes),
+ * or null when there is none. In a container the cgroup's files are at the root of
+ * /sys/fs/cgroup; elsewhere (a systemd unit's MemoryMax, a cgroup made by hand) at the path
+ * /proc/self/cgroup names, which is read first.
+ */
 export function cgroupMemoryLimit(read: (file: string) => string = (f) => readFileSync(f, 'utf8')): number | null {
-  for (const file of ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
+  const own: string[] = [];
+  try {
+    for (const line of read('/proc/self/cgroup').split('\n')) {
+      const [, controllers, where] = /^\d+:([^:]*):(.+)$/.exec(line.trim()) ?? [];
+      if (where === undefined || where === '/') continue;
+      if (controllers === '') own.push(path.posix.join('/sys/fs/cgroup', where, 'memory.max'));
+      else if (controllers?.split(',').includes('memory')) own.push(path.posix.join('/sys/fs/cgroup/memory', where, 'memory.limit_in_bytes'));
+    }
+  } catch {
+    // no /proc: only the root files
+  }
+  for (const file of [...own, '/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
     let text: string;
     try {
       text = read(file).trim();
