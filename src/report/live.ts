@@ -86,7 +86,6 @@ export class LiveReport {
     this.cache.clear();
     this.pageEntry = null;
     this.logged.clear();
-    this.lastError = null;
   }
 
   /** The latest committed run the answers are for, and when it was committed. */
@@ -94,7 +93,7 @@ export class LiveReport {
     return this.latest;
   }
 
-  /** The last report error of the current commit (shown on the page), or null. */
+  /** The last report error since the last good answer (shown on the page), or null. */
   get error(): string | null {
     return this.lastError;
   }
@@ -139,16 +138,17 @@ export class LiveReport {
       output = { kind: 'failed', message: errorMessage(err).split('\n')[0] ?? 'unknown error' };
     }
     if (output.kind === 'ok') {
+      this.lastError = null;
       this.logger.debug('live report computed', { run, ms: output.ms });
       return { kind: 'ok', answer: { run, committedAt: at, data: output.data, charts: output.charts } };
     }
     if (output.kind === 'empty') return output;
-    if (run === this.latest?.run) {
-      this.lastError = output.message;
-      if (!this.logged.has(output.message)) {
-        this.logged.add(output.message);
-        this.logger.error(`live report failed (run ${run}): ${output.message}`);
-      }
+    // Kept until an answer succeeds: on a schedule faster than a report, a new commit comes before
+    // each failure is known, and the error must still show.
+    this.lastError = output.message;
+    if (!this.logged.has(output.message)) {
+      this.logged.add(output.message);
+      this.logger.error(`live report failed (run ${run}): ${output.message}`);
     }
     return { kind: 'failed', run, message: output.message };
   }
