@@ -53,10 +53,15 @@ export function setDuckdbMemoryMB(mb: number): void {
   configuredMB = mb;
 }
 
-/** DuckDB's options: the memory bound, and `spill` as its temp_directory (null: DuckDB's default). */
-export function duckdbMemory(spill: string | null): { memory_limit: string; temp_directory?: string } {
+/**
+ * DuckDB's options: the memory bound, and `spill` as its temp_directory (null: DuckDB's default).
+ * Its cache of the files it read (on by default since 1.3) is off: the store's files are read once
+ * per answer, and the cache filled the bound with blocks never read again (a compaction's RSS grew
+ * to it).
+ */
+export function duckdbMemory(spill: string | null): { memory_limit: string; temp_directory?: string; enable_external_file_cache: string } {
   const mb = configuredMB > 0 ? configuredMB : Math.floor(duckdbMemoryBytes() / MB);
-  const options: { memory_limit: string; temp_directory?: string } = { memory_limit: `${mb}MB` };
+  const options: { memory_limit: string; temp_directory?: string; enable_external_file_cache: string } = { memory_limit: `${mb}MB`, enable_external_file_cache: 'false' };
   if (spill !== null) options.temp_directory = spill;
   return options;
 }
