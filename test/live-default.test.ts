@@ -20,7 +20,7 @@ test('the default view is answered from its cache while a flood of ?since= windo
   const root = tempDir(t);
   commit(root, '20260101T000000.000Z-00000001');
   const slow = (input: WorkerInput): Promise<WorkerOutput> =>
-    new Promise((resolve) => setTimeout(() => resolve({ kind: 'ok', data: { query: input.query } as unknown as ReportData, charts: {}, ms: 20 }), 20));
+    new Promise((resolve) => setTimeout(() => resolve({ kind: 'ok', data: { query: input.query } as unknown as ReportData, charts: Promise.resolve({}), ms: 20 }), 20));
   const live = new LiveReport(root, logger, slow);
   const page = { since: DEFAULT_SINCE };
   assert.equal((await live.answer(page)).kind, 'ok', 'the first answer is waited for');

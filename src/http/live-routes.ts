@@ -84,6 +84,11 @@ function encoded(answer: LiveAnswer, variant: string, make: () => string): Buffe
   return body;
 }
 
+/** 500 with one line: the charts of an answer failed (the report process died after its data). */
+function text500(res: http.ServerResponse, err: unknown): void {
+  text(res, 500, `report failed: ${(err instanceof Error ? err.message : String(err)).split('\n')[0] ?? ''}`);
+}
+
 /** /api/report's body for one view of the answer (search, sort, page, section). */
 function reportBody(answer: LiveAnswer, q: ReportQuery): string {
   const report = assembleReport(answer.data, { film: q.film, sort: q.sort, limit: q.limit, offset: q.offset });
@@ -91,19 +96,20 @@ function reportBody(answer: LiveAnswer, q: ReportQuery): string {
 }
 
 /** /api/charts's body: one film's chart (`film` is its exact key), or every film's, by title. */
-function chartsBody(answer: LiveAnswer, q: ReportQuery): string {
+async function chartsBody(answer: LiveAnswer, q: ReportQuery): Promise<string> {
+  const charts = await answer.charts;
   if (q.film !== undefined) {
-    const chart = answer.charts[q.film];
+    const chart = charts[q.film];
     return `{"charts":[${chart ?? ''}]}`;
   }
   const titles = new Map(answer.data.history.map((h) => [h.film_key, h.title]));
-  const keys = Object.keys(answer.charts).sort((a, b) => (titles.get(a) ?? a).localeCompare(titles.get(b) ?? b));
-  return `{"charts":[${keys.map((k) => answer.charts[k]).join(',')}]}`;
+  const keys = Object.keys(charts).sort((a, b) => (titles.get(a) ?? a).localeCompare(titles.get(b) ?? b));
+  return `{"charts":[${keys.map((k) => charts[k]).join(',')}]}`;
 }
 
 /** Answers an /api/ route from the cached answer: 503 before the first commit, 500 if the report failed, else 200 or 304. */
 async function answerRoute(
-  live: LiveReport, nextRun: () => string | null, req: http.IncomingMessage, res: http.ServerResponse, q: ReportQuery, variant: string, make: (answer: LiveAnswer) => string,
+  live: LiveReport, nextRun: () => string | null, req: http.IncomingMessage, res: http.ServerResponse, q: ReportQuery, variant: string, make: (answer: LiveAnswer) => string | Promise<string>,
 ): Promise<void> {
   const result = await live.answer(q);
   if (result.kind === 'empty') {
@@ -124,7 +130,16 @@ async function answerRoute(
     res.writeHead(304, validators).end();
     return;
   }
-  json(res, encoded(answer, variant, () => make(answer)), validators);
+  let made: string | null = null;
+  if (!bytes.get(answer)?.has(variant)) {
+    try {
+      made = await make(answer);
+    } catch (err) {
+      text500(res, err);
+      return;
+    }
+  }
+  json(res, encoded(answer, variant, () => made ?? ''), validators);
 }
 
 export function liveRoutes(live: LiveReport, status: () => DaemonStatus): Record<string, Route> {

@@ -19,35 +19,45 @@ export interface WorkerInput {
 }
 
 /**
- * What the worker posts back: the window's data (every film; the daemon cuts each request's search,
- * sort and page from it) and each film's chart as its JSON text, by film_key.
+ * What the worker posts back, in two messages: first the window's data (every film; the daemon
+ * cuts each request's search, sort and page from it), then each film's chart as its JSON text by
+ * film_key (the charts take longer than the data, and the page needs the data first).
  */
-export type WorkerOutput = { kind: 'ok'; data: ReportData; charts: Record<string, string>; ms: number } | { kind: 'empty' } | { kind: 'failed'; message: string };
+export type WorkerMessage =
+  | { kind: 'ok'; data: ReportData; ms: number }
+  | { kind: 'charts'; charts: Record<string, string>; ms: number }
+  | { kind: 'empty' }
+  | { kind: 'failed'; message: string };
 
-async function compute({ root, query, duckdbMemoryMB }: WorkerInput): Promise<WorkerOutput> {
+/** One computation as the daemon sees it: the data, and the charts to come. */
+export type WorkerOutput = { kind: 'ok'; data: ReportData; charts: Promise<Record<string, string>>; ms: number } | { kind: 'empty' } | { kind: 'failed'; message: string };
+
+async function compute({ root, query, duckdbMemoryMB }: WorkerInput, send: (message: WorkerMessage) => Promise<void>): Promise<WorkerMessage> {
   const started = performance.now();
   setDuckdbMemoryMB(duckdbMemoryMB ?? 0);
   const since = parseSince(query.since);
-  return retryingVanishedFiles(async (): Promise<WorkerOutput> => {
+  return retryingVanishedFiles(async (): Promise<WorkerMessage> => {
     const reader = await StoreReader.open(root, since);
     if (!reader) return { kind: 'empty' };
     try {
       const filters = { since, provider: query.provider };
       const data = await loadReportData(reader, root, filters);
+      await send({ kind: 'ok', data, ms: Math.round(performance.now() - started) });
       const titles = new Map(data.history.map((h) => [h.film_key, h.title]));
       const charts: Record<string, string> = {};
       for await (const points of reader.seriesByFilm(filters)) {
         for (const chart of chartData(titles, points)) charts[chart.film_key] = JSON.stringify(chart);
       }
-      return { kind: 'ok', data, charts, ms: Math.round(performance.now() - started) };
+      return { kind: 'charts', charts, ms: Math.round(performance.now() - started) };
     } finally {
       reader.close();
     }
   });
 }
 
-const post = (output: WorkerOutput) => process.send?.(output, () => process.exit(0));
+const send = (message: WorkerMessage) => new Promise<void>((resolve) => process.send?.(message, () => resolve()));
+const failed = (err: unknown): WorkerMessage => ({ kind: 'failed', message: errorMessage(explainDuckdbError(err, 'the report')).split('\n')[0] ?? 'unknown error' });
 process.once('disconnect', () => process.exit(0)); // the daemon is gone: nobody to answer
 process.once('message', (input: WorkerInput) => {
-  compute(input).then(post, (err: unknown) => post({ kind: 'failed', message: errorMessage(explainDuckdbError(err, 'the report')).split('\n')[0] ?? 'unknown error' }));
+  compute(input, send).then(send, (err: unknown) => send(failed(err))).then(() => process.exit(0), () => process.exit(1));
 });

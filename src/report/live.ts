@@ -11,7 +11,7 @@ import pLimit from 'p-limit';
 import type { Logger } from 'winston';
 import { errorMessage } from '../runtime/errors.js';
 import { committedAt, latestCommittedRun } from '../store/history.js';
-import type { WorkerInput, WorkerOutput } from './live-worker.js';
+import type { WorkerInput, WorkerMessage, WorkerOutput } from './live-worker.js';
 import { DEFAULT_SINCE, type ReportQuery } from './params.js';
 import type { ReportData } from './report.js';
 
@@ -23,7 +23,8 @@ export interface LiveAnswer {
   run: string;
   committedAt: Date;
   data: ReportData;
-  charts: Record<string, string>;
+  /** Settles after the data: the report process makes the charts once it has sent the data. */
+  charts: Promise<Record<string, string>>;
 }
 
 export type LiveResult =
@@ -114,7 +115,15 @@ export class LiveReport {
     if (!entry) {
       if (!page && this.queue.pendingCount >= MAX_WAITING) return Promise.resolve({ kind: 'busy' });
       const created: Entry = { promise: Promise.resolve({ kind: 'empty' }), done: null };
-      created.promise = this.queue(() => this.compute(latest.run, latest.committedAt, query)).then((result) => {
+      // The queue is held until the report process ends (its charts come after its data): one
+      // report process at a time, and the answer is served as soon as its data has arrived.
+      created.promise = new Promise<LiveResult>((settle) => {
+        void this.queue(async () => {
+          const result = await this.compute(latest.run, latest.committedAt, query);
+          settle(result);
+          if (result.kind === 'ok') await result.answer.charts.catch(() => undefined);
+        });
+      }).then((result) => {
         created.done = result;
         if (result.kind === 'ok' && page) this.pageLastGood = result.answer;
         else if (result.kind === 'ok') remember(this.lastGood, key, result.answer);
@@ -140,17 +149,23 @@ export class LiveReport {
     if (output.kind === 'ok') {
       this.lastError = null;
       this.logger.debug('live report computed', { run, ms: output.ms });
+      output.charts.catch((err: unknown) => this.failed(run, `charts: ${errorMessage(err).split('\n')[0] ?? ''}`));
       return { kind: 'ok', answer: { run, committedAt: at, data: output.data, charts: output.charts } };
     }
     if (output.kind === 'empty') return output;
+    this.failed(run, output.message);
+    return { kind: 'failed', run, message: output.message };
+  }
+
+  /** A report (or its charts) failed: logged once per commit and message, shown until an answer succeeds. */
+  private failed(run: string, message: string): void {
     // Kept until an answer succeeds: on a schedule faster than a report, a new commit comes before
     // each failure is known, and the error must still show.
-    this.lastError = output.message;
-    if (!this.logged.has(output.message)) {
-      this.logged.add(output.message);
-      this.logger.error(`live report failed (run ${run}): ${output.message}`);
+    this.lastError = message;
+    if (!this.logged.has(message)) {
+      this.logged.add(message);
+      this.logger.error(`live report failed (run ${run}): ${message}`);
     }
-    return { kind: 'failed', run, message: output.message };
   }
 }
 
@@ -177,19 +192,39 @@ async function runWorker(input: WorkerInput): Promise<WorkerOutput> {
   } catch {
     // not permitted here: it runs at normal priority
   }
-  const answered = once(child, 'message') as Promise<[WorkerOutput]>;
   const ended = once(child, 'exit').then(([code, signal]) => {
     const last = stderr.trim().split('\n').at(-1) ?? '';
     return Promise.reject(new Error(`the report process ended (${String(signal ?? code)}) without an answer${last ? `: ${last}` : ''}`));
   });
   ended.catch(() => undefined); // settled by whichever comes first
-  child.send(input);
-  try {
-    const [output] = await Promise.race([answered, ended]);
-    return output;
-  } finally {
+  // The first message is the data (or why there is none); the charts follow in a second one.
+  let firstMessage: (m: WorkerMessage) => void = () => undefined;
+  let chartsMessage: (m: WorkerMessage) => void = () => undefined;
+  const first = new Promise<WorkerMessage>((resolve) => (firstMessage = resolve));
+  const second = new Promise<WorkerMessage>((resolve) => (chartsMessage = resolve));
+  let received = 0;
+  child.on('message', (m: WorkerMessage) => (received++ === 0 ? firstMessage(m) : chartsMessage(m)));
+  const stop = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill();
+  };
+  child.send(input);
+  let output: WorkerMessage;
+  try {
+    output = await Promise.race([first, ended]);
+  } catch (err) {
+    stop();
+    throw err;
   }
+  if (output.kind !== 'ok') {
+    stop();
+    return output.kind === 'charts' ? { kind: 'failed', message: 'the report process sent charts before its data' } : output;
+  }
+  const charts = Promise.race([second, ended]).then((m) => {
+    if (m.kind === 'charts') return m.charts;
+    throw new Error(m.kind === 'failed' ? m.message : `unexpected ${m.kind} message`);
+  }).finally(stop);
+  charts.catch(() => undefined); // awaited by whoever asks for a chart
+  return { kind: 'ok', data: output.data, charts, ms: output.ms };
 }
 
 /** A weak validator of one commit's answer for one URL (the body is computed once per commit, but may be recomputed after eviction). */
