@@ -37,6 +37,8 @@ export interface CatalogueSpec {
   days: number;
   intervalMinutes?: number;
   seed?: number;
+  /** Share of each provider's films whose price moves at each poll (default MOVE_SHARE; 1 = every price at every poll). */
+  moveShare?: number;
 }
 
 /** What `_done.json` records about a finished store. */
@@ -46,6 +48,7 @@ export interface StoreMarker {
   days: number;
   intervalMinutes: number;
   seed: number;
+  moveShare: number;
   /** The last poll's finished_at (ISO). */
   end: string;
   polls: number;
@@ -80,7 +83,8 @@ const MAX_CENTS = 99_999;
 export const sizeLabel = (films: number | null, days: number): string => `${films ?? '13films'}x${days}`;
 
 export function cacheDir(spec: CatalogueSpec): string {
-  return path.join(CACHE_ROOT, `${spec.layout}-${sizeLabel(spec.films, spec.days)}`);
+  const moves = spec.moveShare === undefined || spec.moveShare === MOVE_SHARE ? '' : `-moves${spec.moveShare}`;
+  return path.join(CACHE_ROOT, `${spec.layout}-${sizeLabel(spec.films, spec.days)}${moves}`);
 }
 
 /** The catalogue a store is made of (the simulator's, seed 1 unless told). */
@@ -142,7 +146,7 @@ type FromWorker = { kind: 'progress'; polls: number } | { kind: 'done'; movieRow
 const pollDurationMs = (perProvider: number) => Math.round(600 + perProvider * 1.5);
 
 async function generate(given: CatalogueSpec, data: string, end: Date, workers: number, progress: boolean): Promise<StoreMarker> {
-  const spec: Required<CatalogueSpec> = { intervalMinutes: 15, seed: 1, ...given };
+  const spec: Required<CatalogueSpec> = { intervalMinutes: 15, seed: 1, moveShare: MOVE_SHARE, ...given };
   const started = performance.now();
   const cpu = process.cpuUsage();
   const step = spec.intervalMinutes * 60_000;
@@ -151,7 +155,7 @@ async function generate(given: CatalogueSpec, data: string, end: Date, workers: 
   // The last poll finishes at `end`.
   const start = end.getTime() - pollDurationMs(perProvider) - (polls - 1) * step;
   const count = Math.max(1, Math.min(workers, polls));
-  const label = `${spec.layout}-${sizeLabel(spec.films, spec.days)}`;
+  const label = path.basename(cacheDir(spec));
   if (progress) process.stderr.write(`  generating ${label}: ${polls} polls (${count} worker threads) under ${data}\n`);
   let written = 0;
   let lastShown = 0;
@@ -180,7 +184,7 @@ async function generate(given: CatalogueSpec, data: string, end: Date, workers: 
   const size = parquetSize(data);
   const used = process.cpuUsage(cpu);
   return {
-    layout: spec.layout, films: spec.films, days: spec.days, intervalMinutes: spec.intervalMinutes, seed: spec.seed,
+    layout: spec.layout, films: spec.films, days: spec.days, intervalMinutes: spec.intervalMinutes, seed: spec.seed, moveShare: spec.moveShare,
     end: end.toISOString(), polls,
     movieRows: results.reduce((n, r) => n + r.movieRows, 0),
     rejectRows: results.reduce((n, r) => n + r.rejectRows, 0),
@@ -201,7 +205,7 @@ function legacySchema(schema: ParquetSchema): ParquetSchema {
 
 /**
  * Each provider's prices (cents) along the polls: a random walk from the catalogue's base prices,
- * where at each poll after the first about MOVE_SHARE of the films move by 0.50 to 5.00.
+ * where at each poll after the first about `share` of the films (MOVE_SHARE) move by 0.50 to 5.00.
  * Deterministic by seed: each (provider, poll) has its own generator.
  */
 class PriceWalk {
@@ -212,6 +216,7 @@ class PriceWalk {
     private readonly seed: number,
     private readonly provider: MockProviderName,
     films: Film[],
+    private readonly share: number,
   ) {
     this.prices = Int32Array.from(films, (f) => f.basePriceCents[provider] ?? MIN_CENTS);
   }
@@ -222,7 +227,7 @@ class PriceWalk {
       this.poll++;
       const rand = keyed(this.seed, 'catalogue-price', this.provider, this.poll);
       for (let f = 0; f < this.prices.length; f++) {
-        if (rand() >= MOVE_SHARE) continue;
+        if (rand() >= this.share) continue;
         const delta = (50 + Math.floor(rand() * 451)) * (rand() < 0.5 ? -1 : 1);
         const now = this.prices[f] ?? MIN_CENTS;
         const next = now + delta >= MIN_CENTS && now + delta <= MAX_CENTS ? now + delta : now - delta;
@@ -264,7 +269,7 @@ async function writePolls(job: Job, onProgress: (polls: number) => void): Promis
       return rest;
     });
     const ids = films.map((film) => Catalogue.id(provider, film));
-    return { provider, films, templates, ids, walk: new PriceWalk(spec.seed, provider, films), records: films.map(() => [] as Array<{ cents: number; movie: MovieRecord }>) };
+    return { provider, films, templates, ids, walk: new PriceWalk(spec.seed, provider, films, spec.moveShare), records: films.map(() => [] as Array<{ cents: number; movie: MovieRecord }>) };
   });
   type P = (typeof providers)[number];
   const duration = pollDurationMs(Math.max(...providers.map((p) => p.films.length)));

@@ -15,7 +15,7 @@
 // writes a file in place: compaction and the upgrade write new files and rename).
 // Usage: npm run bench:catalogue [-- --only 13films,2x1000x7,2x5000x7,2x1000x30 --fresh
 //          --skip compact,report,daemon,page --keep --workers 2 --max-age-hours 24
-//          --row-selector '#best-prices tbody tr']
+//          --row-selector '#best-prices tbody tr' --move-share 0.05]
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -26,7 +26,7 @@ import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { MOCK_PROVIDERS } from '../src/mock/catalogue.js';
 import { HEAP_FLAGS } from '../src/runtime/heap.js';
-import { CACHE_ROOT, catalogueOf, catalogueStore, parquetSize, type CachedStore, type Layout } from './catalogue-store.js';
+import { CACHE_ROOT, MOVE_SHARE, catalogueOf, catalogueStore, parquetSize, type CachedStore, type Layout } from './catalogue-store.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,6 +38,8 @@ const { values } = parseArgs({
     'max-age-hours': { type: 'string', default: '24' },
     'row-selector': { type: 'string', default: '#best-prices tbody tr' },
     'timeout-minutes': { type: 'string', default: '60' },
+    /** Share of each provider's films whose price moves at each poll (1: every price at every poll). */
+    'move-share': { type: 'string', default: String(MOVE_SHARE) },
   },
 });
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -48,6 +50,8 @@ const NODE = [process.execPath, ...HEAP_FLAGS];
 const skip = new Set(values.skip.split(',').filter(Boolean));
 const timeoutMs = Number(values['timeout-minutes']) * 60_000;
 const ROWS = values['row-selector'];
+const moveShare = Number(values['move-share']);
+if (!(moveShare > 0 && moveShare <= 1)) throw new Error('--move-share: expected a share above 0 and at most 1, e.g. 0.05');
 const work = path.join(CACHE_ROOT, `work-${process.pid}`);
 const MB = 2 ** 20;
 if (!existsSync(TIME)) throw new Error('bench:catalogue needs GNU time (/usr/bin/time): apt-get install time');
@@ -363,11 +367,11 @@ function uniqueTitle(films: number | null): string {
 async function benchSize(size: Size): Promise<void> {
   const out = { size: size.label, figures: {} as Figures, display: [] as Array<[string, string]> };
   results.push(out);
-  process.stdout.write(`\n${size.label}: 2 providers x ${size.films ?? '13-film catalogue (7 + 6)'}${size.films ? ' films' : ''}, ${size.days} days of 15-minute polls\n`);
+  process.stdout.write(`\n${size.label}: 2 providers x ${size.films ?? '13-film catalogue (7 + 6)'}${size.films ? ' films' : ''}, ${size.days} days of 15-minute polls, ${Math.round(moveShare * 100)}% of prices moving per poll\n`);
   const stores: Partial<Record<Layout, CachedStore>> = {};
   for (const layout of ['legacy', 'current'] as const) {
     await figure(out, `store_${layout}`, `${layout} store: polls, movie rows, files, MB`, async () => {
-      const s = await catalogueStore({ layout, films: size.films, days: size.days }, {
+      const s = await catalogueStore({ layout, films: size.films, days: size.days, moveShare }, {
         fresh: values.fresh, maxAgeHours: Number(values['max-age-hours']), progress: true, ...(values.workers ? { workers: Number(values.workers) } : {}),
       });
       stores[layout] = s;
@@ -570,7 +574,7 @@ const sizes = values.only.split(',').filter(Boolean).map(parseSize);
 const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8' }).stdout.trim();
 const benchStarted = performance.now();
 mkdirSync(work, { recursive: true });
-process.stdout.write(`bench:catalogue (commit ${commit || '?'}, Node ${process.version}, ${new Date().toISOString()}); stores cached under ${CACHE_ROOT}\n`);
+process.stdout.write(`bench:catalogue (commit ${commit || '?'}, Node ${process.version}, ${new Date().toISOString()}, ${Math.round(moveShare * 100)}% of prices moving per poll); stores cached under ${CACHE_ROOT}\n`);
 try {
   for (const size of sizes) {
     const started = performance.now();
@@ -590,4 +594,4 @@ const cell = (r: (typeof results)[number], label: string) => r.display.find(([l]
 process.stdout.write(`\n| figure | ${results.map((r) => r.size).join(' | ')} |\n|---|${results.map(() => '---|').join('')}\n`);
 for (const label of labels) process.stdout.write(`| ${label} | ${results.map((r) => cell(r, label).replaceAll('|', '/')).join(' | ')} |\n`);
 process.stdout.write(`\nwhole bench: ${((performance.now() - benchStarted) / 1000).toFixed(0)} s\n`);
-process.stdout.write(`${JSON.stringify({ bench: 'catalogue', commit, node: process.version, at: new Date().toISOString(), seconds: Math.round((performance.now() - benchStarted) / 1000), sizes: Object.fromEntries(results.map((r) => [r.size, r.figures])) })}\n`);
+process.stdout.write(`${JSON.stringify({ bench: 'catalogue', commit, node: process.version, at: new Date().toISOString(), seconds: Math.round((performance.now() - benchStarted) / 1000), move_share: moveShare, sizes: Object.fromEntries(results.map((r) => [r.size, r.figures])) })}\n`);
