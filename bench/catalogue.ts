@@ -407,35 +407,37 @@ async function benchSize(size: Size): Promise<void> {
       };
     });
   }
-  // The compacted store the rest reads: the upgraded one, else the compacted current one, else the uncompacted store.
-  const served = compacted.legacy ?? compacted.current ?? stores.current?.data;
+  // The compacted store: the upgraded one, else the compacted current one. The daemon and the
+  // page read it, or the uncompacted store when compaction failed (what a user then has).
+  const compactedStore = compacted.legacy ?? compacted.current;
+  const served = compactedStore ?? stores.current?.data;
   const servedLabel = compacted.legacy ? 'compacted (upgraded from 0.2.0)' : compacted.current ? 'compacted (current layout; the upgrade failed)' : 'UNCOMPACTED (compaction failed or skipped)';
-  out.figures.served_store = servedLabel;
-  process.stdout.write(`  report, daemon and page read the ${servedLabel} store\n`);
+  await figure(out, 'served_store', 'store the daemon and the page read', async () => ({ value: servedLabel, text: servedLabel }));
 
   // 2. report --since 7d (and 30d) on the compacted and the uncompacted store.
-  if (!skip.has('report') && served) {
+  if (!skip.has('report')) {
     const report = async (data: string, since: string) => {
       const copy = path.join(dir, `report-${path.basename(path.dirname(data))}`, 'data');
       linkCopy(data, copy); // a report may leave files in _staging (spill): never in the cache
       return medianIfCheap(() => measured([...NODE, CLI, 'report', '--since', since, '--format', 'json'], cliEnv(copy), { discard: true }));
     };
+    const noCompacted = 'no compacted store (compaction failed or skipped)';
     let week: Measured | null = null;
-    await figure(out, 'report_7d', `report --since 7d, ${served === stores.current?.data ? 'uncompacted' : 'compacted'} store`, async () => {
-      const m = await report(served, '7d');
+    await figure(out, 'report_7d', 'report --since 7d, compacted store', async () => {
+      if (!compactedStore) throw new Error(noCompacted);
+      const m = await report(compactedStore, '7d');
       if (m.code === 0) week = m;
       return { value: json(m, { runs: m.runs }), text: `${show(m)}${m.runs === 3 ? ' (median of 3)' : ''}` };
     });
-    if (stores.current && served !== stores.current.data) {
-      const current = stores.current;
-      await figure(out, 'report_7d_uncompacted', 'report --since 7d, uncompacted current-layout store', async () => {
-        const m = await report(current.data, '7d');
-        return { value: json(m, { runs: m.runs }), text: `${show(m)}${m.runs === 3 ? ' (median of 3)' : ''}` };
-      });
-    }
+    await figure(out, 'report_7d_uncompacted', 'report --since 7d, uncompacted current-layout store', async () => {
+      if (!stores.current) throw new Error('no current-layout store');
+      const m = await report(stores.current.data, '7d');
+      return { value: json(m, { runs: m.runs }), text: `${show(m)}${m.runs === 3 ? ' (median of 3)' : ''}` };
+    });
     if (size.days >= 30) {
-      await figure(out, 'report_30d', `report --since 30d, same store (CPU ratio 30d/7d)`, async () => {
-        const m = await report(served, '30d');
+      await figure(out, 'report_30d', 'report --since 30d, compacted store (CPU ratio 30d/7d)', async () => {
+        if (!compactedStore) throw new Error(noCompacted);
+        const m = await report(compactedStore, '30d');
         const w = week as Measured | null;
         const ratio = w && m.code === 0 ? m.cpu / w.cpu : NaN;
         return { value: json(m, { runs: m.runs, cpu_ratio_30d_7d: round(ratio) }), text: `${show(m)}${m.runs === 3 ? ' (median of 3)' : ''}; ratio ${Number.isNaN(ratio) ? 'n/a' : ratio.toFixed(2)}` };
