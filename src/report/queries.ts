@@ -161,7 +161,7 @@ export class StoreReader {
       // window's history comes from price_changes, which hold what changed, not every poll.
       reader.windowDay = windowStart;
       const latestDays = (await reader.rows<{ dt: Date | string }>(`SELECT DISTINCT dt FROM (${latestAnsweredSql('')})`)).map((r) => (r.dt instanceof Date ? dtOf(r.dt) : String(r.dt)));
-      await reader.createView('movies', scope.read('movies', '9999-12-31', latestDays), 'SELECT film_key, title, year, provider, price_cents, polled_at, run FROM %s',
+      await reader.createView('movies', scope.readDays('movies', latestDays), 'SELECT film_key, title, year, provider, price_cents, polled_at, run FROM %s',
         'SELECT NULL::VARCHAR AS film_key, NULL::VARCHAR AS title, NULL::INTEGER AS year, provider, NULL::BIGINT AS price_cents, started_at AS polled_at, run FROM runs WHERE false');
       // Days whose polls lack price_changes (a store no writer of this version has upgraded yet, or
       // polls an older version added): their change points are computed from movies here, as the
@@ -295,9 +295,9 @@ export class StoreReader {
   /**
    * The points a chart line needs: both ends of every stretch of one price (stretches of the same
    * price one after another are one), so the line drawn is the one every poll would draw; then at
-   * most MAX_POINTS_PER_LINE per line. `film`: one film_key only.
+   * most MAX_POINTS_PER_LINE per line.
    */
-  async series(filters: Pick<ReportFilters, 'since' | 'provider'> & { filmKey?: string }): Promise<SeriesPoint[]> {
+  async series(filters: Pick<ReportFilters, 'since' | 'provider'>): Promise<SeriesPoint[]> {
     const points: SeriesPoint[] = [];
     for await (const film of this.seriesByFilm(filters)) points.push(...film);
     return points;
@@ -307,13 +307,12 @@ export class StoreReader {
    * The same points, one film at a time (streamed from DuckDB in film order): a catalogue's charts
    * are made film by film without holding every point at once.
    */
-  async *seriesByFilm(filters: Pick<ReportFilters, 'since' | 'provider'> & { filmKey?: string }): AsyncGenerator<SeriesPoint[]> {
-    const params = { ...this.stretchParams(filters), ...(filters.filmKey !== undefined ? { film_key: filters.filmKey } : {}) };
+  async *seriesByFilm(filters: Pick<ReportFilters, 'since' | 'provider'>): AsyncGenerator<SeriesPoint[]> {
+    const params = this.stretchParams(filters);
     const result = await this.con.stream(
       `WITH ${this.stretchesSql(filters)}
        SELECT x.film_key, x.provider, x.price, a.t AS start, b.t AS "end"
          FROM stretches x JOIN polls a ON a.provider = x.provider AND a.n = x.s JOIN polls b ON b.provider = x.provider AND b.n = x.e - 1
-        ${filters.filmKey !== undefined ? 'WHERE x.film_key = $film_key' : ''}
         ORDER BY x.film_key, x.provider, x.s`,
       params,
     );
