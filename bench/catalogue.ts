@@ -590,8 +590,15 @@ try {
 }
 
 // The table: one row per figure, one column per size.
+// A figure only some sizes have (30d) goes right after the figure it followed there.
 const labels: string[] = [];
-for (const r of results) for (const [label] of r.display) if (!labels.includes(label)) labels.push(label);
+for (const r of results) {
+  let previous = -1;
+  for (const [label] of r.display) {
+    if (!labels.includes(label)) labels.splice(previous + 1, 0, label);
+    previous = labels.indexOf(label);
+  }
+}
 const cell = (r: (typeof results)[number], label: string) => r.display.find(([l]) => l === label)?.[1] ?? '';
 process.stdout.write(`\n| figure | ${results.map((r) => r.size).join(' | ')} |\n|---|${results.map(() => '---|').join('')}\n`);
 for (const label of labels) process.stdout.write(`| ${label} | ${results.map((r) => cell(r, label).replaceAll('|', '/')).join(' | ')} |\n`);
