@@ -2,7 +2,7 @@
 // compaction and the upgrade, the alerts). Without a bound DuckDB takes 80% of the host's memory,
 // and in a container the kernel kills the process long before: a big window must spill to disk or
 // fail with one line, never be SIGKILLed. The bound follows the container's cgroup limit.
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from './errors.js';
@@ -66,10 +66,15 @@ export function duckdbMemory(spill: string | null): { memory_limit: string; temp
   return options;
 }
 
-/** A spill folder of this process's own: under the store's _staging when it is writable, else under the OS's temp folder. */
+/**
+ * A spill folder of this process's own: under the store's _staging when a writer made it and this
+ * user may write there, else under the OS's temp folder. A reader never makes _staging itself: a
+ * `report` run as root would leave a folder the daemon's user could not write.
+ */
 export function spillFolderFor(stagingDir: string): string {
   const own = path.join(stagingDir, `${SPILL_PREFIX}${process.pid}`);
   try {
+    if (!existsSync(stagingDir)) throw new Error('no _staging');
     mkdirSync(own, { recursive: true });
     return own;
   } catch {
