@@ -10,7 +10,7 @@ import path from 'node:path';
 import { errorMessage } from '../runtime/errors.js';
 import type { Logger } from '../log/log.js';
 import { fsync, writeMarker } from './durable.js';
-import { processStartTime } from './lock.js';
+import { isAlive, processStartTime } from './lock.js';
 import { SPILL_PREFIX } from '../runtime/duckdb-memory.js';
 import { ParquetFileWriter, writeParquetFile, type ParquetSchema } from './parquet/index.js';
 import { COMPACT_STAGING_PREFIX, recoverCompaction } from './compaction.js';
@@ -196,7 +196,8 @@ export async function recoverStaging(root: string, logger: Logger, hooks: Pick<C
     if (entry.isDirectory() && entry.name === MIGRATION_DIR) continue; // resumed by the migration itself
     if (entry.name.startsWith(SPILL_PREFIX)) {
       // A DuckDB's spill folder (a report beside the polls): removed only once its process is gone.
-      if (!pidAlive(Number(entry.name.slice(SPILL_PREFIX.length)))) await rm(staging, { recursive: true, force: true });
+      const pid = Number(entry.name.slice(SPILL_PREFIX.length));
+      if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) await rm(staging, { recursive: true, force: true });
       continue;
     }
     const owner = entry.isDirectory() ? await liveOwner(staging) : null;
@@ -250,17 +251,6 @@ async function readMarker(file: string, logger: Logger): Promise<ReadyMarker | n
   return null;
 }
 
-/** Whether a pid on this host is running (EPERM: it is, another user's). */
-function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 interface Owner {
   pid: number;
   host: string;
@@ -285,10 +275,5 @@ async function liveOwner(staging: string): Promise<Owner | null> {
   }
   if (typeof owner.pid !== 'number' || owner.host !== os.hostname() || owner.pid === process.pid) return null;
   if (owner.started) return processStartTime(owner.pid) === owner.started ? (owner as Owner) : null;
-  try {
-    process.kill(owner.pid, 0); // no /proc: signal 0 only asks whether the pid exists
-    return owner as Owner;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM' ? (owner as Owner) : null; // EPERM: alive, not ours
-  }
+  return isAlive(owner.pid) ? (owner as Owner) : null; // no /proc: only whether the pid exists
 }

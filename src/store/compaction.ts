@@ -16,7 +16,7 @@ import { errorMessage } from '../runtime/errors.js';
 import type { Logger } from '../log/log.js';
 import { fsync, fsyncTree, readMarker, writeMarker } from './durable.js';
 import { exchangeFolders } from './exchange.js';
-import { COMPACTED_PREFIX, READY_MARKER, STAGING_DIR, TABLES, dayPartition, dtFolders, dtOf, hasProviderPartition, runIdOfFile, type Table } from './layout.js';
+import { COMPACTED_PREFIX, READY_MARKER, STAGING_DIR, TABLES, dayPartition, dtFolders, dtOf, hasProviderPartition, runIdOfFile, runIdOfLegacyPath, type Table } from './layout.js';
 import { writeParquetFile } from './parquet/index.js';
 import { ParquetRowSource } from './row-source.js';
 import { MOVIES_SCHEMA, PRICE_CHANGES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA } from './schema.js';
@@ -290,12 +290,6 @@ export async function backfillPriceChanges(options: Omit<CompactOptions, 'now' |
     options.logger.warn('upgrade: price_changes built', { days: done.length });
   }
   return done;
-}
-
-/** The run id of a file in a run=<id> folder (stores before 0.3). */
-function runIdOfLegacyPath(file: string): string | null {
-  const m = /[/\\]run=([^/\\]+)[/\\]/.exec(file);
-  return m?.[1] ?? null;
 }
 
 /** Swaps each marked table's staged day folder with the live one (skipping those already swapped), then removes the staging. */

@@ -72,6 +72,11 @@ export function runIdOfFile(name: string): string | null {
   return RUN_ID.test(id) ? id : null;
 }
 
+/** The run id of a file in a run=<id> folder (stores before 0.3), or null. */
+export function runIdOfLegacyPath(file: string): string | null {
+  return /[/\\]run=([^/\\]+)[/\\]/.exec(file)?.[1] ?? null;
+}
+
 /** dt values of `dt=` folder names, sorted ascending. */
 export function dtFolders(names: string[]): string[] {
   return names.flatMap((n) => /^dt=(\d{4}-\d{2}-\d{2})$/.exec(n)?.[1] ?? []).sort();

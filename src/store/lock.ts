@@ -218,7 +218,8 @@ export function processStartTime(pid: number): string | null {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a pid on this host is running (signal 0 only asks; EPERM: it is, another user's). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -67,14 +67,10 @@ export interface LatestPoll {
 }
 
 /**
- * The provider's latest committed poll of day `dt`, or null when it has none that day. Every
- * poll writes a movies file per provider (zero rows when it got nothing), so the latest run id
- * among the file names of movies/dt=<dt>/provider=<P>/ is that poll; its rows are read back
- * (hyparquet: a poll needs no DuckDB) from its own file, or from the compacted file that holds it.
+ * A provider's latest committed poll of day `dt` (found by latestRunOnDisk), read back with
+ * hyparquet (a poll needs no DuckDB) from its own file, or from the compacted file that holds it.
  */
-export async function readLatestPoll(root: string, dt: string, provider: string): Promise<LatestPoll | null> {
-  const latest = latestRunOnDisk(root, dt, provider);
-  if (latest === null) return null;
+export async function readLatestPoll(dt: string, latest: { run: string; file: string }): Promise<LatestPoll> {
   const prices: PollPrices = new Map();
   const rows = (await parquetReadObjects({ file: await asyncBufferFromFile(latest.file), columns: ['run', 'film_key', 'price_cents', 'title', 'year'] })) as Array<{
     run: string; film_key: string; price_cents: bigint; title: string; year: number | null;
@@ -83,7 +79,11 @@ export async function readLatestPoll(root: string, dt: string, provider: string)
   return { dt, run: latest.run, prices };
 }
 
-/** The latest run id among a provider's movies files of a day, with its file (names only). */
+/**
+ * The latest run id among a provider's movies files of a day, with its file (names only), or null
+ * when it has none that day. Every poll writes a movies file per provider (zero rows when it got
+ * nothing), so that run is the provider's latest committed poll of the day.
+ */
 export function latestRunOnDisk(root: string, dt: string, provider: string): { run: string; file: string } | null {
   const dir = path.join(root, fileFolder('movies', dt, provider));
   let best: { run: string; file: string } | null = null;
@@ -113,8 +113,8 @@ export class LatestPolls {
     const onDisk = latestRunOnDisk(root, dt, provider);
     if (onDisk === null) return null;
     if (cached && cached.dt === dt && cached.run === onDisk.run) return cached;
-    const read = await readLatestPoll(root, dt, provider);
-    if (read) this.byProvider.set(provider, read);
+    const read = await readLatestPoll(dt, onDisk);
+    this.byProvider.set(provider, read);
     return read;
   }
 

@@ -8,13 +8,12 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { ParquetSchema } from './parquet/index.js';
 import { changeRows, observe, type PollPrices, type PriceChangeRow } from './price-changes.js';
 import { duckdbMemory } from '../runtime/duckdb-memory.js';
-import { RUN_ID } from './layout.js';
+import { COMPACTED_PREFIX, runIdOfFile, runIdOfLegacyPath } from './layout.js';
 
-/** The run id of a file that holds one poll: its name (this layout), or its run= folder (before 0.3). */
+/** The run id of a file that holds one poll: its name (this layout), or its run= folder (before 0.3); null for a compacted day. */
 function runOfOneFile(file: string): string | null {
-  const name = path.basename(file, '.parquet');
-  if (RUN_ID.test(name)) return name;
-  return /[/\\]run=([^/\\]+)[/\\]/.exec(file)?.[1] ?? null;
+  const name = path.basename(file);
+  return name.startsWith(COMPACTED_PREFIX) ? null : (runIdOfFile(name) ?? runIdOfLegacyPath(file));
 }
 
 const quote = (s: string) => `'${s.replaceAll("'", "''")}'`;
@@ -79,15 +78,20 @@ export class ParquetRowSource {
     const columns = Object.keys(schema.fields);
     const missing = columns.filter((c) => !present.has(c));
     if (missing.length > 0) throw new Error(`cannot rewrite ${files[0] ?? ''} and ${files.length - 1} more: column(s) ${missing.join(', ')} not in any of them`);
-    const select = `SELECT ${columns.map((c) => `"${c}"`).join(', ')}`;
+    for await (const chunk of this.chunksInRunOrder(files, `SELECT ${columns.map((c) => `"${c}"`).join(', ')}`)) {
+      for (const row of chunk) yield row;
+    }
+  }
+
+  /**
+   * `select` (a column list) over `files`, in run order, chunk by chunk: files whose runs come one
+   * after another are streamed in turn, each in its own row order, unsorted; files whose runs
+   * interleave are sorted together.
+   */
+  private async *chunksInRunOrder(files: string[], select: string): AsyncGenerator<Row[]> {
     const ordered = await this.inRunOrder(files);
     const reads = ordered ? ordered.map((f) => `${select} FROM ${this.from([f])}`) : [`${select} FROM ${this.from(files)} ORDER BY "run", filename, file_row_number`];
-    for (const sql of reads) {
-      const result = await this.con.stream(sql);
-      for await (const chunk of result.yieldRowObjectJs()) {
-        for (const row of chunk) yield row as Row;
-      }
-    }
+    for (const sql of reads) yield* (await this.con.stream(sql)).yieldRowObjectJs() as AsyncIterable<Row[]>;
   }
 
   /** The files sorted so that their runs come in order one file after another, or null when two files' runs interleave. */
@@ -117,17 +121,11 @@ export class ParquetRowSource {
     const polls = (await this.con.runAndReadAll(
       `SELECT "run", min(started_at) AS started_at FROM ${this.from(runFiles)} WHERE provider = $provider GROUP BY "run" ORDER BY "run"`, { provider },
     )).getRowObjectsJS() as Array<{ run: string; started_at: Date }>;
-    // Files in run order are read one after another, unsorted (a day's sort of 480,000 rows took
-    // DuckDB to its bound); only files whose runs interleave are sorted together.
-    const ordered = await this.inRunOrder(movieFiles);
-    const select = 'SELECT "run", film_key, price_cents, title, "year", polled_at';
-    const reads = ordered ? ordered.map((f) => `${select} FROM ${this.from([f])}`) : [`${select} FROM ${this.from(movieFiles)} ORDER BY "run", filename, file_row_number`];
-    const chunks = (async function* (con: DuckDBConnection) {
-      for (const sql of reads) yield* (await con.stream(sql)).yieldRowObjectJs();
-    })(this.con)[Symbol.asyncIterator]();
-    let buffered: Array<Record<string, unknown>> = [];
+    // Not sorted as a whole: a day's sort of 480,000 rows took DuckDB to its bound.
+    const chunks = this.chunksInRunOrder(movieFiles, 'SELECT "run", film_key, price_cents, title, "year", polled_at');
+    let buffered: Row[] = [];
     let at = 0;
-    const next = async (): Promise<Record<string, unknown> | null> => {
+    const next = async (): Promise<Row | null> => {
       while (at >= buffered.length) {
         const chunk = await chunks.next();
         if (chunk.done) return null;
