@@ -4,6 +4,7 @@
 // with validators from the last commit; bad query parameters get 400 naming the parameter.
 import type { AlertsView } from '../alerts/service.js';
 import type http from 'node:http';
+import { errorMessage } from '../runtime/errors.js';
 import { knownSecrets, redactText } from '../runtime/redact.js';
 import { LIVE_PAGE, LIVE_PAGE_CSP } from '../report/html.js';
 import { etagOf, type LiveAnswer, type LiveReport } from '../report/live.js';
@@ -72,21 +73,16 @@ const HTTP_DATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Ju
  */
 const bytes = new WeakMap<LiveAnswer, Map<string, Buffer>>();
 const MAX_BODIES_PER_ANSWER = 64;
-function encoded(answer: LiveAnswer, variant: string, make: () => string): Buffer {
+async function encoded(answer: LiveAnswer, variant: string, make: () => string | Promise<string>): Promise<Buffer> {
   let byVariant = bytes.get(answer);
   if (!byVariant) bytes.set(answer, (byVariant = new Map()));
   let body = byVariant.get(variant);
   if (!body) {
-    body = Buffer.from(redactText(make(), knownSecrets()));
+    body = Buffer.from(redactText(await make(), knownSecrets()));
     byVariant.set(variant, body);
     if (byVariant.size > MAX_BODIES_PER_ANSWER) byVariant.delete(byVariant.keys().next().value as string);
   }
   return body;
-}
-
-/** 500 with one line: the charts of an answer failed (the report process died after its data). */
-function text500(res: http.ServerResponse, err: unknown): void {
-  text(res, 500, `report failed: ${(err instanceof Error ? err.message : String(err)).split('\n')[0] ?? ''}`);
 }
 
 /** /api/report's body for one view of the answer (search, sort, page, section). */
@@ -130,16 +126,15 @@ async function answerRoute(
     res.writeHead(304, validators).end();
     return;
   }
-  let made: string | null = null;
-  if (!bytes.get(answer)?.has(variant)) {
-    try {
-      made = await make(answer);
-    } catch (err) {
-      text500(res, err);
-      return;
-    }
+  let body: Buffer;
+  try {
+    body = await encoded(answer, variant, () => make(answer));
+  } catch (err) {
+    // The charts of an answer failed (its report process died after sending the data).
+    text(res, 500, `report failed: ${errorMessage(err).split('\n')[0] ?? ''}`);
+    return;
   }
-  json(res, encoded(answer, variant, () => made ?? ''), validators);
+  json(res, body, validators);
 }
 
 export function liveRoutes(live: LiveReport, status: () => DaemonStatus): Record<string, Route> {
