@@ -166,7 +166,7 @@ export class StoreReader {
       // Days whose polls lack price_changes (a store no writer of this version has upgraded yet, or
       // polls an older version added): their change points are computed from movies here, as the
       // upgrade would write them, so the report is the same before and after it (at the old cost).
-      const missing = new Set(daysMissingChanges(root).filter((d) => d >= windowStart));
+      const missing = new Set(daysMissingChanges(root, windowStart));
       const stored = scope.readDays('price_changes', scope.days('price_changes').filter((d) => d >= windowStart && !missing.has(d)));
       const computed = missing.size > 0 ? scope.readDays('movies', [...missing]) : null;
       const parts = [

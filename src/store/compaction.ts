@@ -241,11 +241,12 @@ async function writeDayChanges(source: ParquetRowSource, root: string, dt: strin
  * before the table existed, or polls a version without it wrote since. A poll's own runs file needs
  * its own price_changes file (one per provider, zero rows allowed) or a rebuilt day file named
  * after a run at least as late; a compacted runs file needs a rebuilt file at least as late.
+ * `fromDt`: only days from then on (a report's window: its cost must not follow the store's age).
  */
-export function daysMissingChanges(root: string): string[] {
+export function daysMissingChanges(root: string, fromDt = ''): string[] {
   const dir = path.join(root, 'runs');
   if (!existsSync(dir)) return [];
-  return dtFolders(readdirSync(dir)).filter((dt) => {
+  return dtFolders(readdirSync(dir)).filter((dt) => dt >= fromDt).filter((dt) => {
     // Polls in the layout before 0.3 (run= folders) never have change points of their own.
     if (readdirSync(path.join(dir, `dt=${dt}`)).some((n) => n.startsWith('run='))) return true;
     const runs = dayFolders(root, 'runs', dt)[0]?.files ?? [];
