@@ -8,10 +8,11 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { startMockProvider, type MockOptions } from '../src/mock/server.js';
-import { LOCK_DIR, LOCK_INFO, STALE_MS, acquireStoreLock, processStartTime } from '../src/store/lock.js';
+import { LOCK_DIR, LOCK_INFO, STALE_MS, acquireStoreLock } from '../src/store/lock.js';
+import { processStartTime, thisProcess } from '../src/runtime/process-identity.js';
 import { isMessage, pollDone, startDaemon } from './daemon-helpers.js';
 import { query, table } from './duckdb.js';
-import { runCli, tempDir } from './helpers.js';
+import { CLI, cleanEnv, runCli, tempDir } from './helpers.js';
 
 const YEARLY = '0 0 1 1 *';
 
@@ -112,7 +113,8 @@ test('a lock whose holder on this host is dead, or whose mtime lies in the futur
   const data = path.join(dir, 'data');
   for (const [pid, mtime] of [[999_999, new Date(Date.now() - 5000)], [4242, new Date(Date.now() + 3_600_000)]] as const) {
     mkdirSync(path.join(data, LOCK_DIR), { recursive: true });
-    writeFileSync(path.join(data, LOCK_INFO), JSON.stringify({ pid, host: pid === 4242 ? 'elsewhere' : hostname(), command: 'start', since: '2026-01-01T00:00:00Z' }));
+    const { boot, pidns } = thisProcess(); // recorded in this boot and pid namespace: its pid proves it gone
+    writeFileSync(path.join(data, LOCK_INFO), JSON.stringify({ pid, host: pid === 4242 ? 'elsewhere' : hostname(), boot, pidns, command: 'start', since: '2026-01-01T00:00:00Z' }));
     utimesSync(path.join(data, LOCK_DIR), mtime, mtime);
     const taken = await pollIn(dir, mock);
     assert.equal(taken.code, 0, taken.stderr);
@@ -189,7 +191,8 @@ test('a lock naming a pid that now belongs to another process (a reused pid) is 
   const data = path.join(dir, 'data');
   mkdirSync(path.join(data, LOCK_DIR), { recursive: true });
   // This test's own pid is alive, but it started at another time than the holder recorded.
-  writeFileSync(path.join(data, LOCK_INFO), JSON.stringify({ pid: process.pid, host: hostname(), command: 'start', since: '2026-01-01T00:00:00Z', started: '1' }));
+  const { boot, pidns } = thisProcess();
+  writeFileSync(path.join(data, LOCK_INFO), JSON.stringify({ pid: process.pid, host: hostname(), boot, pidns, command: 'start', since: '2026-01-01T00:00:00Z', started: '1' }));
   // A hand-made _LOCK.json does not name its lock folder: the folder's age vouches for it. Kept at
   // 5 s (past two refreshes, short of stale) however long the poll takes to start on a busy machine.
   const handMade = statSync(path.join(data, LOCK_DIR)).ino;
@@ -206,6 +209,46 @@ test('a lock naming a pid that now belongs to another process (a reused pid) is 
   const poll = await pollIn(dir, mock).finally(() => clearInterval(ageing));
   assert.equal(poll.code, 0, poll.stderr);
   assert.match(poll.stderr, /which is no longer running/);
+});
+
+/** The CLI in a pid namespace of its own (`unshare`, root only): as a container is, it runs as pid 1 under this host name. */
+function inOwnPidNamespace(args: string[], env: Record<string, string>) {
+  return spawn('unshare', ['--pid', '--fork', '--kill-child', '--mount-proc', process.execPath, CLI, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+}
+const canUnshare = process.getuid?.() === 0 && existsSync('/usr/bin/unshare') ? false : 'needs root and unshare(1) for pid namespaces';
+
+test('two containers with one host name, both pid 1 (own pid namespaces): the second is refused, never takes the live lock over; a holder from an older version (no namespace) waits for staleness', { skip: canUnshare, timeout: 60_000 }, async (t) => {
+  const mock = await mockFor(t);
+  const dir = tempDir(t);
+  const env = { API_TOKEN: mock.token, PROVIDER_BASE_URL: mock.url, DATA_DIR: path.join(dir, 'data'), LOG_DIR: path.join(dir, 'logs'), SCHEDULE_CRON: YEARLY, RUN_ON_START: 'never', HEALTH_PORT: '0' };
+  const first = inOwnPidNamespace(['start'], env);
+  t.after(() => first.kill('SIGKILL'));
+  let out = '';
+  first.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  first.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  for (let i = 0; i < 300 && !out.includes('daemon started'); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.match(out, /daemon started/);
+  const holder = JSON.parse(readFileSync(path.join(dir, 'data', LOCK_INFO), 'utf8')) as { pid: number; pidns: string };
+  assert.equal(holder.pid, 1, 'the daemon runs as pid 1 in its namespace');
+  assert.notEqual(holder.pidns, thisProcess().pidns);
+  const second = inOwnPidNamespace(['poll'], env);
+  let err = '';
+  second.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((resolve) => second.once('exit', resolve));
+  assert.equal(code, 75, err);
+  assert.match(err, /locked by `start` \(pid 1 on host /);
+  assert.doesNotMatch(err, /taking over/);
+  // From this namespace the holder (pid 1 elsewhere) cannot be judged either: it is left alone too.
+  const beside = await pollIn(dir, mock);
+  assert.equal(beside.code, 75, beside.stderr);
+  first.kill('SIGKILL'); // unshare does not pass SIGTERM on; --kill-child ends the daemon with it
+  await new Promise((r) => first.once('exit', r));
+  // An older version's _LOCK.json (no boot, no namespace) naming a gone pid on this host: waited for until stale, not taken at once.
+  mkdirSync(path.join(dir, 'data', LOCK_DIR), { recursive: true });
+  writeFileSync(path.join(dir, 'data', LOCK_INFO), JSON.stringify({ pid: 999_999, host: hostname(), command: 'start', since: '2026-01-01T00:00:00Z' }));
+  const old = await pollIn(dir, mock);
+  assert.equal(old.code, 75, old.stderr);
+  assert.doesNotMatch(old.stderr, /taking over/);
 });
 
 test('a waiter names a holder that wrote _LOCK.json a moment after making _LOCK, not "another collector" or the previous holder', async (t) => {

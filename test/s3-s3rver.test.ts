@@ -21,7 +21,7 @@ test('a server that ignores conditional writes is detected and reported, and not
   const settings = s3Settings(`http://127.0.0.1:${port}`, KEYS, 'ignores', 'p');
   const client = createS3Client(settings);
   t.after(() => client.destroy());
-  assert.equal(await probeConditionalWrites(client, 'ignores', 'p'), false);
+  assert.equal(await probeConditionalWrites(client, 'ignores', 'p', 'store-a'), false);
 
   const root = tempDir(t);
   await writePoll(root, new Date(), 'complete', 2);

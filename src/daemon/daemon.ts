@@ -272,6 +272,8 @@ export class Daemon {
     this.schedule.stop();
     this.config.stop();
     this.stopReloading?.();
+    // The sink stops beside the running poll, within the same grace, whatever its endpoint does.
+    const sinkStopped = this.sink?.stop(Date.now() + this.settings.shutdown.graceMs);
     if (this.running) {
       const timer = setTimeout(() => {
         this.logger.warn('shutdown grace period over: aborting the running poll');
@@ -281,7 +283,7 @@ export class Daemon {
       clearTimeout(timer);
     }
     await this.alerts?.stop();
-    await this.sink?.stop();
+    await sinkStopped;
     await this.health?.close();
     this.logger.info('daemon stopped');
     this.stopped?.();

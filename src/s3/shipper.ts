@@ -10,17 +10,21 @@
 //  - a compacted day's movies and rejects before its runs; the objects it replaces are deleted only
 //    once every local file of their folder is in the bucket. Until then both are there: the rule
 //    (per run, read only the file whose name sorts last) reads each row once at every instant.
-// Objects already in the bucket (the log, made to agree with a LIST of the prefix at start: same
-// key, same size) are not uploaded again. Local days removed by retention stay in the bucket.
+// Objects already in the bucket (the log, made to agree with a LIST of the prefix at start and with
+// one day's listing at a time after that) are not uploaded again; one the listing vouches for is
+// HEADed first (same size and sha256 metadata). Local days removed by retention stay in the bucket,
+// and so do objects of runs this store does not hold (a predecessor's, after a failover).
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, type ReadStream, readdirSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DeleteObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { parquetReadObjects } from 'hyparquet';
 import { COMPACTED_PREFIX, TABLES, dtFolders, hasProviderPartition, runIdOfFile, type Table } from '../store/layout.js';
 import { isNotFound } from './client.js';
 import { objectKey } from './lease.js';
-import type { ShipLog } from './ship-log.js';
+import type { ShipLog, ShippedObject } from './ship-log.js';
 
 export interface LocalFile {
   /** Relative to the store root, with '/' separators: the object key below the prefix. */
@@ -33,6 +37,7 @@ export interface LocalFile {
   run: string;
   compacted: boolean;
   size: number;
+  mtimeMs: number;
 }
 
 const TABLE_ORDER: Record<Table, number> = { movies: 0, rejects: 1, price_changes: 2, runs: 3 };
@@ -56,9 +61,9 @@ export function committedFiles(root: string): LocalFile[] {
         for (const name of safeList(path.join(root, folder))) {
           const run = runIdOfFile(name);
           if (run === null) continue;
-          const size = sizeOf(path.join(root, folder, name));
-          if (size === null) continue; // gone since the listing (compaction, retention)
-          files.push({ rel: `${folder}/${name}`, table, dt, folder, name, run, compacted: name.startsWith(COMPACTED_PREFIX), size });
+          const stat = statOf(path.join(root, folder, name));
+          if (stat === null) continue; // gone since the listing (compaction, retention)
+          files.push({ rel: `${folder}/${name}`, table, dt, folder, name, run, compacted: name.startsWith(COMPACTED_PREFIX), size: stat.size, mtimeMs: stat.mtimeMs });
         }
       }
     }
@@ -82,9 +87,9 @@ function safeList(dir: string): string[] {
   }
 }
 
-function sizeOf(file: string): number | null {
+function statOf(file: string): { size: number; mtimeMs: number } | null {
   try {
-    return statSync(file).size;
+    return statSync(file);
   } catch {
     return null;
   }
@@ -115,7 +120,13 @@ const PART_SIZE = 8 * 1024 * 1024;
 /** The ship log is saved at least this often during a long catch-up. */
 const SAVE_EVERY_MS = 2_000;
 
-export async function shipPass(client: S3Client, bucket: string, prefix: string, root: string, log: ShipLog, hooks: PassHooks): Promise<PassResult> {
+/** What a pass remembers between passes: the runs of compacted objects it had to read. */
+export class PassMemory {
+  readonly objectRuns = new Map<string, Set<string> | null>();
+  readonly dayRuns = new Map<string, { stamp: string; runs: Set<string> }>();
+}
+
+export async function shipPass(client: S3Client, bucket: string, prefix: string, root: string, log: ShipLog, hooks: PassHooks, memory = new PassMemory()): Promise<PassResult> {
   const result: PassResult = { uploaded: 0, deleted: 0, bytes: 0 };
   const files = committedFiles(root);
   let savedAt = Date.now();
@@ -123,7 +134,8 @@ export async function shipPass(client: S3Client, bucket: string, prefix: string,
     hooks.signal?.throwIfAborted();
     const file = files[i] as LocalFile;
     const key = objectKey(prefix, file.rel);
-    if (!log.has(key, file.size)) {
+    const entry = log.get(key);
+    if (!isShipped(entry, file)) {
       const full = path.join(root, file.rel);
       let sha256: string;
       try {
@@ -132,19 +144,23 @@ export async function shipPass(client: S3Client, bucket: string, prefix: string,
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // swapped out by a compaction since the listing: the next pass ships its replacement
         throw err;
       }
-      // Not looked up first: reconcile() made the log agree with the bucket at start, and under the
-      // lease nothing else writes here. Same key, same content: at worst a crash repeats one upload.
-      hooks.beforeWrite();
-      const uploaded = await upload(client, bucket, key, full, sha256, hooks.signal);
-      if (!uploaded) continue;
-      log.add(key, { size: file.size, sha256 });
-      result.uploaded++;
-      result.bytes += file.size;
-      await hooks.afterObject?.({ kind: 'uploaded', key, bytes: file.size });
+      const found = entry?.size === file.size ? await sameInBucket(client, bucket, key, entry, sha256) : null;
+      if (found !== null) {
+        log.add(key, { ...found, mtimeMs: file.mtimeMs });
+      } else {
+        // Under the lease nothing else writes here. Same key, same content: at worst a crash repeats one upload.
+        hooks.beforeWrite();
+        const etag = await upload(client, bucket, key, full, sha256, hooks.signal);
+        if (etag === null) continue;
+        log.add(key, { size: file.size, sha256, ...(etag !== undefined ? { etag } : {}), mtimeMs: file.mtimeMs });
+        result.uploaded++;
+        result.bytes += file.size;
+        await hooks.afterObject?.({ kind: 'uploaded', key, bytes: file.size });
+      }
     }
     const next = files[i + 1];
     if (next === undefined || next.dt !== file.dt) {
-      result.deleted += await dropReplaced(client, bucket, prefix, file.dt, files, log, hooks);
+      result.deleted += await dropReplaced(client, bucket, prefix, root, file.dt, files, log, hooks, memory);
       await log.save();
       savedAt = Date.now();
     } else if (Date.now() - savedAt > SAVE_EVERY_MS) {
@@ -156,14 +172,36 @@ export async function shipPass(client: S3Client, bucket: string, prefix: string,
   return result;
 }
 
-/** Uploads one file (multipart above PART_SIZE; a failed multipart upload is aborted by lib-storage). False if the file went away. */
-async function upload(client: S3Client, bucket: string, key: string, file: string, sha256: string, signal?: AbortSignal): Promise<boolean> {
+/** Shipped as it is now: recorded with its hash, and the local file not rewritten since (same size and mtime). */
+function isShipped(entry: ShippedObject | undefined, file: LocalFile): boolean {
+  return entry !== undefined && entry.size === file.size && entry.sha256 !== '' && (entry.mtimeMs === undefined || entry.mtimeMs === file.mtimeMs);
+}
+
+/**
+ * The log entry for `key` when the bucket already holds this content: recorded with this hash (a
+ * file rewritten in place with the same bytes), or, for an object only a listing vouched for, a
+ * HEAD with the same size and the same sha256 metadata. Null: upload it.
+ */
+async function sameInBucket(client: S3Client, bucket: string, key: string, entry: ShippedObject, sha256: string): Promise<ShippedObject | null> {
+  if (entry.sha256 !== '') return entry.sha256 === sha256 ? entry : null;
+  try {
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    if (head.ContentLength !== entry.size || head.Metadata?.sha256 !== sha256) return null;
+    return { size: entry.size, sha256, ...(head.ETag !== undefined ? { etag: head.ETag } : {}) };
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+}
+
+/** Uploads one file (multipart above PART_SIZE; a failed multipart upload is aborted by lib-storage). Its ETag; null if the file went away. */
+async function upload(client: S3Client, bucket: string, key: string, file: string, sha256: string, signal?: AbortSignal): Promise<string | undefined | null> {
   let body: ReadStream;
   try {
     body = createReadStream(file);
     await new Promise<void>((resolve, reject) => body?.once('open', () => resolve()).once('error', reject));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
   const up = new Upload({
@@ -176,35 +214,41 @@ async function upload(client: S3Client, bucket: string, key: string, file: strin
   const onAbort = () => void up.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    await up.done();
+    return (await up.done()).ETag;
   } finally {
     signal?.removeEventListener('abort', onAbort);
     body.destroy();
   }
-  return true;
 }
 
 /**
- * Deletes the day's objects a compaction replaced: those in the log, in a folder whose local
- * files are all shipped and include a compacted file, that are no longer local and hold runs that
- * compacted file holds (its name carries its last run). Local folders that are gone (retention) keep
- * their objects.
+ * Deletes the day's objects a local compaction replaced, and only those: in a folder whose local
+ * files are all shipped and include a compacted file, an object that is no longer local is deleted
+ * when every run it holds is one the day's local compaction holds (runs/dt=D/compacted-*, whose
+ * rows say which). A poll's object holds the run in its name; an older compacted object is read to
+ * know. Objects of runs this store never held (a predecessor's, after a failover) stay: the
+ * reading rule reads them as they are. Local folders that are gone (retention) keep their objects.
  */
-async function dropReplaced(client: S3Client, bucket: string, prefix: string, dt: string, files: LocalFile[], log: ShipLog, hooks: PassHooks): Promise<number> {
-  const day = files.filter((f) => f.dt === dt);
+async function dropReplaced(client: S3Client, bucket: string, prefix: string, root: string, dt: string, files: LocalFile[], log: ShipLog, hooks: PassHooks, memory: PassMemory): Promise<number> {
   const byFolder = new Map<string, LocalFile[]>();
-  for (const f of day) byFolder.set(f.folder, [...(byFolder.get(f.folder) ?? []), f]);
+  for (const f of files) if (f.dt === dt) byFolder.set(f.folder, [...(byFolder.get(f.folder) ?? []), f]);
+  const dayKeys = log.dayKeys(dt);
   const stale: string[] = [];
   for (const [folder, local] of byFolder) {
-    const compacted = local.filter((f) => f.compacted).map((f) => f.run).sort().at(-1);
-    if (compacted === undefined) continue;
+    if (!local.some((f) => f.compacted)) continue;
     if (!local.every((f) => log.has(objectKey(prefix, f.rel), f.size))) continue;
     const keep = new Set(local.map((f) => objectKey(prefix, f.rel)));
     const folderKey = `${objectKey(prefix, folder)}/`;
-    for (const key of log.objects.keys()) {
-      if (!key.startsWith(folderKey) || keep.has(key) || key.slice(folderKey.length).includes('/')) continue;
-      const run = runIdOfFile(key.slice(folderKey.length));
-      if (run !== null && run <= compacted) stale.push(key);
+    const others = [...dayKeys].filter((key) => key.startsWith(folderKey) && !keep.has(key) && !key.slice(folderKey.length).includes('/'));
+    if (others.length === 0) continue;
+    const compactedRuns = await localCompactedRuns(root, dt, memory);
+    if (compactedRuns === null) continue;
+    for (const key of others) {
+      const name = key.slice(folderKey.length);
+      const run = runIdOfFile(name);
+      if (run === null) continue;
+      const runs = name.startsWith(COMPACTED_PREFIX) ? await objectRuns(client, bucket, key, memory) : new Set([run]);
+      if (runs !== null && [...runs].every((r) => compactedRuns.has(r))) stale.push(key);
     }
   }
   // One DeleteObject a key: DeleteObjects needs a Content-MD5 that the SDK now replaces by a CRC32,
@@ -218,9 +262,49 @@ async function dropReplaced(client: S3Client, bucket: string, prefix: string, dt
       if (!isNotFound(err)) throw err;
     }
     log.delete(key);
+    memory.objectRuns.delete(key);
     await hooks.afterObject?.({ kind: 'deleted', key, bytes: 0 });
   }
   return stale.length;
+}
+
+/** The runs the day's local compaction holds (the rows of its runs/dt=D/compacted-* file), or null when the day has none. */
+async function localCompactedRuns(root: string, dt: string, memory: PassMemory): Promise<Set<string> | null> {
+  const dir = path.join(root, 'runs', `dt=${dt}`);
+  const name = safeList(dir).filter((n) => n.startsWith(COMPACTED_PREFIX) && runIdOfFile(n) !== null).at(-1);
+  if (name === undefined) return null;
+  const file = path.join(dir, name);
+  const stat = statOf(file);
+  if (stat === null) return null;
+  const stamp = `${name}:${stat.size}:${stat.mtimeMs}`;
+  const known = memory.dayRuns.get(dt);
+  if (known?.stamp === stamp) return known.runs;
+  const buffer = await readFile(file);
+  const runs = await runsOf(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength));
+  memory.dayRuns.set(dt, { stamp, runs });
+  return runs;
+}
+
+/** The runs a compacted object in the bucket holds (downloaded and read once per sink); null when it cannot be read: it stays. */
+async function objectRuns(client: S3Client, bucket: string, key: string, memory: PassMemory): Promise<Set<string> | null> {
+  if (memory.objectRuns.has(key)) return memory.objectRuns.get(key) ?? null;
+  let runs: Set<string> | null;
+  try {
+    const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const bytes = (await out.Body?.transformToByteArray()) ?? new Uint8Array();
+    runs = await runsOf(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+  } catch (err) {
+    if (isNotFound(err)) runs = new Set(); // gone already: nothing of it to keep
+    else if (err instanceof Error && err.name === 'AbortError') throw err;
+    else runs = null; // not Parquet, or not ours: never deleted on a guess
+  }
+  memory.objectRuns.set(key, runs);
+  return runs;
+}
+
+async function runsOf(file: ArrayBuffer): Promise<Set<string>> {
+  const rows = (await parquetReadObjects({ file, columns: ['run'] })) as Array<{ run: string }>;
+  return new Set(rows.map((r) => r.run));
 }
 
 /** What is not in the bucket yet: polls (runs files: a poll's or a compacted day's), objects and bytes. */
@@ -236,34 +320,63 @@ export function pending(files: LocalFile[], prefix: string, log: ShipLog): { pol
   return out;
 }
 
-/**
- * Makes the ship log agree with the bucket, once per start (under the lease): data objects the log
- * does not know (uploaded just before a crash, before the log was saved) are recorded by key and
- * size, so they are neither uploaded again nor, once a compaction replaces them, left behind; keys
- * the log knows but the bucket lacks (deleted by someone else) are forgotten, to be shipped again.
- * One LIST request per 1,000 objects.
- */
-export async function reconcile(client: S3Client, bucket: string, prefix: string, log: ShipLog): Promise<{ learned: number; forgotten: number }> {
-  const inBucket = new Map<string, number>();
+interface Listed {
+  size: number;
+  etag: string | undefined;
+}
+
+async function list(client: S3Client, bucket: string, keyPrefix: string | undefined): Promise<Map<string, Listed>> {
+  const found = new Map<string, Listed>();
   let token: string | undefined;
   do {
-    const out = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix === '' ? undefined : `${prefix}/`, ContinuationToken: token }));
-    for (const o of out.Contents ?? []) if (o.Key?.endsWith('.parquet')) inBucket.set(o.Key, o.Size ?? 0);
+    const out = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keyPrefix, ContinuationToken: token }));
+    for (const o of out.Contents ?? []) if (o.Key?.endsWith('.parquet')) found.set(o.Key, { size: o.Size ?? 0, etag: o.ETag });
     token = out.IsTruncated ? out.NextContinuationToken : undefined;
   } while (token);
+  return found;
+}
+
+/**
+ * Makes the log's `known` keys agree with a listing of the same range: objects the log does not
+ * know, or that changed (another size, another ETag), are recorded unverified (a pass HEADs them
+ * before counting them shipped); keys the listing lacks (deleted by someone else) are forgotten, to
+ * be shipped again.
+ */
+function agree(log: ShipLog, listed: Map<string, Listed>, known: Iterable<string>): { learned: number; forgotten: number } {
   let learned = 0;
   let forgotten = 0;
-  for (const [key, size] of inBucket) {
-    if (log.objects.get(key)?.size === size) continue;
-    log.add(key, { size, sha256: '' }); // '' : known by its listing; the key fixes the content
+  for (const [key, o] of listed) {
+    const entry = log.get(key);
+    if (entry !== undefined && entry.size === o.size && (entry.etag === undefined || o.etag === undefined || entry.etag === o.etag)) continue;
+    log.add(key, { size: o.size, sha256: '', ...(o.etag !== undefined ? { etag: o.etag } : {}) });
     learned++;
   }
-  for (const key of [...log.objects.keys()]) {
-    if (!inBucket.has(key)) {
+  for (const key of [...known]) {
+    if (!listed.has(key)) {
       log.delete(key);
       forgotten++;
     }
   }
-  await log.save();
   return { learned, forgotten };
+}
+
+/**
+ * Makes the ship log agree with the bucket, once per start (under the lease): one LIST request per
+ * 1,000 objects of the prefix.
+ */
+export async function reconcile(client: S3Client, bucket: string, prefix: string, log: ShipLog): Promise<{ learned: number; forgotten: number }> {
+  const counts = agree(log, await list(client, bucket, prefix === '' ? undefined : `${prefix}/`), [...log.keys()]);
+  await log.save();
+  return counts;
+}
+
+/** The same for one day (one LIST per table): the periodic check that notices objects deleted or replaced by hand. */
+export async function reconcileDay(client: S3Client, bucket: string, prefix: string, log: ShipLog, dt: string): Promise<{ learned: number; forgotten: number }> {
+  const listed = new Map<string, Listed>();
+  for (const table of TABLES) {
+    for (const [key, o] of await list(client, bucket, `${objectKey(prefix, table)}/dt=${dt}/`)) listed.set(key, o);
+  }
+  const counts = agree(log, listed, [...log.dayKeys(dt)]);
+  await log.save();
+  return counts;
 }

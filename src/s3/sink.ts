@@ -2,17 +2,19 @@
 // checks the server (conditional writes honoured?), takes the prefix's lease, aborts multipart
 // uploads a crash left, then runs shipping passes: after each commit and compaction (nudge), and
 // again after a failure with capped backoff, so an outage of hours or a bucket unreachable at
-// start is caught up in order once it answers. Its state shows in /healthz (`s3`, and degraded
-// once more than s3.maxLagPolls polls wait), /metrics and the log; retention asks it which days
-// are not shipped yet.
+// start is caught up in order once it answers. While idle it lists one shipped day a minute, so
+// objects deleted or replaced by hand are shipped again. Its state shows in /healthz (`s3`, and
+// degraded once more than s3.maxLagPolls polls wait, counted from the local store whatever its
+// requests are doing), /metrics and the log; retention asks it which days are not shipped yet.
+// Every request has a deadline, and a stop ends within the time it is given.
 import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import client from 'prom-client';
 import { errorMessage } from '../runtime/errors.js';
 import type { Logger } from '../log/log.js';
 import { createS3Client, s3Problem, statusOf } from './client.js';
-import { Lease, LeaseLostError, LeaseRefusedError, objectKey, probeConditionalWrites } from './lease.js';
-import { ShipLog } from './ship-log.js';
-import { committedFiles, pending, reconcile, shipPass, type PassHooks } from './shipper.js';
+import { Lease, LeaseLostError, LeaseRefusedError, LeaseUnreadableError, deleteStaleProbes, objectKey, probeConditionalWrites } from './lease.js';
+import { ShipLog, storeId } from './ship-log.js';
+import { PassMemory, committedFiles, pending, reconcile, reconcileDay, shipPass, type PassHooks } from './shipper.js';
 import { s3Url, type S3Settings } from './settings.js';
 
 export interface S3Status {
@@ -42,16 +44,20 @@ export interface SinkOptions {
   retryMs?: { min: number; max: number };
   /** Tests: the SDK's tries per request (default 4). */
   maxAttempts?: number;
+  /** Tests: the base of each request's deadline (client.ts, DEADLINE_BASE_MS). */
+  deadlineMs?: number;
   /** Tests: the wait between passes (a simulated clock: hours of outage in a moment); default a timer a nudge ends early. */
   sleep?: (ms: number) => Promise<void>;
   /** Tests: called after each object (kill points). */
   afterObject?: PassHooks['afterObject'];
 }
 
-/** How long a stop waits for the pass in flight. */
+/** How long a stop takes at most when not told (the daemon gives it what is left of shutdown.graceMs). */
 const STOP_WAIT_MS = 5_000;
-/** Idle passes check the store this often even without a nudge (a `poll` run beside the daemon). */
-const IDLE_MS = 60_000;
+/** Idle passes check the store this often even without a nudge (a `poll` run beside the daemon), and list one shipped day. */
+export const IDLE_MS = 60_000;
+/** A line repeated by every retry (the same failure, the same lease holder) is logged again only this often. */
+const REPEAT_LOG_MS = 15 * 60_000;
 
 export class S3Sink {
   readonly client: S3Client;
@@ -68,7 +74,11 @@ export class S3Sink {
   private loop: Promise<void> | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
   private failures = 0;
-  private lastLogged: string | null = null;
+  /** What the last error line was about (the line, or the lease holder refusing), and when it was logged. */
+  private lastLogged: { about: string; at: number } | null = null;
+  private readonly memory = new PassMemory();
+  /** The day the next idle check lists (days in the log, newest first, round and round). */
+  private checkCursor: string | null = null;
   /** Every request sent (retries included), for the benchmark's requests per poll. */
   requests = 0;
   readonly status: S3Status;
@@ -78,7 +88,7 @@ export class S3Sink {
     const { settings } = options;
     if (settings.bucket === null) throw new Error('S3Sink needs s3.bucket');
     this.bucket = settings.bucket;
-    this.client = createS3Client(settings, options.maxAttempts);
+    this.client = createS3Client(settings, { maxAttempts: options.maxAttempts, stop: this.abort.signal, logger: options.logger, deadlineMs: options.deadlineMs });
     this.client.middlewareStack.add((next) => (args) => {
       this.requests++;
       return next(args);
@@ -106,21 +116,30 @@ export class S3Sink {
     this.loop ??= this.run();
   }
 
-  /** A poll committed or a day was compacted: ship now (returns at once). */
+  /** A poll committed or a day was compacted: ship now (returns at once). The lag is counted now, whatever the pass in flight is waiting for. */
   nudge(): void {
     this.nudged = true;
     this.wake?.();
+    this.publish();
   }
 
-  /** Stops after the object in flight (an unfinished upload is aborted; the next start redoes it), releases the lease. */
-  async stop(): Promise<void> {
+  /**
+   * Stops by `deadline` (epoch ms) whatever the endpoint does: every request in flight is aborted at
+   * once (an unfinished upload leaves nothing; the next start redoes it), then the lease is released
+   * with what time is left (if none, it expires by itself).
+   */
+  async stop(deadline = Date.now() + STOP_WAIT_MS): Promise<void> {
     this.stopping = true;
     this.abort.abort();
     this.wake?.();
     if (this.renewTimer) clearInterval(this.renewTimer);
-    // A request the abort cannot reach (a connect to a silent endpoint) must not hold the daemon's stop.
-    await Promise.race([this.loop, new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
-    await this.lease.release().catch(() => undefined);
+    const left = () => Math.max(0, deadline - Date.now());
+    await Promise.race([this.loop, new Promise((resolve) => setTimeout(resolve, left() / 2).unref())]);
+    if (left() > 0) {
+      const releasing = createS3Client(this.options.settings, { maxAttempts: 1, stop: AbortSignal.timeout(left()), logger: this.options.logger });
+      await this.lease.release(releasing).catch((err: unknown) => this.options.logger.warn(`s3: could not release the lease at stop (${errorMessage(err).split('\n')[0] ?? ''}); it expires by itself in s3.leaseSeconds`));
+      releasing.destroy();
+    }
     this.status.state = 'stopped';
     this.client.destroy();
   }
@@ -159,13 +178,17 @@ export class S3Sink {
 
   private async run(): Promise<void> {
     const { min, max } = this.options.retryMs ?? { min: 1_000, max: 300_000 };
+    // First, and local only: the lag and retention's guard need the log even while S3 is out of reach.
+    this.log = await ShipLog.open(this.options.root, this.status.target);
+    this.publish();
     let delay = 0;
     while (!this.stopping) {
-      await this.sleep(delay);
+      const idle = await this.sleep(delay);
       if (this.stopping) break;
       this.nudged = false;
       try {
         await this.prepare();
+        if (idle) await this.checkOneDay();
         this.status.state = 'shipping';
         this.publish();
         const result = await shipPass(this.client, this.bucket, this.options.settings.prefix, this.options.root, this.log as ShipLog, {
@@ -180,7 +203,7 @@ export class S3Sink {
             }
             return this.options.afterObject?.(e);
           },
-        });
+        }, this.memory);
         if (result.uploaded + result.deleted > 0) this.options.logger.info('s3: shipped', { ...result, target: this.status.target });
         if (this.lastLogged !== null) this.options.logger.info('s3: shipping works again', { target: this.status.target });
         this.failures = 0;
@@ -192,13 +215,17 @@ export class S3Sink {
         if (this.stopping) break;
         this.failures++;
         this.metrics?.errors.inc();
-        const refused = err instanceof LeaseRefusedError || err instanceof LeaseLostError || err instanceof ConditionalWritesIgnored;
+        const refused = err instanceof LeaseRefusedError || err instanceof LeaseLostError || err instanceof LeaseUnreadableError || err instanceof ConditionalWritesIgnored;
         if (err instanceof LeaseLostError) this.ready = false; // take it again (and say so) before shipping more
         const line = refused ? err.message : s3Problem(err, this.options.settings);
         this.status.lastError = line;
         this.status.state = refused ? 'refused' : 'retrying';
-        if (line !== this.lastLogged) this.options.logger.error(`${line}${refused ? '' : ` (${errorMessage(err).split('\n')[0] ?? ''})`}`.slice(0, 1000), { target: this.status.target });
-        this.lastLogged = line;
+        // Once per holder or per failure, then at a bounded rate: the refusal's line names the lease's expiry, new at each renewal.
+        const about = err instanceof LeaseRefusedError ? `lease held by ${err.holderId}` : line;
+        if (this.lastLogged?.about !== about || Date.now() - this.lastLogged.at >= REPEAT_LOG_MS) {
+          this.options.logger.error(`${line}${refused ? '' : ` (${errorMessage(err).split('\n')[0] ?? ''})`}`.slice(0, 1000), { target: this.status.target, failures: this.failures });
+          this.lastLogged = { about, at: Date.now() };
+        }
         delay = Math.min(max, min * 2 ** Math.min(this.failures - 1, 20));
       } finally {
         this.publish();
@@ -213,8 +240,8 @@ export class S3Sink {
       return;
     }
     const { settings, logger } = this.options;
-    this.log ??= await ShipLog.open(this.options.root, this.status.target); // first: the lag and retention's guard need it even while S3 is out of reach
-    const honoured = await probeConditionalWrites(this.client, this.bucket, settings.prefix);
+    this.log ??= await ShipLog.open(this.options.root, this.status.target);
+    const honoured = await probeConditionalWrites(this.client, this.bucket, settings.prefix, await storeId(this.options.root));
     if (!honoured && !settings.allowWithoutConditionalWrites) throw new ConditionalWritesIgnored(`s3: the server at ${settings.endpoint ?? 'AWS'} ignores conditional writes (a second PUT with If-None-Match: * overwrote the first): its lease cannot keep a second collector off ${s3Url(settings)}, so nothing is shipped; use a server that honours them (AWS S3, MinIO, Ceph RGW) or set s3.allowWithoutConditionalWrites=true if only this collector will ever use the prefix`);
     if (!honoured) logger.warn(`s3: the server at ${settings.endpoint ?? 'AWS'} ignores conditional writes; shipping anyway (s3.allowWithoutConditionalWrites): nothing keeps a second collector off ${s3Url(settings)}`);
     else await this.lease.acquire();
@@ -224,6 +251,8 @@ export class S3Sink {
     }
     this.unleased = !honoured; // no lease to check: the user said so
     await this.abortStaleUploads();
+    const probes = await deleteStaleProbes(this.client, this.bucket, settings.prefix);
+    if (probes > 0) logger.warn('s3: deleted probe keys that crashes of other collectors left', { count: probes });
     const { learned, forgotten } = await reconcile(this.client, this.bucket, settings.prefix, this.log);
     if (learned + forgotten > 0) logger.info('s3: the ship log now agrees with the bucket', { learned, forgotten });
     this.ready = true;
@@ -287,26 +316,50 @@ export class S3Sink {
     }
   }
 
-  private sleep(ms: number): Promise<void> {
-    if (this.nudged || ms === 0) return Promise.resolve();
-    if (this.options.sleep) return this.options.sleep(ms);
+  /** Waits `ms` unless nudged; true when the whole wait passed without a nudge (an idle minute). */
+  private async sleep(ms: number): Promise<boolean> {
+    if (this.nudged || ms === 0) return false;
+    if (this.options.sleep) {
+      await this.options.sleep(ms);
+      return !this.nudged;
+    }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const timer = setTimeout(() => done(true), ms);
+      const done = (idle: boolean) => {
         clearTimeout(timer);
-        resolve();
-      }
-      this.wake = () => {
         this.wake = null;
-        done();
+        resolve(idle);
       };
+      this.wake = () => done(false);
     });
+  }
+
+  /**
+   * The idle check: one shipped day listed (one LIST per table), newest first and round again, so
+   * that an object deleted or overwritten by hand is noticed within days-in-the-log minutes and
+   * shipped again by this pass.
+   */
+  private async checkOneDay(): Promise<void> {
+    const log = this.log as ShipLog;
+    const days = log.days().reverse();
+    if (days.length === 0) return;
+    const at = this.checkCursor === null ? 0 : days.findIndex((d) => d < (this.checkCursor as string));
+    const dt = days[at < 0 ? 0 : at] as string;
+    this.checkCursor = dt;
+    const { learned, forgotten } = await reconcileDay(this.client, this.bucket, this.options.settings.prefix, log, dt);
+    if (learned + forgotten > 0) this.options.logger.warn('s3: a day in the bucket changed outside this collector; what is missing or changed is shipped again', { dt, changed: learned, missing: forgotten });
   }
 
   /** One pass now, outside the loop (tests, the benchmark): prepare if needed, then ship. */
   async shipNow(): Promise<ReturnType<typeof shipPass>> {
     await this.prepare();
-    return shipPass(this.client, this.bucket, this.options.settings.prefix, this.options.root, this.log as ShipLog, { beforeWrite: () => this.fence(), signal: this.abort.signal, afterObject: this.options.afterObject });
+    return shipPass(this.client, this.bucket, this.options.settings.prefix, this.options.root, this.log as ShipLog, { beforeWrite: () => this.fence(), signal: this.abort.signal, afterObject: this.options.afterObject }, this.memory);
+  }
+
+  /** The idle check of one day, outside the loop (tests). */
+  async checkNow(): Promise<void> {
+    await this.prepare();
+    await this.checkOneDay();
   }
 
   /** Pending counts as now (tests). */

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { errorMessage } from '../runtime/errors.js';
 import type { Logger } from '../log/log.js';
 import { fsync, writeMarker } from './durable.js';
-import { isAlive, processStartTime } from './lock.js';
+import { isAlive, processStartTime } from '../runtime/process-identity.js';
 import { SPILL_PREFIX } from '../runtime/duckdb-memory.js';
 import { ParquetFileWriter, writeParquetFile, type ParquetSchema } from './parquet/index.js';
 import { COMPACT_STAGING_PREFIX, recoverCompaction } from './compaction.js';

@@ -2,15 +2,15 @@
 // proper-lockfile's: a folder DATA_DIR/_LOCK made atomically (mkdir), its mtime refreshed every few
 // seconds by the holder; a lock not refreshed for STALE_MS belongs to a dead (or frozen) process
 // and is taken over. That works across containers sharing a volume, where pids mean nothing.
-// Beside it, _LOCK.json names the holder (pid, host, command, since, its process start time and the
-// identity of the _LOCK folder it made). The holder checks that it still holds the lock right
+// Beside it, _LOCK.json names the holder (pid, host, command, since, its boot, pid namespace and
+// process start time, and the identity of the _LOCK folder it made). The holder checks that it still holds the lock right
 // before each step that makes data visible (assertHeld, the committer's and retention's fence).
 import { readFileSync, rmdirSync, statSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { EXIT, UserError, errorMessage } from '../runtime/errors.js';
+import { certainlyExited, thisProcess, type ProcessIdentity } from '../runtime/process-identity.js';
 
 export const LOCK_DIR = '_LOCK';
 export const LOCK_INFO = '_LOCK.json';
@@ -27,13 +27,11 @@ const NAMING_GRACE_MS = 1_500;
  */
 export const FENCE_MS = STALE_MS - 3_000;
 
-export interface LockHolder {
+export interface LockHolder extends Partial<Omit<ProcessIdentity, 'pid' | 'host'>> {
   pid: number;
   host: string;
   command: string;
   since: string;
-  /** The holder's process start time (/proc, clock ticks since boot): a reused pid is not the holder. */
-  started?: string | null;
   /** The _LOCK folder this holder made: tells a _LOCK.json left by the previous holder from its own. */
   lock?: { ino: number; birthtimeMs: number };
 }
@@ -154,20 +152,20 @@ export function lockHolder(root: string): LockHolder | null {
 
 /**
  * Why a held lock is certainly abandoned, or null: its mtime lies beyond any refresh (a clock that
- * jumped back, a volume restored from a backup: it would never go stale), or its holder was on this
- * host and is no longer running: its pid is gone, now belongs to a process started at another time
- * (a reused pid), or is this very process (a container restarted as pid 1). That is acted on at once
- * when _LOCK.json names the _LOCK folder that exists; otherwise (a file of an older version, or one
- * left by the previous holder while a new one has just made the folder and not yet written its own)
- * only once the lock has missed two refreshes.
+ * jumped back, a volume restored from a backup: it would never go stale), or its holder certainly
+ * exited (runtime/process-identity.ts: recorded in this boot and pid namespace, and its pid is gone,
+ * reused, or this very process's). A holder of another container with the same host name, or of an
+ * older version's _LOCK.json (no boot or namespace), is never judged by its pid: its lock is taken
+ * over only once stale. A certain exit is acted on at once when _LOCK.json names the _LOCK folder
+ * that exists; otherwise (a file left by the previous holder while a new one has just made the
+ * folder and not yet written its own) only once the lock has missed two refreshes.
  */
 function abandonedBecause(root: string): string | null {
   const folder = lockFolder(root);
   if (folder === null) return null; // removed meanwhile: the next attempt takes it
   if (folder.mtimeMs > Date.now() + STALE_MS) return 'was refreshed in the future';
   const holder = lockHolder(root);
-  const dead = holder !== null && holder.host === os.hostname() && (holder.pid === process.pid || !isRunning(holder));
-  if (!dead) return null;
+  if (holder === null || !certainlyExited(holder)) return null;
   // _LOCK.json written by the holder of this very folder (its birth time, where the filesystem
   // keeps one, tells it from an earlier folder of the same inode): act at once.
   const ownFile = holder.lock !== undefined && holder.lock.birthtimeMs > 0 && holder.lock.ino === folder.ino && holder.lock.birthtimeMs === folder.birthtimeMs;
@@ -201,33 +199,6 @@ function removeLockDir(root: string, judged: Folder | null): boolean {
   }
 }
 
-/** Whether the holder's process still runs: its pid exists and, where /proc tells, started when the holder's did. */
-function isRunning(holder: LockHolder): boolean {
-  if (!isAlive(holder.pid)) return false;
-  const now = processStartTime(holder.pid);
-  return !holder.started || now === null || now === holder.started;
-}
-
-/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or null where there is no /proc. */
-export function processStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null; // fields after "(comm) " start at 3
-  } catch {
-    return null;
-  }
-}
-
-/** Whether a pid on this host is running (signal 0 only asks; EPERM: it is, another user's). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
-  }
-}
-
 /** The holder _LOCK.json names, if it wrote the file for this _LOCK folder (a file of an older version names no folder: trusted). */
 function holderOfFolder(root: string, folder: Folder | null): LockHolder | null {
   const holder = lockHolder(root);
@@ -243,7 +214,7 @@ function describeHolder(root: string): string {
 async function writeHolder(root: string, command: string): Promise<LockHolder> {
   const folder = statSync(path.join(root, LOCK_DIR));
   const info: LockHolder = {
-    pid: process.pid, host: os.hostname(), command, since: new Date().toISOString(), started: processStartTime(process.pid), lock: { ino: folder.ino, birthtimeMs: folder.birthtimeMs },
+    ...thisProcess(), command, since: new Date().toISOString(), lock: { ino: folder.ino, birthtimeMs: folder.birthtimeMs },
   };
   const temp = path.join(root, `${LOCK_INFO}.${process.pid}.tmp`);
   await writeFile(temp, JSON.stringify(info));
