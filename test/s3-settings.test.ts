@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { loadConfig, redactedSettings } from '../src/config/settings.js';
 import { ConfigError } from '../src/runtime/errors.js';
 import { s3Problem } from '../src/s3/client.js';
-import { tempDir } from './helpers.js';
+import { runCli, tempDir } from './helpers.js';
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const load = (env: Record<string, string>, cwd = '/') => loadConfig({ env: { API_TOKEN: 'tok', ...env }, cwd });
@@ -54,4 +54,28 @@ test('the errors a user causes read as one line with the cause and the fix', () 
   assert.equal(s3Problem(err('InvalidAccessKeyId', 403), s3), 's3: the credentials were refused or not found (InvalidAccessKeyId) for s3://ok-bucket/p at http://127.0.0.1:7480; check s3.accessKeyId/s3.secretAccessKey (S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY or their _FILE forms) or the AWS credential chain');
   assert.equal(s3Problem(err('NoSuchBucket', 404), s3), 's3: bucket "ok-bucket" does not exist at http://127.0.0.1:7480; create it or fix s3.bucket (S3_BUCKET)');
   assert.equal(s3Problem(err('Error', undefined, 'ECONNREFUSED'), s3), 's3: cannot reach http://127.0.0.1:7480 (ECONNREFUSED); check s3.endpoint (S3_ENDPOINT) and the network; shipping is retried');
+});
+
+const USERINFO_REFUSED = 's3.endpoint: holds a user name or password before the host (user:password@); expected the endpoint alone (S3_ENDPOINT, e.g. "http://127.0.0.1:7480"), and the keys in s3.accessKeyId/s3.secretAccessKey (S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or their _FILE forms): they would show in /healthz and the shipping log';
+
+test('credentials in s3.endpoint are refused in one line that names the fix and not the credentials', () => {
+  // user:password, user alone, percent-encoded, and the forms the URL parser also reads as userinfo.
+  for (const endpoint of ['http://minio:s3cr3tpw@127.0.0.1:9000', 'https://minio@s3.example.com', 'http://m%69nio:s3%63r3tpw@127.0.0.1:9000', 'http:minio:s3cr3tpw@127.0.0.1:9000', 'http://:s3cr3tpw@127.0.0.1:9000']) {
+    const lines = problems({ S3_BUCKET: 'ok-bucket', S3_ENDPOINT: endpoint });
+    assert.deepEqual(lines, [USERINFO_REFUSED], endpoint);
+  }
+  assert.equal(load({ S3_BUCKET: 'ok-bucket', S3_ENDPOINT: 'http://127.0.0.1:9000' }).settings.s3.endpoint, 'http://127.0.0.1:9000');
+  // The provider's base URL is not concerned: its userinfo stays allowed (and redacted where shown).
+  assert.equal(load({ PROVIDER_BASE_URL: 'http://user:pw@127.0.0.1:9/api/' }).settings.api.baseUrl, 'http://user:pw@127.0.0.1:9/api/');
+});
+
+test('check-config and start refuse credentials in S3_ENDPOINT with exit 78, without echoing them', async (t) => {
+  const dir = tempDir(t);
+  const env = { API_TOKEN: 'tok-3f9a2c', S3_BUCKET: 'ok-bucket', S3_ENDPOINT: 'http://minio:s3cr3tpw@127.0.0.1:9', DATA_DIR: path.join(dir, 'data'), LOG_DIR: path.join(dir, 'logs'), HEALTH_PORT: '0' };
+  for (const command of ['check-config', 'start']) {
+    const result = await runCli([command], { cwd: dir, env });
+    assert.equal(result.code, 78, `${command}: ${result.stderr}`);
+    assert.equal(result.stderr, `config error: ${USERINFO_REFUSED}\n`, command);
+    assert.ok(!`${result.stdout}${result.stderr}`.includes('s3cr3tpw') && !`${result.stdout}${result.stderr}`.includes('minio:'), command);
+  }
 });

@@ -7,7 +7,7 @@ import convict from 'convict';
 import jsonc from 'jsonc-parser';
 import { validateDetailed } from 'node-cron';
 import { ConfigError, errorMessage } from '../runtime/errors.js';
-import { REDACTED, redact, redactLine, redactUrlCredentials, registerSecret, secretForms } from '../runtime/redact.js';
+import { REDACTED, addVocabulary, redact, redactLine, redactUrlCredentials, registerSecret, secretForms } from '../runtime/redact.js';
 import { alertsSchema, redactedAlerts, resolveAlerts, type AlertSettings } from '../alerts/config.js';
 import { S3_FORMATS, redactedS3, resolveS3Settings, s3SettingsSchema, type S3Settings } from '../s3/settings.js';
 import { integerFormat } from './formats.js';
@@ -182,6 +182,10 @@ export function settingsSchema() {
     s3: s3SettingsSchema(),
   };
 }
+
+// The settings' names, env names and docs are words of the collector's own text: their pieces are
+// not redacted as pieces of a secret (see MIN_SECRET_FRAGMENT in redact.ts).
+addVocabulary(JSON.stringify(settingsSchema()));
 
 export interface LoadOptions {
   /** --config PATH */

@@ -9,8 +9,22 @@ export const REDACTED = '[redacted]';
  * The shortest piece of a secret that is redacted wherever it appears. Tools that quote an excerpt
  * (a JSON parser's error, a message cut to a width) cut a token at any point: 6 or more consecutive
  * characters of it (a prefix, a suffix or a middle part) are replaced, not only the whole token.
- * The price: an unrelated 6-character run that happens to equal part of the token is hidden too.
  * A secret shorter than this is replaced only whole.
+ *
+ * Save for the words of the collector's own text. A secret chosen by a person (`my-secret-key-2026`,
+ * an S3 key holding `access`) has pieces that are plain words, and `s3.secretAccessKey` must not
+ * read `s3.[redacted]AccessKey`. So a piece made only of letters that is part of a word of the
+ * vocabulary (addVocabulary: the settings' names, env names and docs, the words of /healthz and of
+ * common messages) is a word piece, and a stretch of text matched by word pieces alone is left as
+ * it is. A stretch that also holds a piece that is not a word piece (one with a digit or a symbol,
+ * or letters no word has) is replaced whole, word pieces included. No length makes a word piece
+ * count: a long excerpt of a secret either lies inside one product word (it is then the product's
+ * own text) or crosses a point where no word goes on, whose piece counts. So the whole secret is
+ * always replaced, an excerpt of a random token too (its pieces hold digits, or letters in an order
+ * no word has); what stays is a product word standing alone, e.g. `secret` in `S3_SECRET_ACCESS_KEY`
+ * for the secret `my-secret-key-2026`. The price: an unrelated run of 6 characters equal to a piece
+ * of the secret that is not a word piece is hidden too, a piece with a symbol between words included
+ * (`-access-` of a secret, in `x-access-token`).
  */
 export const MIN_SECRET_FRAGMENT = 6;
 
@@ -31,7 +45,38 @@ const wholeOnly = new Set<string>();
 export function registerWholeSecret(secret: string): void {
   registerSecret(secret);
   wholeOnly.add(secret);
+  pieceCache.delete(secret);
 }
+
+interface Piece {
+  piece: string;
+  /** Letters only, and part of a word of the vocabulary. */
+  word: boolean;
+}
+
+/** Each secret's pieces (piecesOf), folded: every log line asks. Cleared when the vocabulary grows. */
+const pieceCache = new Map<string, Piece[]>();
+
+/** Each MIN_SECRET_FRAGMENT-letter run of a word of the vocabulary. */
+const wordPieces = new Set<string>();
+
+/**
+ * Adds the words of a text of the product (its settings schema, its messages) to the vocabulary:
+ * each run of letters, lower-cased, a camelCase name as one word (`secretAccessKey`).
+ */
+export function addVocabulary(text: string): void {
+  for (const word of text.toLowerCase().match(/[a-z]{6,}/g) ?? []) {
+    for (let i = 0; i + MIN_SECRET_FRAGMENT <= word.length; i++) wordPieces.add(word.slice(i, i + MIN_SECRET_FRAGMENT));
+  }
+  pieceCache.clear();
+}
+
+// The words of the collector's answers and lines that the settings schema (added by settings.ts)
+// has not: /healthz's keys and states, and the commonest words of its messages.
+addVocabulary(`status lastPoll finishedAt movies missing nextRun consecutiveFailures polling problem degraded
+  failing target starting shipping retrying refused stopped pendingPolls pendingObjects pendingBytes shippedObjects
+  lastShippedAt lastError redacted expected config configuration settings setting cannot unknown invalid readable
+  writable unreadable rejected reload started complete partial errors message reason network certificate`);
 
 /** Each registered secret (their encoded and folded forms are found by redactText itself). */
 export function knownSecrets(): string[] {
@@ -141,56 +186,65 @@ function escapeAt(text: string, at: number): [string, number] | null {
   return [String.fromCharCode(unit), 6];
 }
 
+const SECRET = 1;
+const WORD = 2;
+
 /**
- * Replaces each secret, and each run of MIN_SECRET_FRAGMENT or more of its characters, with
- * [redacted]: as written, in any case, in compatibility forms (fullwidth), percent-encoded or
- * JSON-escaped (see View). The one redaction of every output: log lines, stdout and stderr, the
- * store (bodies, derived values, reasons, errors) and HTTP answers.
+ * Replaces each secret, and each run of MIN_SECRET_FRAGMENT or more of its characters (but word
+ * pieces alone, see MIN_SECRET_FRAGMENT), with [redacted]: as written, in any case, in
+ * compatibility forms (fullwidth), percent-encoded or JSON-escaped (see View). The one redaction
+ * of every output: log lines, stdout and stderr, the store (bodies, derived values, reasons,
+ * errors) and HTTP answers.
  */
 export function redactText(text: string, secrets: readonly string[]): string {
   if (secrets.length === 0 || text === '') return text;
   // Most text is plain ASCII without escapes: lower-casing alone keeps every index.
   const v = SPECIAL.test(text) ? new View(text) : null;
   const folded = v ? v.folded : text.toLowerCase();
-  let covered: Uint8Array | null = null; // allocated at the first match: most lines hold no secret
+  // Per character of the text: 0 unmatched, SECRET matched by a piece that is not a word piece, WORD by word pieces alone.
+  let marks: Uint8Array | null = null; // allocated at the first match: most lines hold no secret
+  let found = false;
   for (const secret of secrets) {
-    const foldedSecret = [...secret].map(fold).join('');
-    const pieces = foldedSecret.length <= MIN_SECRET_FRAGMENT || wholeOnly.has(secret) ? [foldedSecret] : fragments(foldedSecret);
-    for (const piece of pieces) {
+    for (const { piece, word } of piecesOf(secret)) {
       for (let at = folded.indexOf(piece); at >= 0; at = folded.indexOf(piece, at + 1)) {
-        covered ??= new Uint8Array(text.length);
+        marks ??= new Uint8Array(text.length);
         const [start, end] = v ? v.span(at, at + piece.length) : [at, at + piece.length];
-        covered.fill(1, start, end);
+        if (word) {
+          for (let i = start; i < end; i++) if (marks[i] === 0) marks[i] = WORD;
+        } else {
+          marks.fill(SECRET, start, end);
+          found = true;
+        }
       }
     }
   }
-  if (covered === null) return text;
-  // One [redacted] per stretch of covered characters: a whole token reads as one [redacted].
+  if (marks === null || !found) return text;
+  // One [redacted] per stretch of matched characters that holds a secret's piece: a whole token reads as one [redacted].
   let out = '';
-  let i = 0;
-  const marks: Uint8Array = covered;
-  while (i < text.length) {
-    if (marks[i] === 1) {
-      while (i < text.length && marks[i] === 1) i++;
-      out += REDACTED;
-    } else {
-      const start = i;
-      while (i < text.length && marks[i] !== 1) i++;
-      out += text.slice(start, i);
-    }
+  for (let i = 0; i < text.length; ) {
+    const start = i;
+    const matched = marks[i] !== 0;
+    let hides = false;
+    for (; i < text.length && (marks[i] !== 0) === matched; i++) if (marks[i] === SECRET) hides = true;
+    out += hides ? REDACTED : text.slice(start, i);
   }
   return out;
 }
 
-/** Every MIN_SECRET_FRAGMENT-long run of the secret's characters: any longer piece contains one. Kept: every log line asks. */
-const fragmentCache = new Map<string, string[]>();
-function fragments(secret: string): string[] {
-  let cached = fragmentCache.get(secret);
+/**
+ * The folded secret whole, and (unless it is short or whole-only) every MIN_SECRET_FRAGMENT-long run
+ * of its characters: any longer piece contains one.
+ */
+function piecesOf(secret: string): Piece[] {
+  let cached = pieceCache.get(secret);
   if (cached === undefined) {
-    const out = new Set<string>();
-    for (let i = 0; i + MIN_SECRET_FRAGMENT <= secret.length; i++) out.add(secret.slice(i, i + MIN_SECRET_FRAGMENT));
-    cached = [...out];
-    fragmentCache.set(secret, cached);
+    const folded = [...secret].map(fold).join('');
+    const runs = new Set<string>();
+    if (folded.length > MIN_SECRET_FRAGMENT && !wholeOnly.has(secret)) {
+      for (let i = 0; i + MIN_SECRET_FRAGMENT <= folded.length; i++) runs.add(folded.slice(i, i + MIN_SECRET_FRAGMENT));
+    }
+    cached = [{ piece: folded, word: false }, ...[...runs].map((piece) => ({ piece, word: wordPieces.has(piece) }))];
+    pieceCache.set(secret, cached);
   }
   return cached;
 }

@@ -79,8 +79,16 @@ function readSecretFile(setting: string, file: string, cwd: string): string {
   return value;
 }
 
-/** Reads the _FILE secrets and checks what convict cannot: keys come in pairs, an endpoint needs a bucket. Returns the secrets to register for redaction. */
+/**
+ * Reads the _FILE secrets and checks what convict cannot: an endpoint without credentials, keys in
+ * pairs, an endpoint needs a bucket. Returns the secrets to register for redaction.
+ */
 export function resolveS3Settings(s3: S3Settings, cwd: string): string[] {
+  // The endpoint is shown as it is (/healthz's s3.target, _s3/shipped.json): no key may ride in it.
+  // Its value is not quoted, so the line cannot echo them (convict's http-url check passed: it parses).
+  if (s3.endpoint !== null && hasUserinfo(s3.endpoint)) {
+    throw new ConfigError(['s3.endpoint: holds a user name or password before the host (user:password@); expected the endpoint alone (S3_ENDPOINT, e.g. "http://127.0.0.1:7480"), and the keys in s3.accessKeyId/s3.secretAccessKey (S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or their _FILE forms): they would show in /healthz and the shipping log']);
+  }
   if (s3.accessKeyId === null && s3.accessKeyIdFile !== null) s3.accessKeyId = readSecretFile('s3.accessKeyIdFile', s3.accessKeyIdFile, cwd);
   if (s3.secretAccessKey === null && s3.secretAccessKeyFile !== null) s3.secretAccessKey = readSecretFile('s3.secretAccessKeyFile', s3.secretAccessKeyFile, cwd);
   s3.prefix = s3.prefix.replace(/\/+$/, '');
@@ -89,6 +97,16 @@ export function resolveS3Settings(s3: S3Settings, cwd: string): string[] {
   }
   if (s3.bucket === null && s3.endpoint !== null) throw new ConfigError(['s3.bucket: not set while s3.endpoint is; expected the bucket to ship to (S3_BUCKET)']);
   return [s3.accessKeyId, s3.secretAccessKey].filter((v): v is string => v !== null);
+}
+
+/** Whether the URL has a user name or password, as the WHATWG parser reads it (percent-encoded, `http:user@host` too). */
+function hasUserinfo(endpoint: string): boolean {
+  try {
+    const url = new URL(endpoint);
+    return url.username !== '' || url.password !== '';
+  } catch {
+    return false; // not a URL: convict's http-url format has said so already
+  }
 }
 
 /** The settings as check-config shows them: key values replaced. */
