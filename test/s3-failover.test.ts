@@ -16,7 +16,7 @@ import { createS3Client } from '../src/s3/client.js';
 import { deleteStaleProbes } from '../src/s3/lease.js';
 import type { S3Settings } from '../src/s3/settings.js';
 import { S3Sink, type HealthTarget } from '../src/s3/sink.js';
-import { committedFiles } from '../src/s3/shipper.js';
+import { committedFiles } from '../src/s3/local-index.js';
 import { compactStore } from '../src/store/maintenance.js';
 import { startMockProvider } from '../src/mock/server.js';
 import { cephInstalled, startCluster, type Cluster } from './ceph.js';

@@ -5,7 +5,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { S3Settings } from '../src/s3/settings.js';
-import { committedFiles } from '../src/s3/shipper.js';
+import { committedFiles } from '../src/s3/local-index.js';
 import { query } from './duckdb.js';
 
 export function s3Settings(endpoint: string, keys: { accessKeyId: string; secretAccessKey: string }, bucket: string, prefix: string, extra: Partial<S3Settings> = {}): S3Settings {

@@ -1,36 +1,20 @@
 // The `alerts` table of the store: one row per computed alert, written when the alert enters the
 // outbox, as `alerts/dt=YYYY-MM-DD/<id>.parquet` (the poll's run id; a health alert without a
-// committed poll gets an id of its own), `run` first, like `runs`. Files appear whole (temp in the
+// committed poll gets an id of its own), `run` first, like `runs`; closed days are compacted into
+// `compacted-<last id>.parquet` like the poll tables. Files appear whole (temp in the
 // same folder, fsync, rename): DuckDB reads the table from its root like the others. Only polls
 // that made alerts write a file. Delivery state lives in the outbox (Parquet is append-only).
 import { existsSync, mkdirSync } from 'node:fs';
-import { rename } from 'node:fs/promises';
+import { readdir, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { ALERTS_TABLE, dtOf } from '../store/layout.js';
+import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
+import { ALERTS_TABLE, COMPACTED_PREFIX, dtOf, runIdOfFile } from '../store/layout.js';
 import { fsync } from '../store/durable.js';
-import { ParquetSchema, UTC_MILLIS, writeParquetFile } from '../store/parquet/index.js';
+import { writeParquetFile } from '../store/parquet/index.js';
+import { ALERTS_SCHEMA } from '../store/schema.js';
 import type { Alert } from './rules.js';
 
-export { ALERTS_TABLE };
-
-const text = { type: 'UTF8', compression: 'SNAPPY', statistics: false };
-const optText = { ...text, optional: true };
-const optInt64 = { type: 'INT64', optional: true, compression: 'SNAPPY' };
-
-export const ALERTS_SCHEMA = new ParquetSchema({
-  run: text,
-  key: text,
-  rule: text,
-  kind: text,
-  film_key: optText,
-  title: optText,
-  provider: optText,
-  old_value: optInt64,
-  new_value: optInt64,
-  message: text,
-  created_at: { type: 'TIMESTAMP_MILLIS', compression: 'SNAPPY', logicalType: UTC_MILLIS },
-  destinations: { type: 'LIST', optional: true, fields: { list: { repeated: true, fields: { element: { type: 'UTF8', compression: 'SNAPPY', statistics: false } } } } },
-} as ConstructorParameters<typeof ParquetSchema>[0]);
+export { ALERTS_SCHEMA, ALERTS_TABLE };
 
 const row = (a: Alert): Record<string, unknown> => ({
   run: a.run,
@@ -47,9 +31,28 @@ const row = (a: Alert): Record<string, unknown> => ({
   destinations: a.destinations,
 });
 
+/** The day's compacted file that holds batch `id` (its name carries its last id), if any. */
+async function compactedHolding(folder: string, id: string): Promise<string | null> {
+  let names: string[];
+  try {
+    names = await readdir(folder);
+  } catch {
+    return null;
+  }
+  for (const name of names) {
+    const last = name.startsWith(COMPACTED_PREFIX) ? runIdOfFile(name) : null;
+    if (last === null || last < id) continue;
+    const file = path.join(folder, name);
+    const rows = (await parquetReadObjects({ file: await asyncBufferFromFile(file), columns: ['run'] })) as Array<{ run: string }>;
+    if (rows.some((r) => r.run === id)) return file;
+  }
+  return null;
+}
+
 /**
- * Writes one batch of alerts (a file named `id`). A file already there is kept: it holds the same
- * alerts (re-evaluated after a crash, same keys). `beforeVisible`: the store lock's fence.
+ * Writes one batch of alerts (a file named `id`). A batch already there, as its own file or inside
+ * the day's compacted file, is kept: it holds the same alerts (re-evaluated after a crash, same
+ * keys). `beforeVisible`: the store lock's fence.
  */
 export async function writeAlertsFile(root: string, id: string, alerts: Alert[], beforeVisible?: () => void): Promise<string | null> {
   if (alerts.length === 0) return null;
@@ -57,6 +60,8 @@ export async function writeAlertsFile(root: string, id: string, alerts: Alert[],
   const folder = path.join(root, ALERTS_TABLE, `dt=${dt}`);
   const target = path.join(folder, `${id}.parquet`);
   if (existsSync(target)) return target;
+  const compacted = await compactedHolding(folder, id);
+  if (compacted !== null) return compacted;
   mkdirSync(folder, { recursive: true });
   const temp = `${target}.tmp`; // *.tmp: outside every reader's *.parquet glob
   await writeParquetFile(temp, ALERTS_SCHEMA, alerts.map(row));

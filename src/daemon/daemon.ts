@@ -58,6 +58,8 @@ export class Daemon {
   private stopped: (() => void) | null = null;
   /** Ships committed polls and compacted days to S3 in the background (null: s3.bucket unset). */
   private sink: S3Sink | null = null;
+  /** Closed days found compacted: not listed again by the check after each poll (compaction.ts, daysToCompact). */
+  private readonly compactedDays = new Set<string>();
   /** The exit code run() resolves with: failed once the store lock was lost. */
   private exitCode: number = EXIT.ok;
 
@@ -175,8 +177,8 @@ export class Daemon {
       // Side work beside the next steps, never awaited by the poll: alerts (in order; never throws), then shipping.
       void this.alerts?.afterPoll(summary.runId, this.state.consecutiveFailures);
       this.sink?.nudge();
-      await this.compact();
-      this.sink?.nudge();
+      const compacted = await this.compact(); // not inside sink?.(): without a sink it must still run
+      this.sink?.nudge(compacted);
     } catch (err) {
       if (err instanceof LockLostError) {
         this.lockLost(err.why);
@@ -214,18 +216,20 @@ export class Daemon {
    * Compacts closed days after a poll (under the daemon's lock; the next tick waits, as for a long
    * poll). Side work: a failure is logged and shown as degraded in /healthz, never fails the poll.
    */
-  private async compact(): Promise<void> {
+  private async compact(): Promise<string[]> {
     try {
-      const result = await compactStore(this.settings.store.dir, this.settings.store.compactAfterMinutes, this.logger, this.fence);
+      const result = await compactStore(this.settings.store.dir, this.settings.store.compactAfterMinutes, this.logger, { ...this.fence, settled: this.compactedDays });
       this.metrics.recordCompaction(result.days.length, null);
       delete this.state.degraded.compaction;
+      return result.days;
     } catch (err) {
       if (err instanceof LockLostError) throw err; // pollOnce stops the daemon
-      if (this.abort.signal.aborted) return;
+      if (this.abort.signal.aborted) return [];
       const message = `compaction failed: ${errorMessage(err)}; the day stays as it was (readable, uncompacted) and is tried again after the next poll`;
       this.metrics.recordCompaction(0, message);
       this.state.degraded.compaction = message;
       this.logger.error(message);
+      return [];
     }
   }
 

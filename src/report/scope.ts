@@ -57,7 +57,12 @@ export class StoreScope {
     return reads.length === 1 ? (reads[0] ?? null) : `(SELECT * FROM ${reads.join(' UNION ALL BY NAME SELECT * FROM ')})`;
   }
 
-  /** Every provider with a folder in movies, on any day (names only: no file is opened). */
+  /**
+   * The providers the store's newest movies day has a folder of (names only: no file is opened).
+   * Every poll writes a movies file per provider (none when it got nothing), so that day names the
+   * providers polled now, at the cost of one listing whatever the store's age; a provider no longer
+   * polled is not waited for in older days.
+   */
   providers(): string[] {
     if (this.providerCache) return this.providerCache;
     const names = new Set<string>();
@@ -68,7 +73,8 @@ export class StoreScope {
         else if (depth > 0 && entry.name.startsWith('run=')) walk(path.join(dir, entry.name), depth - 1);
       }
     };
-    for (const dt of this.days('movies')) walk(path.join(this.root, 'movies', `dt=${dt}`), 1);
+    const newest = this.days('movies').at(-1);
+    if (newest !== undefined) walk(path.join(this.root, 'movies', `dt=${newest}`), 1);
     this.providerCache = [...names].sort();
     return this.providerCache;
   }

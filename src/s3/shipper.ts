@@ -15,69 +15,17 @@
 // HEADed first (same size and sha256 metadata). Local days removed by retention stay in the bucket,
 // and so do objects of runs this store does not hold (a predecessor's, after a failover).
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, type ReadStream, readdirSync, statSync } from 'node:fs';
+import { createReadStream, type ReadStream, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { parquetReadObjects } from 'hyparquet';
-import { COMPACTED_PREFIX, TABLES, dtFolders, hasProviderPartition, runIdOfFile, type Table } from '../store/layout.js';
+import { COMPACTED_PREFIX, TABLES, runIdOfFile } from '../store/layout.js';
 import { isNotFound } from './client.js';
 import { objectKey } from './lease.js';
+import { LocalIndex, type LocalFile } from './local-index.js';
 import type { ShipLog, ShippedObject } from './ship-log.js';
-
-export interface LocalFile {
-  /** Relative to the store root, with '/' separators: the object key below the prefix. */
-  rel: string;
-  table: Table;
-  dt: string;
-  /** Relative folder of the file (table/dt=/provider=). */
-  folder: string;
-  name: string;
-  run: string;
-  compacted: boolean;
-  size: number;
-  mtimeMs: number;
-}
-
-const TABLE_ORDER: Record<Table, number> = { movies: 0, rejects: 1, price_changes: 2, runs: 3 };
-
-/**
- * The committed data files of the store, in shipping order. A poll's own file counts once its
- * runs file exists (the poll is committed); compacted files always (compaction keeps only
- * committed rows).
- */
-export function committedFiles(root: string): LocalFile[] {
-  const files: LocalFile[] = [];
-  for (const table of TABLES) {
-    const tableDir = path.join(root, table);
-    if (!existsSync(tableDir)) continue;
-    for (const dt of dtFolders(readdirSync(tableDir))) {
-      const day = `${table}/dt=${dt}`;
-      const folders = hasProviderPartition(table)
-        ? safeList(path.join(root, day)).filter((n) => n.startsWith('provider=')).map((n) => `${day}/${n}`)
-        : [day];
-      for (const folder of folders) {
-        for (const name of safeList(path.join(root, folder))) {
-          const run = runIdOfFile(name);
-          if (run === null) continue;
-          const stat = statOf(path.join(root, folder, name));
-          if (stat === null) continue; // gone since the listing (compaction, retention)
-          files.push({ rel: `${folder}/${name}`, table, dt, folder, name, run, compacted: name.startsWith(COMPACTED_PREFIX), size: stat.size, mtimeMs: stat.mtimeMs });
-        }
-      }
-    }
-  }
-  const committedRuns = new Set(files.filter((f) => f.table === 'runs' && !f.compacted).map((f) => f.run));
-  return files.filter((f) => f.compacted || committedRuns.has(f.run)).sort(shippingOrder);
-}
-
-function shippingOrder(a: LocalFile, b: LocalFile): number {
-  if (a.dt !== b.dt) return a.dt < b.dt ? -1 : 1;
-  if (a.compacted !== b.compacted) return a.compacted ? -1 : 1;
-  if (a.run !== b.run) return a.run < b.run ? -1 : 1;
-  return TABLE_ORDER[a.table] - TABLE_ORDER[b.table] || (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0);
-}
 
 function safeList(dir: string): string[] {
   try {
@@ -120,29 +68,53 @@ const PART_SIZE = 8 * 1024 * 1024;
 /** The ship log is saved at least this often during a long catch-up. */
 const SAVE_EVERY_MS = 2_000;
 
-/** What a pass remembers between passes: the runs of compacted objects it had to read. */
-export class PassMemory {
+/**
+ * What passes remember: the local store's files (LocalIndex), the days settled (every file shipped
+ * and verified, the objects it replaced deleted: a pass skips them until they change), and the runs
+ * of compacted objects it had to read. A pass's work follows what changed, not the store's age.
+ */
+export class ShipperState {
+  readonly local: LocalIndex;
+  readonly settled = new Set<string>();
   readonly objectRuns = new Map<string, Set<string> | null>();
   readonly dayRuns = new Map<string, { stamp: string; runs: Set<string> }>();
+
+  constructor(readonly root: string) {
+    this.local = new LocalIndex(root);
+  }
+
+  /** Lists what may have changed (LocalIndex.refresh, plus `dirty` days); a day that changed is no longer settled. */
+  refresh(dirty: Iterable<string> = []): void {
+    for (const d of this.local.refresh(dirty)) this.settled.delete(d);
+  }
+
+  /** The files of the days not settled: the only ones that can hold anything unshipped. */
+  unsettledFiles(): LocalFile[] {
+    return this.local.days().filter((d) => !this.settled.has(d)).flatMap((d) => this.local.dayFiles(d));
+  }
 }
 
-export async function shipPass(client: S3Client, bucket: string, prefix: string, root: string, log: ShipLog, hooks: PassHooks, memory = new PassMemory()): Promise<PassResult> {
+export async function shipPass(client: S3Client, bucket: string, prefix: string, state: ShipperState, log: ShipLog, hooks: PassHooks): Promise<PassResult> {
   const result: PassResult = { uploaded: 0, deleted: 0, bytes: 0 };
-  const files = committedFiles(root);
+  state.refresh();
   let savedAt = Date.now();
-  for (let i = 0; i < files.length; i++) {
-    hooks.signal?.throwIfAborted();
-    const file = files[i] as LocalFile;
-    const key = objectKey(prefix, file.rel);
-    const entry = log.get(key);
-    if (!isShipped(entry, file)) {
-      const full = path.join(root, file.rel);
+  for (const dt of state.local.days()) {
+    if (state.settled.has(dt)) continue;
+    const files = state.local.dayFiles(dt);
+    let complete = true;
+    for (const file of files) {
+      hooks.signal?.throwIfAborted();
+      const key = objectKey(prefix, file.rel);
+      const entry = log.get(key);
+      if (isShipped(entry, file)) continue;
+      const full = path.join(state.root, file.rel);
       let sha256: string;
       try {
         sha256 = await sha256Of(full);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // swapped out by a compaction since the listing: the next pass ships its replacement
-        throw err;
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        complete = false; // swapped out by a compaction since the listing: the next pass ships its replacement
+        continue;
       }
       const found = entry?.size === file.size ? await sameInBucket(client, bucket, key, entry, sha256) : null;
       if (found !== null) {
@@ -151,24 +123,25 @@ export async function shipPass(client: S3Client, bucket: string, prefix: string,
         // Under the lease nothing else writes here. Same key, same content: at worst a crash repeats one upload.
         hooks.beforeWrite();
         const etag = await upload(client, bucket, key, full, sha256, hooks.signal);
-        if (etag === null) continue;
+        if (etag === null) {
+          complete = false;
+          continue;
+        }
         log.add(key, { size: file.size, sha256, ...(etag !== undefined ? { etag } : {}), mtimeMs: file.mtimeMs });
         result.uploaded++;
         result.bytes += file.size;
         await hooks.afterObject?.({ kind: 'uploaded', key, bytes: file.size });
       }
+      if (Date.now() - savedAt > SAVE_EVERY_MS) {
+        await log.save();
+        savedAt = Date.now();
+      }
     }
-    const next = files[i + 1];
-    if (next === undefined || next.dt !== file.dt) {
-      result.deleted += await dropReplaced(client, bucket, prefix, root, file.dt, files, log, hooks, memory);
-      await log.save();
-      savedAt = Date.now();
-    } else if (Date.now() - savedAt > SAVE_EVERY_MS) {
-      await log.save();
-      savedAt = Date.now();
-    }
+    result.deleted += await dropReplaced(client, bucket, prefix, state, dt, files, log, hooks);
+    await log.save();
+    savedAt = Date.now();
+    if (complete) state.settled.add(dt);
   }
-  await log.save();
   return result;
 }
 
@@ -229,9 +202,9 @@ async function upload(client: S3Client, bucket: string, key: string, file: strin
  * know. Objects of runs this store never held (a predecessor's, after a failover) stay: the
  * reading rule reads them as they are. Local folders that are gone (retention) keep their objects.
  */
-async function dropReplaced(client: S3Client, bucket: string, prefix: string, root: string, dt: string, files: LocalFile[], log: ShipLog, hooks: PassHooks, memory: PassMemory): Promise<number> {
+async function dropReplaced(client: S3Client, bucket: string, prefix: string, state: ShipperState, dt: string, files: LocalFile[], log: ShipLog, hooks: PassHooks): Promise<number> {
   const byFolder = new Map<string, LocalFile[]>();
-  for (const f of files) if (f.dt === dt) byFolder.set(f.folder, [...(byFolder.get(f.folder) ?? []), f]);
+  for (const f of files) byFolder.set(f.folder, [...(byFolder.get(f.folder) ?? []), f]);
   const dayKeys = log.dayKeys(dt);
   const stale: string[] = [];
   for (const [folder, local] of byFolder) {
@@ -241,13 +214,13 @@ async function dropReplaced(client: S3Client, bucket: string, prefix: string, ro
     const folderKey = `${objectKey(prefix, folder)}/`;
     const others = [...dayKeys].filter((key) => key.startsWith(folderKey) && !keep.has(key) && !key.slice(folderKey.length).includes('/'));
     if (others.length === 0) continue;
-    const compactedRuns = await localCompactedRuns(root, dt, memory);
+    const compactedRuns = await localCompactedRuns(state, dt);
     if (compactedRuns === null) continue;
     for (const key of others) {
       const name = key.slice(folderKey.length);
       const run = runIdOfFile(name);
       if (run === null) continue;
-      const runs = name.startsWith(COMPACTED_PREFIX) ? await objectRuns(client, bucket, key, memory) : new Set([run]);
+      const runs = name.startsWith(COMPACTED_PREFIX) ? await objectRuns(client, bucket, key, state) : new Set([run]);
       if (runs !== null && [...runs].every((r) => compactedRuns.has(r))) stale.push(key);
     }
   }
@@ -262,32 +235,32 @@ async function dropReplaced(client: S3Client, bucket: string, prefix: string, ro
       if (!isNotFound(err)) throw err;
     }
     log.delete(key);
-    memory.objectRuns.delete(key);
+    state.objectRuns.delete(key);
     await hooks.afterObject?.({ kind: 'deleted', key, bytes: 0 });
   }
   return stale.length;
 }
 
 /** The runs the day's local compaction holds (the rows of its runs/dt=D/compacted-* file), or null when the day has none. */
-async function localCompactedRuns(root: string, dt: string, memory: PassMemory): Promise<Set<string> | null> {
-  const dir = path.join(root, 'runs', `dt=${dt}`);
+async function localCompactedRuns(state: ShipperState, dt: string): Promise<Set<string> | null> {
+  const dir = path.join(state.root, 'runs', `dt=${dt}`);
   const name = safeList(dir).filter((n) => n.startsWith(COMPACTED_PREFIX) && runIdOfFile(n) !== null).at(-1);
   if (name === undefined) return null;
   const file = path.join(dir, name);
   const stat = statOf(file);
   if (stat === null) return null;
   const stamp = `${name}:${stat.size}:${stat.mtimeMs}`;
-  const known = memory.dayRuns.get(dt);
+  const known = state.dayRuns.get(dt);
   if (known?.stamp === stamp) return known.runs;
   const buffer = await readFile(file);
   const runs = await runsOf(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength));
-  memory.dayRuns.set(dt, { stamp, runs });
+  state.dayRuns.set(dt, { stamp, runs });
   return runs;
 }
 
 /** The runs a compacted object in the bucket holds (downloaded and read once per sink); null when it cannot be read: it stays. */
-async function objectRuns(client: S3Client, bucket: string, key: string, memory: PassMemory): Promise<Set<string> | null> {
-  if (memory.objectRuns.has(key)) return memory.objectRuns.get(key) ?? null;
+async function objectRuns(client: S3Client, bucket: string, key: string, state: ShipperState): Promise<Set<string> | null> {
+  if (state.objectRuns.has(key)) return state.objectRuns.get(key) ?? null;
   let runs: Set<string> | null;
   try {
     const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -298,7 +271,7 @@ async function objectRuns(client: S3Client, bucket: string, key: string, memory:
     else if (err instanceof Error && err.name === 'AbortError') throw err;
     else runs = null; // not Parquet, or not ours: never deleted on a guess
   }
-  memory.objectRuns.set(key, runs);
+  state.objectRuns.set(key, runs);
   return runs;
 }
 
@@ -307,14 +280,14 @@ async function runsOf(file: ArrayBuffer): Promise<Set<string>> {
   return new Set(rows.map((r) => r.run));
 }
 
-/** What is not in the bucket yet: polls (runs files: a poll's or a compacted day's), objects and bytes. */
-export function pending(files: LocalFile[], prefix: string, log: ShipLog): { polls: number; objects: number; bytes: number; days: Set<string> } {
-  const out = { polls: 0, objects: 0, bytes: 0, days: new Set<string>() };
+/** What is not in the bucket yet (of `days`, or of every day): polls (runs files: a poll's or a compacted day's), objects and bytes. Settled days hold none. */
+export function pending(state: ShipperState, prefix: string, log: ShipLog, days?: string[]): { polls: number; objects: number; bytes: number } {
+  const out = { polls: 0, objects: 0, bytes: 0 };
+  const files = days === undefined ? state.unsettledFiles() : days.filter((d) => !state.settled.has(d)).flatMap((d) => state.local.dayFiles(d));
   for (const f of files) {
     if (log.has(objectKey(prefix, f.rel), f.size)) continue;
     out.objects++;
     out.bytes += f.size;
-    out.days.add(f.dt);
     if (f.table === 'runs') out.polls++;
   }
   return out;

@@ -12,9 +12,9 @@ import client from 'prom-client';
 import { errorMessage } from '../runtime/errors.js';
 import type { Logger } from '../log/log.js';
 import { createS3Client, s3Problem, statusOf } from './client.js';
-import { Lease, LeaseLostError, LeaseRefusedError, LeaseUnreadableError, deleteStaleProbes, objectKey, probeConditionalWrites } from './lease.js';
+import { Lease, LeaseLostError, LeaseRefusedError, LeaseUnreadableError, deleteStaleProbes, probeConditionalWrites } from './lease.js';
 import { ShipLog, storeId } from './ship-log.js';
-import { PassMemory, committedFiles, pending, reconcile, reconcileDay, shipPass, type PassHooks } from './shipper.js';
+import { ShipperState, pending, reconcile, reconcileDay, shipPass, type PassHooks } from './shipper.js';
 import { s3Url, type S3Settings } from './settings.js';
 
 export interface S3Status {
@@ -76,7 +76,9 @@ export class S3Sink {
   private failures = 0;
   /** What the last error line was about (the line, or the lease holder refusing), and when it was logged. */
   private lastLogged: { about: string; at: number } | null = null;
-  private readonly memory = new PassMemory();
+  private readonly state: ShipperState;
+  /** Days named by nudge() (a compaction's) that the next listing looks at again. */
+  private readonly dirty = new Set<string>();
   /** The day the next idle check lists (days in the log, newest first, round and round). */
   private checkCursor: string | null = null;
   /** Every request sent (retries included), for the benchmark's requests per poll. */
@@ -88,6 +90,7 @@ export class S3Sink {
     const { settings } = options;
     if (settings.bucket === null) throw new Error('S3Sink needs s3.bucket');
     this.bucket = settings.bucket;
+    this.state = new ShipperState(options.root);
     this.client = createS3Client(settings, { maxAttempts: options.maxAttempts, stop: this.abort.signal, logger: options.logger, deadlineMs: options.deadlineMs });
     this.client.middlewareStack.add((next) => (args) => {
       this.requests++;
@@ -116,8 +119,12 @@ export class S3Sink {
     this.loop ??= this.run();
   }
 
-  /** A poll committed or a day was compacted: ship now (returns at once). The lag is counted now, whatever the pass in flight is waiting for. */
-  nudge(): void {
+  /**
+   * A poll committed or days were compacted (`days`: the ones to list again): ship now (returns at
+   * once). The lag is counted now, whatever the pass in flight is waiting for.
+   */
+  nudge(days: Iterable<string> = []): void {
+    for (const d of days) this.dirty.add(d);
     this.nudged = true;
     this.wake?.();
     this.publish();
@@ -149,31 +156,25 @@ export class S3Sink {
    * s3.retentionDropsUnshipped, which removes it and logs how many polls the bucket never got.
    */
   retentionGuard(): (dt: string) => boolean {
-    let unshipped: Map<string, number> | null = null;
     const told = new Set<string>();
     return (dt) => {
       if (!this.log) return !this.options.settings.retentionDropsUnshipped; // nothing known yet: keep unless told
-      unshipped ??= this.unshippedPollsByDay();
-      const polls = unshipped.get(dt);
-      if (polls === undefined) return false; // all shipped
+      this.state.refresh([dt]); // about to be removed: listed again, whatever wrote into it
+      const left = pending(this.state, this.options.settings.prefix, this.log, [dt]);
+      if (left.objects === 0) return false; // all shipped
       if (!this.options.settings.retentionDropsUnshipped) return true;
       if (!told.has(dt)) {
         told.add(dt);
-        this.options.logger.warn(`retention: removing day ${dt} with ${polls} poll(s) not shipped to S3 (s3.retentionDropsUnshipped is true); the bucket will never have them`, { dt, polls });
+        this.options.logger.warn(`retention: removing day ${dt} with ${left.polls} poll(s) not shipped to S3 (s3.retentionDropsUnshipped is true); the bucket will never have them`, { dt, polls: left.polls });
       }
       return false;
     };
   }
 
-  /** Per day with anything not shipped: how many of its polls (runs files) are not. */
-  private unshippedPollsByDay(): Map<string, number> {
-    const byDay = new Map<string, number>();
-    if (!this.log) return byDay;
-    for (const f of committedFiles(this.options.root)) {
-      if (this.log.has(objectKey(this.options.settings.prefix, f.rel), f.size)) continue;
-      byDay.set(f.dt, (byDay.get(f.dt) ?? 0) + (f.table === 'runs' ? 1 : 0));
-    }
-    return byDay;
+  /** Lists what may have changed in the local store (the days nudge() named, today's, new ones). */
+  private refresh(): void {
+    this.state.refresh(this.dirty);
+    this.dirty.clear();
   }
 
   private async run(): Promise<void> {
@@ -191,7 +192,8 @@ export class S3Sink {
         if (idle) await this.checkOneDay();
         this.status.state = 'shipping';
         this.publish();
-        const result = await shipPass(this.client, this.bucket, this.options.settings.prefix, this.options.root, this.log as ShipLog, {
+        this.refresh();
+        const result = await shipPass(this.client, this.bucket, this.options.settings.prefix, this.state, this.log as ShipLog, {
           beforeWrite: () => this.fence(),
           signal: this.abort.signal,
           afterObject: (e) => {
@@ -203,7 +205,7 @@ export class S3Sink {
             }
             return this.options.afterObject?.(e);
           },
-        }, this.memory);
+        });
         if (result.uploaded + result.deleted > 0) this.options.logger.info('s3: shipped', { ...result, target: this.status.target });
         if (this.lastLogged !== null) this.options.logger.info('s3: shipping works again', { target: this.status.target });
         this.failures = 0;
@@ -254,6 +256,7 @@ export class S3Sink {
     const probes = await deleteStaleProbes(this.client, this.bucket, settings.prefix);
     if (probes > 0) logger.warn('s3: deleted probe keys that crashes of other collectors left', { count: probes });
     const { learned, forgotten } = await reconcile(this.client, this.bucket, settings.prefix, this.log);
+    this.state.settled.clear(); // the log may have learned or forgotten anything: every day is looked at again
     if (learned + forgotten > 0) logger.info('s3: the ship log now agrees with the bucket', { learned, forgotten });
     this.ready = true;
     logger.info('s3: shipping the store', { target: this.status.target, conditionalWrites: honoured, lease: honoured ? this.lease.key : null });
@@ -298,7 +301,8 @@ export class S3Sink {
   /** Pending counts into the status, metrics and /healthz. */
   private publish(): void {
     if (this.log) {
-      const p = pending(committedFiles(this.options.root), this.options.settings.prefix, this.log);
+      this.refresh();
+      const p = pending(this.state, this.options.settings.prefix, this.log);
       this.status.pendingPolls = p.polls;
       this.status.pendingObjects = p.objects;
       this.status.pendingBytes = p.bytes;
@@ -347,13 +351,16 @@ export class S3Sink {
     const dt = days[at < 0 ? 0 : at] as string;
     this.checkCursor = dt;
     const { learned, forgotten } = await reconcileDay(this.client, this.bucket, this.options.settings.prefix, log, dt);
+    this.dirty.add(dt); // the local day is listed again too
+    if (learned + forgotten > 0) this.state.settled.delete(dt);
     if (learned + forgotten > 0) this.options.logger.warn('s3: a day in the bucket changed outside this collector; what is missing or changed is shipped again', { dt, changed: learned, missing: forgotten });
   }
 
   /** One pass now, outside the loop (tests, the benchmark): prepare if needed, then ship. */
   async shipNow(): Promise<ReturnType<typeof shipPass>> {
     await this.prepare();
-    return shipPass(this.client, this.bucket, this.options.settings.prefix, this.options.root, this.log as ShipLog, { beforeWrite: () => this.fence(), signal: this.abort.signal, afterObject: this.options.afterObject }, this.memory);
+    this.refresh();
+    return shipPass(this.client, this.bucket, this.options.settings.prefix, this.state, this.log as ShipLog, { beforeWrite: () => this.fence(), signal: this.abort.signal, afterObject: this.options.afterObject });
   }
 
   /** The idle check of one day, outside the loop (tests). */

@@ -16,15 +16,15 @@ import { errorMessage } from '../runtime/errors.js';
 import type { Logger } from '../log/log.js';
 import { fsync, fsyncTree, readMarker, writeMarker } from './durable.js';
 import { exchangeFolders } from './exchange.js';
-import { COMPACTED_PREFIX, READY_MARKER, STAGING_DIR, TABLES, dayPartition, dtFolders, dtOf, hasProviderPartition, runIdOfFile, runIdOfLegacyPath, type Table } from './layout.js';
+import { COMPACTED_PREFIX, COMPACTED_TABLES, READY_MARKER, STAGING_DIR, dayPartition, dtFolders, dtOf, hasProviderPartition, runIdOfFile, runIdOfLegacyPath, type CompactedTable, type Table } from './layout.js';
 import { writeParquetFile } from './parquet/index.js';
 import { ParquetRowSource } from './row-source.js';
-import { MOVIES_SCHEMA, PRICE_CHANGES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA } from './schema.js';
+import { ALERTS_SCHEMA, MOVIES_SCHEMA, PRICE_CHANGES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA } from './schema.js';
 
-export const SCHEMAS = { movies: MOVIES_SCHEMA, rejects: REJECTS_SCHEMA, price_changes: PRICE_CHANGES_SCHEMA, runs: RUNS_SCHEMA } as const;
+export const SCHEMAS = { movies: MOVIES_SCHEMA, rejects: REJECTS_SCHEMA, price_changes: PRICE_CHANGES_SCHEMA, runs: RUNS_SCHEMA, alerts: ALERTS_SCHEMA } as const;
 export const COMPACT_STAGING_PREFIX = 'compact-';
 
-export type CompactStep = 'day-staged' | `exchanged:${Table}`;
+export type CompactStep = 'day-staged' | `exchanged:${CompactedTable}`;
 
 export interface FenceHooks {
   /** Called right before each step that makes something visible; throws when this writer lost the store's lock. */
@@ -41,6 +41,8 @@ export interface CompactOptions extends FenceHooks {
   logger: Logger;
   /** Stops between days (shutdown, a poll due): what is done stays done. */
   signal?: AbortSignal;
+  /** Closed days known compacted (daysToCompact); the days compacted now are added. */
+  settled?: Set<string>;
 }
 
 export interface CompactResult {
@@ -57,7 +59,7 @@ interface DayMarker {
    * the staged folder; after it, in the live one. (Names, not inodes: a copied or restored store
    * keeps names.)
    */
-  tables: Array<{ table: Table; written: string[] }>;
+  tables: Array<{ table: CompactedTable; written: string[] }>;
 }
 
 /**
@@ -66,25 +68,33 @@ interface DayMarker {
  */
 export const spillFolder = (root: string): string => path.join(root, STAGING_DIR, `${COMPACT_STAGING_PREFIX}spill`);
 
-/** Closed days that still have more than one file in some folder (a table's day, or a provider's). */
-export function daysToCompact(root: string, now: Date, graceMs: number): string[] {
+/**
+ * Closed days that still have more than one file in some folder (a table's day, or a provider's).
+ * `settled`: closed days already found compacted, kept by the caller between calls (the daemon):
+ * nothing writes into a closed day while it runs, so they are not listed again, and the check after
+ * each poll lists each table's folder and the days closed since, whatever the store's age. Days
+ * found compacted here are added to it.
+ */
+export function daysToCompact(root: string, now: Date, graceMs: number, settled?: Set<string>): string[] {
   const lastClosed = dtOf(new Date(now.getTime() - graceMs - 86_400_000));
-  const days = new Set<string>();
-  for (const table of TABLES) {
+  const candidates = new Set<string>();
+  for (const table of COMPACTED_TABLES) {
     const dir = path.join(root, table);
     if (!existsSync(dir)) continue;
-    for (const dt of dtFolders(readdirSync(dir))) {
-      if (dt > lastClosed || days.has(dt)) continue;
-      if (dayFolders(root, table, dt).some((f) => f.files.length > 1)) days.add(dt);
-    }
+    for (const dt of dtFolders(readdirSync(dir))) if (dt <= lastClosed && !settled?.has(dt)) candidates.add(dt);
   }
-  return [...days].sort();
+  const days: string[] = [];
+  for (const dt of [...candidates].sort()) {
+    if (COMPACTED_TABLES.some((table) => dayFolders(root, table, dt).some((f) => f.files.length > 1))) days.push(dt);
+    else settled?.add(dt);
+  }
+  return days;
 }
 
 /** Compacts every closed day that needs it, oldest first; each day is committed on its own. */
 export async function compactClosedDays(options: CompactOptions): Promise<CompactResult> {
   const result: CompactResult = { days: [], filesBefore: 0, filesAfter: 0, rows: 0 };
-  const days = daysToCompact(options.root, options.now, options.graceMs);
+  const days = daysToCompact(options.root, options.now, options.graceMs, options.settled);
   if (days.length === 0) return result;
   const failures: string[] = [];
   for (const dt of days) {
@@ -96,6 +106,7 @@ export async function compactClosedDays(options: CompactOptions): Promise<Compac
     try {
       const day = await compactDay(options, source, dt);
       result.days.push(dt);
+      options.settled?.add(dt);
       result.filesBefore += day.filesBefore;
       result.filesAfter += day.filesAfter;
       result.rows += day.rows;
@@ -120,7 +131,7 @@ interface DataFolder {
 }
 
 /** The data folders of a table's day, with their .parquet files sorted by name (run id order). */
-export function dayFolders(root: string, table: Table, dt: string): DataFolder[] {
+export function dayFolders(root: string, table: CompactedTable, dt: string): DataFolder[] {
   const day = path.join(root, dayPartition(table, dt));
   if (!existsSync(day)) return [];
   const parquetIn = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.parquet')).sort();
@@ -145,7 +156,7 @@ async function compactDay(options: CompactOptions, source: ParquetRowSource, dt:
   let filesAfter = 0;
   let rows = 0;
   try {
-    for (const table of TABLES) {
+    for (const table of COMPACTED_TABLES) {
       if (only !== undefined && table !== only) continue;
       const folders = dayFolders(root, table, dt);
       const liveDay = path.join(root, dayPartition(table, dt));
@@ -200,7 +211,7 @@ async function compactDay(options: CompactOptions, source: ParquetRowSource, dt:
  * last run id it holds. Rows keep their order (by file name, which is run order, then row order);
  * the count written is checked against the sources' before anything is swapped in.
  */
-export async function writeCompacted(source: ParquetRowSource, table: Table, files: string[], toDir: string): Promise<number> {
+export async function writeCompacted(source: ParquetRowSource, table: CompactedTable, files: string[], toDir: string): Promise<number> {
   const lastRun = files.map((f) => runIdOfFile(path.basename(f)) ?? runIdOfLegacyPath(f)).filter((r) => r !== null).sort().at(-1);
   if (!lastRun) throw new Error(`compaction: no run id in the names of ${files[0] ?? 'no file'}`);
   const target = path.join(toDir, `${COMPACTED_PREFIX}${lastRun}.parquet`);

@@ -12,10 +12,13 @@ import path from 'node:path';
 /** In commit order: a poll is committed once its `runs` rows exist, so runs is last. */
 export const TABLES = ['movies', 'rejects', 'price_changes', 'runs'] as const;
 export type Table = (typeof TABLES)[number];
-/** Tables partitioned by provider below dt (runs holds a provider column instead). */
-export const hasProviderPartition = (table: Table): boolean => table !== 'runs';
-/** The alerts table (src/alerts/table.ts): not a poll's table, but dated like them and pruned by retention. */
+/** The alerts table (src/alerts/table.ts): not a poll's table, but dated like them, pruned by retention and compacted. */
 export const ALERTS_TABLE = 'alerts';
+/** What compaction rewrites: the poll tables and the alerts table. */
+export const COMPACTED_TABLES = [...TABLES, ALERTS_TABLE] as const;
+export type CompactedTable = (typeof COMPACTED_TABLES)[number];
+/** Tables partitioned by provider below dt (runs and alerts hold a provider column instead). */
+export const hasProviderPartition = (table: CompactedTable): boolean => table !== 'runs' && table !== ALERTS_TABLE;
 export const STAGING_DIR = '_staging';
 /** Written into a run's staging folder once every file is durable: from then on the run is committed by rolling forward. */
 export const READY_MARKER = '_READY';
@@ -50,7 +53,7 @@ export function runIdStart(runId: string): Date | null {
 }
 
 /** `<table>/dt=<dt>` relative to a root (the store, or a staging folder). */
-export function dayPartition(table: Table, dt: string): string {
+export function dayPartition(table: CompactedTable, dt: string): string {
   return path.join(table, `dt=${dt}`);
 }
 

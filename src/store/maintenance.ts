@@ -16,7 +16,7 @@ export async function prepareStore(root: string, logger: Logger, hooks: FenceHoo
   await backfillPriceChanges({ root, logger, ...hooks });
 }
 
-/** Compacts the days that ended more than `compactAfterMinutes` ago. */
-export async function compactStore(root: string, compactAfterMinutes: number, logger: Logger, hooks: FenceHooks & { signal?: AbortSignal } = {}): Promise<CompactResult> {
+/** Compacts the days that ended more than `compactAfterMinutes` ago (`settled`: days known compacted, see daysToCompact). */
+export async function compactStore(root: string, compactAfterMinutes: number, logger: Logger, hooks: FenceHooks & { signal?: AbortSignal; settled?: Set<string> } = {}): Promise<CompactResult> {
   return compactClosedDays({ root, now: new Date(), graceMs: compactAfterMinutes * 60_000, logger, ...hooks });
 }

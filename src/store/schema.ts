@@ -115,6 +115,25 @@ export const RUNS_SCHEMA = schema({
   collector_version: text,
 });
 
+/**
+ * The alerts table (src/alerts/table.ts writes it): one row per computed alert, `run` first like
+ * the others, so that compaction rewrites its closed days like theirs.
+ */
+export const ALERTS_SCHEMA = schema({
+  run: text,
+  key: text,
+  rule: text,
+  kind: text,
+  film_key: optText,
+  title: optText,
+  provider: optText,
+  old_value: { type: 'INT64', optional: true },
+  new_value: { type: 'INT64', optional: true },
+  message: text,
+  created_at: timestamp,
+  destinations: stringList,
+});
+
 /** A row for ParquetFileWriter: its list columns (genres, writers, actors, warnings) stay plain arrays (see row-buffer.ts). */
 export const movieRow = (m: MovieRecord): Record<string, unknown> => ({ ...m });
 
