@@ -125,7 +125,7 @@ convict.addFormats({
   ...S3_FORMATS,
 });
 
-/** The convict schema: every setting, its env name, default and doc (the README's settings table is checked against it). */
+/** The convict schema: every setting, its env name, default and doc (docs/settings.md's tables are generated from it: npm run docs:settings). */
 export function settingsSchema() {
   return {
     schedule: {
@@ -353,7 +353,7 @@ function shapeProblems(values: Record<string, unknown>, node: object, prefix = '
     const setting = `${prefix}${key}`;
     const child = (node as Record<string, unknown>)[key];
     if (!isPlainObject(child)) {
-      problems.push(`${setting}: unknown setting; remove it or check its spelling (see README, Settings)`);
+      problems.push(`${setting}: unknown setting; remove it or check its spelling (see docs/settings.md)`);
     } else if ('default' in child) {
       if (isPlainObject(value)) problems.push(`${setting}: expected a single value (${String(child.doc ?? '')}), got an object`);
     } else if (!isPlainObject(value)) {
@@ -374,7 +374,7 @@ function convictProblems(message: string): string[] {
     .filter((line) => line !== '')
     .map((line) => {
       const undeclared = /^configuration param '(.+)' not declared in the schema$/.exec(line);
-      if (undeclared) return `${undeclared[1]}: unknown setting; remove it or check its spelling (see README, Settings)`;
+      if (undeclared) return `${undeclared[1]}: unknown setting; remove it or check its spelling (see docs/settings.md)`;
       // convict says "must be of type String" for a missing required value.
       return line.replace(/: value was /, ', value was ');
     });
