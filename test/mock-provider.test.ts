@@ -85,7 +85,7 @@ test('the hang rate leaves requests unanswered, the malformed rate breaks detail
   const total = 200;
   for (let i = 0; i < total; i++) {
     try {
-      const { text } = await get(mock, 'cinemaworld/movie/cw0086190', mock.token, AbortSignal.timeout(150));
+      const { text } = await get(mock, 'cinemaworld/movie/cw0086190', mock.token, AbortSignal.timeout(400));
       try {
         const body = JSON.parse(text) as Record<string, unknown>;
         if (typeof body.Title !== 'string' || typeof body.Price !== 'string') malformed++;
@@ -100,7 +100,8 @@ test('the hang rate leaves requests unanswered, the malformed rate breaks detail
   assert.ok(hung > total * 0.1 && hung < total * 0.3, `hung ${hung}/${total}`);
   const answered = total - hung;
   assert.ok(malformed > answered * 0.18 && malformed < answered * 0.42, `malformed ${malformed}/${answered}`);
-  assert.equal(mock.stats().hung, hung);
+  // Every hang the mock made was seen as one; on a loaded machine an answer may also come later than the timeout.
+  assert.ok(hung >= mock.stats().hung && hung - mock.stats().hung <= 2, `the client saw ${hung} hangs, the mock made ${mock.stats().hung}`);
 });
 
 test('the same seed gives the same synthetic catalogue and prices; another seed does not', () => {
