@@ -4,7 +4,7 @@
 // crash leaves of the start's probe is cleaned up; a lease that is not one is named in one line.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -327,4 +327,26 @@ test('a _lease.json that is not a lease is named in one line without its bytes; 
   refused.start();
   await new Promise((r) => setTimeout(r, 3_500)); // past three renewals
   assert.equal(second.lines.filter((l) => l.includes('is leased by another collector')).length, 1, second.lines.join('\n'));
+});
+
+test('a ship log written by 0.3 (size and sha256 only) is read as it is: nothing uploaded or looked up again, and the next save keeps its entries', { skip, timeout: 60_000 }, async (t) => {
+  const root = tempDir(t);
+  await writePoll(root, new Date(Date.UTC(2026, 10, 20, 8)), 'complete', 2);
+  const settings = await target('old-log');
+  const first = new S3Sink({ root, settings, logger });
+  await first.shipNow();
+  await first.stop();
+  const file = path.join(root, '_s3', 'shipped.json');
+  const log = JSON.parse(readFileSync(file, 'utf8')) as { version: 1; target: string; objects: Record<string, { size: number; sha256: string }> };
+  const old = { ...log, objects: Object.fromEntries(Object.entries(log.objects).map(([k, o]) => [k, { size: o.size, sha256: o.sha256 }])) };
+  writeFileSync(file, JSON.stringify(old));
+  const second = new S3Sink({ root, settings, logger });
+  t.after(() => second.stop());
+  const run = await writePoll(root, new Date(Date.UTC(2026, 10, 20, 9)), 'complete', 2);
+  const requests = second.requests;
+  const pass = await second.shipNow();
+  assert.equal(pass.uploaded, committedFiles(root).filter((f) => f.run === run).length, 'only the new poll is uploaded');
+  assert.ok(second.requests - requests <= 12 + pass.uploaded, `${second.requests - requests} requests: the old entries are not looked up`);
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as typeof log;
+  for (const key of Object.keys(old.objects)) assert.equal(saved.objects[key]?.sha256, old.objects[key]?.sha256, key);
 });
