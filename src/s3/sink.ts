@@ -184,7 +184,7 @@ export class S3Sink {
     this.publish();
     let delay = 0;
     while (!this.stopping) {
-      const idle = await this.sleep(delay);
+      const idle = (await this.sleep(delay)) && delay === IDLE_MS; // a quiet minute, not a retry's backoff
       if (this.stopping) break;
       this.nudged = false;
       try {
