@@ -63,10 +63,10 @@ test('after each poll, the compaction check, the S3 sink\'s index and the report
   const [a, b] = [costs(young), costs(old)];
   assert.deepEqual(b, a, `3 days: ${JSON.stringify(a)}; 40 days: ${JSON.stringify(b)}`);
   assert.ok(a.compactionCheck > 0 && a.sinkIndex > 0 && a.providers > 0, 'each lists something (the counter works)');
-  // The settled days are the closed ones: a new closed day is still found.
+  // The settled days: the closed ones, but the two newest.
   const settled = new Set<string>();
   daysToCompact(old, NOW, 0, settled);
-  assert.equal(settled.size, 39);
+  assert.equal(settled.size, 37, 'the closed days but the two newest (still written into by a poll across midnight or a retried alert batch)');
 });
 
 test('the alerts table is compacted with the closed days: one file per day, every row kept; a batch already in the compacted file is not written again', async (t) => {

@@ -31,8 +31,8 @@ const row = (a: Alert): Record<string, unknown> => ({
   destinations: a.destinations,
 });
 
-/** The day's compacted file that holds batch `id` (its name carries its last id), if any. */
-async function compactedHolding(folder: string, id: string): Promise<string | null> {
+/** The day's compacted file that holds batch `id` (its name carries its last id; its rows, the batch's alert keys), if any. */
+async function compactedHolding(folder: string, id: string, keys: Set<string>): Promise<string | null> {
   let names: string[];
   try {
     names = await readdir(folder);
@@ -43,8 +43,9 @@ async function compactedHolding(folder: string, id: string): Promise<string | nu
     const last = name.startsWith(COMPACTED_PREFIX) ? runIdOfFile(name) : null;
     if (last === null || last < id) continue;
     const file = path.join(folder, name);
-    const rows = (await parquetReadObjects({ file: await asyncBufferFromFile(file), columns: ['run'] })) as Array<{ run: string }>;
-    if (rows.some((r) => r.run === id)) return file;
+    // By key, not by `run`: a health alert's batch has an id of its own and rows with run ''.
+    const rows = (await parquetReadObjects({ file: await asyncBufferFromFile(file), columns: ['key'] })) as Array<{ key: string }>;
+    if (rows.some((r) => keys.has(r.key))) return file;
   }
   return null;
 }
@@ -60,7 +61,7 @@ export async function writeAlertsFile(root: string, id: string, alerts: Alert[],
   const folder = path.join(root, ALERTS_TABLE, `dt=${dt}`);
   const target = path.join(folder, `${id}.parquet`);
   if (existsSync(target)) return target;
-  const compacted = await compactedHolding(folder, id);
+  const compacted = await compactedHolding(folder, id, new Set(alerts.map((a) => a.key)));
   if (compacted !== null) return compacted;
   mkdirSync(folder, { recursive: true });
   const temp = `${target}.tmp`; // *.tmp: outside every reader's *.parquet glob

@@ -17,6 +17,7 @@ import { runPollJob } from '../poll/job.js';
 import { PollAbortedError } from '../poll/poll.js';
 import { LiveReport } from '../report/live.js';
 import type { CommitHooks } from '../store/committer.js';
+import { CompactionError } from '../store/compaction.js';
 import { compactStore, prepareStore } from '../store/maintenance.js';
 import { lastCommittedPollStart } from '../store/history.js';
 import { LockLostError } from '../store/lock.js';
@@ -229,7 +230,7 @@ export class Daemon {
       this.metrics.recordCompaction(0, message);
       this.state.degraded.compaction = message;
       this.logger.error(message);
-      return [];
+      return err instanceof CompactionError ? err.days : [];
     }
   }
 

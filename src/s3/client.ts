@@ -36,12 +36,11 @@ class DeadlineHandler extends NodeHttpHandler {
 
   override handle(...[request, options = {}]: Parameters<NodeHttpHandler['handle']>) {
     const bytes = Number(request.headers['content-length'] ?? request.headers['Content-Length'] ?? 0) || 0;
-    const signals = [options.abortSignal as AbortSignal | undefined, this.stop].filter((s): s is AbortSignal => s !== undefined);
-    return super.handle(request, {
-      ...options,
-      requestTimeout: this.baseMs + Math.ceil(bytes / DEADLINE_FLOOR_BYTES_PER_MS),
-      ...(signals.length > 0 ? { abortSignal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) } : {}),
-    });
+    const deadline = this.baseMs + Math.ceil(bytes / DEADLINE_FLOOR_BYTES_PER_MS);
+    // requestTimeout ends when the answer's headers arrive; the timeout signal stays on the request
+    // until its body is read too (a LIST or GET whose body stalls).
+    const signals = [options.abortSignal as AbortSignal | undefined, this.stop, AbortSignal.timeout(deadline)].filter((s): s is AbortSignal => s !== undefined);
+    return super.handle(request, { ...options, requestTimeout: deadline, abortSignal: AbortSignal.any(signals) });
   }
 }
 

@@ -19,6 +19,7 @@ export interface LocalFile {
   compacted: boolean;
   size: number;
   mtimeMs: number;
+  ino: number;
 }
 
 const TABLE_ORDER: Record<Table, number> = { movies: 0, rejects: 1, price_changes: 2, runs: 3 };
@@ -38,7 +39,7 @@ function safeList(dir: string): string[] {
   }
 }
 
-function statOf(file: string): { size: number; mtimeMs: number } | null {
+export function statOf(file: string): { size: number; mtimeMs: number; ino: number } | null {
   try {
     return statSync(file);
   } catch {
@@ -48,8 +49,11 @@ function statOf(file: string): { size: number; mtimeMs: number } | null {
 
 /**
  * One day's committed data files, in shipping order. A poll's own file counts once its runs file
- * exists (the poll is committed; both are in the poll's day); compacted files always (compaction
- * keeps only committed rows).
+ * exists (the poll is committed; both are in the poll's day), or once the day's compacted runs file
+ * holds its run: compaction keeps a folder's only file under its poll name (a provider polled once
+ * that day) while the runs file joins the compacted one, and such a file must still be shipped. A
+ * compacted runs file holds every run up to the one its name carries: commits land in today's day,
+ * and in older days only by recovery before anything else runs. Compacted files always count.
  */
 export function listDay(root: string, dt: string): LocalFile[] {
   const files: LocalFile[] = [];
@@ -62,16 +66,17 @@ export function listDay(root: string, dt: string): LocalFile[] {
         if (run === null) continue;
         const stat = statOf(path.join(root, folder, name));
         if (stat === null) continue; // gone since the listing (compaction, retention)
-        files.push({ rel: `${folder}/${name}`, table, dt, folder, name, run, compacted: name.startsWith(COMPACTED_PREFIX), size: stat.size, mtimeMs: stat.mtimeMs });
+        files.push({ rel: `${folder}/${name}`, table, dt, folder, name, run, compacted: name.startsWith(COMPACTED_PREFIX), size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino });
       }
     }
   }
   const committedRuns = new Set(files.filter((f) => f.table === 'runs' && !f.compacted).map((f) => f.run));
-  return files.filter((f) => f.compacted || committedRuns.has(f.run)).sort(shippingOrder);
+  const compactedUpTo = files.filter((f) => f.table === 'runs' && f.compacted).map((f) => f.run).sort().at(-1) ?? '';
+  return files.filter((f) => f.compacted || committedRuns.has(f.run) || f.run <= compactedUpTo).sort(shippingOrder);
 }
 
 const sameFiles = (a: LocalFile[] | undefined, b: LocalFile[]): boolean =>
-  a !== undefined && a.length === b.length && a.every((f, i) => f.rel === b[i]?.rel && f.size === b[i]?.size && f.mtimeMs === b[i]?.mtimeMs);
+  a !== undefined && a.length === b.length && a.every((f, i) => f.rel === b[i]?.rel && f.size === b[i]?.size && f.mtimeMs === b[i]?.mtimeMs && f.ino === b[i]?.ino);
 
 export class LocalIndex {
   private readonly byDay = new Map<string, LocalFile[]>();

@@ -24,7 +24,7 @@ import { parquetReadObjects } from 'hyparquet';
 import { COMPACTED_PREFIX, TABLES, runIdOfFile } from '../store/layout.js';
 import { isNotFound } from './client.js';
 import { objectKey } from './lease.js';
-import { LocalIndex, type LocalFile } from './local-index.js';
+import { LocalIndex, statOf as statNow, type LocalFile } from './local-index.js';
 import type { ShipLog, ShippedObject } from './ship-log.js';
 
 function safeList(dir: string): string[] {
@@ -123,11 +123,13 @@ export async function shipPass(client: S3Client, bucket: string, prefix: string,
         // Under the lease nothing else writes here. Same key, same content: at worst a crash repeats one upload.
         hooks.beforeWrite();
         const etag = await upload(client, bucket, key, full, sha256, hooks.signal);
-        if (etag === null) {
+        if (etag === null || !unchanged(full, file)) {
+          // Gone, or replaced under the same name (a compaction again) while hashed and sent: what
+          // went up may not be what was hashed. Not recorded: the next pass sends the file as it is.
           complete = false;
           continue;
         }
-        log.add(key, { size: file.size, sha256, ...(etag !== undefined ? { etag } : {}), mtimeMs: file.mtimeMs });
+        log.add(key, { size: file.size, sha256, ...(etag !== undefined ? { etag: bareEtag(etag) } : {}), mtimeMs: file.mtimeMs });
         result.uploaded++;
         result.bytes += file.size;
         await hooks.afterObject?.({ kind: 'uploaded', key, bytes: file.size });
@@ -140,13 +142,24 @@ export async function shipPass(client: S3Client, bucket: string, prefix: string,
     result.deleted += await dropReplaced(client, bucket, prefix, state, dt, files, log, hooks);
     await log.save();
     savedAt = Date.now();
-    if (complete) state.settled.add(dt);
+    // Settled only if the day did not change meanwhile (a commit or a compaction listed by a nudge
+    // replaces its list): else the next pass looks at it again.
+    if (complete && state.local.dayFiles(dt) === files) state.settled.add(dt);
   }
   return result;
 }
 
+/** The local file is still the one listed (same size, mtime and inode). */
+function unchanged(full: string, file: LocalFile): boolean {
+  const now = statNow(full);
+  return now !== null && now.size === file.size && now.mtimeMs === file.mtimeMs && now.ino === file.ino;
+}
+
+/** An ETag without its quotes: servers quote it in one answer and not in another (radosgw's multipart completion). */
+export const bareEtag = (etag: string): string => etag.replace(/^"|"$/g, '');
+
 /** Shipped as it is now: recorded with its hash, and the local file not rewritten since (same size and mtime). */
-function isShipped(entry: ShippedObject | undefined, file: LocalFile): boolean {
+export function isShipped(entry: ShippedObject | undefined, file: LocalFile): boolean {
   return entry !== undefined && entry.size === file.size && entry.sha256 !== '' && (entry.mtimeMs === undefined || entry.mtimeMs === file.mtimeMs);
 }
 
@@ -160,7 +173,7 @@ async function sameInBucket(client: S3Client, bucket: string, key: string, entry
   try {
     const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     if (head.ContentLength !== entry.size || head.Metadata?.sha256 !== sha256) return null;
-    return { size: entry.size, sha256, ...(head.ETag !== undefined ? { etag: head.ETag } : {}) };
+    return { size: entry.size, sha256, ...(head.ETag !== undefined ? { etag: bareEtag(head.ETag) } : {}) };
   } catch (err) {
     if (isNotFound(err)) return null;
     throw err;
@@ -261,15 +274,20 @@ async function localCompactedRuns(state: ShipperState, dt: string): Promise<Set<
 /** The runs a compacted object in the bucket holds (downloaded and read once per sink); null when it cannot be read: it stays. */
 async function objectRuns(client: S3Client, bucket: string, key: string, state: ShipperState): Promise<Set<string> | null> {
   if (state.objectRuns.has(key)) return state.objectRuns.get(key) ?? null;
-  let runs: Set<string> | null;
+  let bytes: Uint8Array;
   try {
     const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    const bytes = (await out.Body?.transformToByteArray()) ?? new Uint8Array();
-    runs = await runsOf(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    bytes = (await out.Body?.transformToByteArray()) ?? new Uint8Array();
   } catch (err) {
-    if (isNotFound(err)) runs = new Set(); // gone already: nothing of it to keep
-    else if (err instanceof Error && err.name === 'AbortError') throw err;
-    else runs = null; // not Parquet, or not ours: never deleted on a guess
+    if (!isNotFound(err)) throw err; // the network or the server: the pass fails and is tried again
+    state.objectRuns.set(key, new Set()); // gone already: nothing of it to keep
+    return new Set();
+  }
+  let runs: Set<string> | null;
+  try {
+    runs = await runsOf(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+  } catch {
+    runs = null; // not Parquet, or not ours: never deleted on a guess
   }
   state.objectRuns.set(key, runs);
   return runs;
@@ -285,7 +303,7 @@ export function pending(state: ShipperState, prefix: string, log: ShipLog, days?
   const out = { polls: 0, objects: 0, bytes: 0 };
   const files = days === undefined ? state.unsettledFiles() : days.filter((d) => !state.settled.has(d)).flatMap((d) => state.local.dayFiles(d));
   for (const f of files) {
-    if (log.has(objectKey(prefix, f.rel), f.size)) continue;
+    if (isShipped(log.get(objectKey(prefix, f.rel)), f)) continue; // verified: a listing alone does not vouch for retention
     out.objects++;
     out.bytes += f.size;
     if (f.table === 'runs') out.polls++;
@@ -303,7 +321,7 @@ async function list(client: S3Client, bucket: string, keyPrefix: string | undefi
   let token: string | undefined;
   do {
     const out = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keyPrefix, ContinuationToken: token }));
-    for (const o of out.Contents ?? []) if (o.Key?.endsWith('.parquet')) found.set(o.Key, { size: o.Size ?? 0, etag: o.ETag });
+    for (const o of out.Contents ?? []) if (o.Key?.endsWith('.parquet')) found.set(o.Key, { size: o.Size ?? 0, etag: o.ETag === undefined ? undefined : bareEtag(o.ETag) });
     token = out.IsTruncated ? out.NextContinuationToken : undefined;
   } while (token);
   return found;
@@ -320,7 +338,11 @@ function agree(log: ShipLog, listed: Map<string, Listed>, known: Iterable<string
   let forgotten = 0;
   for (const [key, o] of listed) {
     const entry = log.get(key);
-    if (entry !== undefined && entry.size === o.size && (entry.etag === undefined || o.etag === undefined || entry.etag === o.etag)) continue;
+    if (entry !== undefined && entry.size === o.size && entry.etag === undefined && o.etag !== undefined) {
+      log.add(key, { ...entry, etag: o.etag }); // an entry of 0.3 (no ETag): the listing's, from now on compared
+      continue;
+    }
+    if (entry !== undefined && entry.size === o.size && (o.etag === undefined || entry.etag === o.etag)) continue;
     log.add(key, { size: o.size, sha256: '', ...(o.etag !== undefined ? { etag: o.etag } : {}) });
     learned++;
   }

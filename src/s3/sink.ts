@@ -73,6 +73,7 @@ export class S3Sink {
   private nudged = false;
   private loop: Promise<void> | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
+  private renewing: Promise<void> | null = null;
   private failures = 0;
   /** What the last error line was about (the line, or the lease holder refusing), and when it was logged. */
   private lastLogged: { about: string; at: number } | null = null;
@@ -141,10 +142,14 @@ export class S3Sink {
     this.wake?.();
     if (this.renewTimer) clearInterval(this.renewTimer);
     const left = () => Math.max(0, deadline - Date.now());
-    await Promise.race([this.loop, new Promise((resolve) => setTimeout(resolve, left() / 2).unref())]);
+    const within = (work: Promise<unknown> | null, ms: number) => Promise.race([work?.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+    await within(this.loop, left() / 2);
+    await within(this.renewing, left() / 2);
     if (left() > 0) {
+      // A client of its own, bounded by what is left (its credentials too, if they must be fetched).
       const releasing = createS3Client(this.options.settings, { maxAttempts: 1, stop: AbortSignal.timeout(left()), logger: this.options.logger });
-      await this.lease.release(releasing).catch((err: unknown) => this.options.logger.warn(`s3: could not release the lease at stop (${errorMessage(err).split('\n')[0] ?? ''}); it expires by itself in s3.leaseSeconds`));
+      const released = this.lease.release(releasing).catch((err: unknown) => this.options.logger.warn(`s3: could not release the lease at stop (${errorMessage(err).split('\n')[0] ?? ''}); it expires by itself in s3.leaseSeconds`));
+      await within(released, left());
       releasing.destroy();
     }
     this.status.state = 'stopped';
@@ -179,8 +184,9 @@ export class S3Sink {
 
   private async run(): Promise<void> {
     const { min, max } = this.options.retryMs ?? { min: 1_000, max: 300_000 };
-    // First, and local only: the lag and retention's guard need the log even while S3 is out of reach.
-    this.log = await ShipLog.open(this.options.root, this.status.target);
+    // First, and local only: the lag and retention's guard need the log even while S3 is out of reach
+    // (if it cannot be opened, prepare() tries again with the backoff and says why).
+    this.log = await ShipLog.open(this.options.root, this.status.target).catch(() => null);
     this.publish();
     let delay = 0;
     while (!this.stopping) {
@@ -238,7 +244,10 @@ export class S3Sink {
   /** Once per start (and after losing the lease): the server check, the lease, stale multipart uploads, the ship log. */
   private async prepare(): Promise<void> {
     if (this.ready) {
-      if (!this.unleased && !this.lease.held) await this.lease.renew();
+      if (!this.unleased && !this.lease.held) {
+        await this.renewLease();
+        this.lease.assertHeld();
+      }
       return;
     }
     const { settings, logger } = this.options;
@@ -266,7 +275,15 @@ export class S3Sink {
     if (!this.unleased) this.lease.assertHeld();
   }
 
-  private async renewLease(): Promise<void> {
+  private renewLease(): Promise<void> {
+    // One renewal at a time: two racing on one ETag, the loser's 412 would read as a takeover.
+    this.renewing ??= this.renewOnce().finally(() => {
+      this.renewing = null;
+    });
+    return this.renewing;
+  }
+
+  private async renewOnce(): Promise<void> {
     if (!this.ready || this.stopping) return;
     try {
       await this.lease.renew();

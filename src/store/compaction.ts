@@ -16,7 +16,7 @@ import { errorMessage } from '../runtime/errors.js';
 import type { Logger } from '../log/log.js';
 import { fsync, fsyncTree, readMarker, writeMarker } from './durable.js';
 import { exchangeFolders } from './exchange.js';
-import { COMPACTED_PREFIX, COMPACTED_TABLES, READY_MARKER, STAGING_DIR, dayPartition, dtFolders, dtOf, hasProviderPartition, runIdOfFile, runIdOfLegacyPath, type CompactedTable, type Table } from './layout.js';
+import { ALERTS_TABLE, COMPACTED_PREFIX, COMPACTED_TABLES, READY_MARKER, STAGING_DIR, dayPartition, dtFolders, dtOf, hasProviderPartition, runIdOfFile, runIdOfLegacyPath, type CompactedTable, type Table } from './layout.js';
 import { writeParquetFile } from './parquet/index.js';
 import { ParquetRowSource } from './row-source.js';
 import { ALERTS_SCHEMA, MOVIES_SCHEMA, PRICE_CHANGES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA } from './schema.js';
@@ -59,7 +59,7 @@ interface DayMarker {
    * the staged folder; after it, in the live one. (Names, not inodes: a copied or restored store
    * keeps names.)
    */
-  tables: Array<{ table: CompactedTable; written: string[] }>;
+  tables: Array<{ table: CompactedTable; written: string[]; sources?: string[] }>;
 }
 
 /**
@@ -83,10 +83,13 @@ export function daysToCompact(root: string, now: Date, graceMs: number, settled?
     if (!existsSync(dir)) continue;
     for (const dt of dtFolders(readdirSync(dir))) if (dt <= lastClosed && !settled?.has(dt)) candidates.add(dt);
   }
+  // The two newest closed days are never settled: a poll that crossed midnight, recovered by the
+  // next poll, or an alert batch retried, may still write into them.
+  const recent = dtOf(new Date(now.getTime() - graceMs - 3 * 86_400_000));
   const days: string[] = [];
   for (const dt of [...candidates].sort()) {
     if (COMPACTED_TABLES.some((table) => dayFolders(root, table, dt).some((f) => f.files.length > 1))) days.push(dt);
-    else settled?.add(dt);
+    else if (dt <= recent) settled?.add(dt);
   }
   return days;
 }
@@ -106,7 +109,6 @@ export async function compactClosedDays(options: CompactOptions): Promise<Compac
     try {
       const day = await compactDay(options, source, dt);
       result.days.push(dt);
-      options.settled?.add(dt);
       result.filesBefore += day.filesBefore;
       result.filesAfter += day.filesAfter;
       result.rows += day.rows;
@@ -119,8 +121,16 @@ export async function compactClosedDays(options: CompactOptions): Promise<Compac
       source.close();
     }
   }
-  if (failures.length > 0) throw new Error(`${failures.length} day(s) not compacted (${failures.join('; ')})`);
+  if (failures.length > 0) throw new CompactionError(`${failures.length} day(s) not compacted (${failures.join('; ')})`, result.days);
   return result;
+}
+
+/** Some days could not be compacted; `days`: those that were (their files changed all the same). */
+export class CompactionError extends Error {
+  override name = 'CompactionError';
+  constructor(message: string, readonly days: string[]) {
+    super(message);
+  }
 }
 
 /** A folder of data files: a table's day (runs) or a provider's day (movies, rejects). */
@@ -190,7 +200,10 @@ async function compactDay(options: CompactOptions, source: ParquetRowSource, dt:
       }
       await keepStrayFiles(liveDay, stagedDay, options.logger);
       await fsyncTree(stagedDay);
-      marker.tables.push({ table, written });
+      // The alerts table is written beside compaction (a batch retried after a failed write may
+      // land in an old day): what it writes after this listing is moved into the new day at the swap.
+      const sources = table === ALERTS_TABLE ? folders.flatMap((f) => f.files.map((n) => path.join(f.sub, n))) : undefined;
+      marker.tables.push({ table, written, ...(sources ? { sources } : {}) });
     }
     if (marker.tables.length === 0) {
       await rm(staging, { recursive: true, force: true });
@@ -306,7 +319,7 @@ export async function backfillPriceChanges(options: Omit<CompactOptions, 'now' |
 
 /** Swaps each marked table's staged day folder with the live one (skipping those already swapped), then removes the staging. */
 async function swapIn(root: string, staging: string, marker: DayMarker, hooks: FenceHooks & { logger: Logger }): Promise<void> {
-  for (const { table, written } of marker.tables) {
+  for (const { table, written, sources } of marker.tables) {
     const live = path.join(root, dayPartition(table, marker.dt));
     const staged = path.join(staging, dayPartition(table, marker.dt));
     const [first] = written;
@@ -314,6 +327,7 @@ async function swapIn(root: string, staging: string, marker: DayMarker, hooks: F
     hooks.beforeVisible?.();
     if (existsSync(live)) {
       await exchangeFolders(live, staged, (why) => warnFallback(hooks.logger, why));
+      if (sources !== undefined) await keepLateFiles(staged, live, new Set([...sources, ...written]));
     } else {
       // The live day went away (retention), or never was (price_changes built for an older store).
       await mkdir(path.dirname(live), { recursive: true });
@@ -341,6 +355,16 @@ export async function keepStrayFiles(liveDay: string, stagedDay: string, logger:
       logger.warn('compaction: kept a file that is not Parquet data in its day folder', { file: full });
     }
   }
+}
+
+/** After a swap: data files that reached the old day folder after the compaction listed it go into the new one. */
+async function keepLateFiles(oldDay: string, newDay: string, listed: Set<string>): Promise<void> {
+  const late = readdirSync(oldDay, { recursive: true, encoding: 'utf8' }).filter((rel) => rel.endsWith('.parquet') && !listed.has(rel));
+  for (const rel of late) {
+    await mkdir(path.dirname(path.join(newDay, rel)), { recursive: true });
+    await rename(path.join(oldDay, rel), path.join(newDay, rel));
+  }
+  if (late.length > 0) await fsync(newDay);
 }
 
 let fallbackWarned = false;
