@@ -88,7 +88,7 @@ test('a 0.3 outbox.json and state.json: read as they are, the outbox upgraded to
   assert.equal(state.best.tt1000000, 1013);
 });
 
-test('a line cut by a crash is skipped without a word; an unreadable line is skipped with a warning and a copy of the file', async (t) => {
+test('a line cut by a crash is skipped without a word; an unreadable line is skipped with a warning and a copy; a file of another format is set aside', async (t) => {
   const root = tempDir(t);
   const file = path.join(root, '_alerts', 'outbox.jsonl');
   const first = recorder();
@@ -116,6 +116,13 @@ test('a line cut by a crash is skipped without a word; an unreadable line is ski
   assert.deepEqual(statuses(again), ['k1:d=sent', 'k2:d=pending', 'k3:d=pending']);
   assert.match(third.lines.find((l) => l.level === 'warn')?.message ?? '', /2 unreadable line\(s\) skipped.*a copy of the file is kept as .*outbox\.jsonl\.corrupt-/);
   assert.equal(readdirSync(path.join(root, '_alerts')).filter((n) => n.startsWith('outbox.jsonl.corrupt-')).length, 1);
+
+  writeFileSync(file, '{"outbox":3}\n{"add":{}}\n'); // not this format (a newer one, another file)
+  const fourth = recorder();
+  const empty = await Outbox.open(root, fourth.owner);
+  assert.equal(empty.entries.length, 0);
+  assert.match(fourth.lines.find((l) => l.level === 'warn')?.message ?? '', /outbox\.jsonl is unreadable \(not an outbox of format 2\); moved to .*outbox\.jsonl\.corrupt-.*will not be delivered/);
+  assert.ok(!existsSync(file), 'moved aside, not overwritten');
 });
 
 test(`the bound: past ${MAX_OUTBOX_ENTRIES} alerts the oldest go, finished ones first; those dropped undelivered are logged and counted`, async (t) => {
