@@ -204,7 +204,12 @@ export class Outbox {
   /** Alerts not in the alerts table yet, by table file. */
   unrecorded(): Map<string, OutboxEntry[]> {
     const batches = new Map<string, OutboxEntry[]>();
-    for (const e of this.list) if (e.unrecorded !== undefined) batches.set(e.unrecorded, [...(batches.get(e.unrecorded) ?? []), e]);
+    for (const e of this.list) {
+      if (e.unrecorded === undefined) continue;
+      const batch = batches.get(e.unrecorded);
+      if (batch) batch.push(e);
+      else batches.set(e.unrecorded, [e]);
+    }
     return batches;
   }
 
