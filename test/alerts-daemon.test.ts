@@ -9,6 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { startMockProvider } from '../src/mock/server.js';
 import { SIGNATURE_HEADER } from '../src/alerts/destinations.js';
+import { Outbox } from '../src/alerts/outbox.js';
 import { isMessage, pollDone, startDaemon, type DaemonProcess } from './daemon-helpers.js';
 import { startReceiver, verifySignature, type Receiver } from './alerts-receiver.js';
 import { query } from './duckdb.js';
@@ -125,14 +126,12 @@ test(`SIGKILL at random moments between commit and delivery (${ROUNDS} times): e
   // A last run that is stopped cleanly once the outbox is empty.
   const d = await startDaemon(t, mock, cwd, { SCHEDULE_CRON: '0 0 1 1 *', RUN_ON_START: 'never', ...alertEnv(receiver) });
   await d.waitFor(isMessage(/^daemon started/), 30_000);
-  const outbox = path.join(d.data, '_alerts', 'outbox.json');
   for (let i = 0; i < 100; i++) {
-    const pending = (JSON.parse(readFileSync(outbox, 'utf8')) as { entries: Array<{ deliveries: Array<{ status: string }> }> }).entries.flatMap((e) => e.deliveries).filter((x) => x.status === 'pending');
-    if (pending.length === 0) break;
+    if ((await Outbox.read(d.data)).pending().length === 0) break;
     await sleep(200);
   }
   assert.equal(await d.stop(), 0);
-  assert.ok(statSync(outbox).size > 0);
+  assert.ok(statSync(path.join(d.data, '_alerts', 'outbox.jsonl')).size > 0);
 
   const rows = await query(`SELECT run, key, rule, kind, film_key, provider FROM read_parquet('${d.data}/alerts/**/*.parquet', hive_partitioning = true)`);
   assert.ok(rows.length > 0, 'alerts were computed');

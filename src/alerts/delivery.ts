@@ -3,7 +3,7 @@
 // transient failure (network error, timeout, 408/429/5xx) pauses the whole destination for a
 // capped exponential backoff with jitter, or Retry-After when that is longer (capped too). Any
 // other answer (4xx, a redirect) gives that alert up at once and the next one is tried.
-// A failed attempt is counted in memory only: the outbox is written when a delivery ends (sent,
+// A failed attempt is counted in memory only: the outbox gets a line when a delivery ends (sent,
 // given up, expired), so a dead destination costs one request per backoff and no disk writes.
 // Nothing here is awaited by a poll.
 import type { Logger } from '../log/log.js';
@@ -46,11 +46,7 @@ export class Deliverer {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const { destinations, outboxDays } = this.settings();
-    const dropped = this.outbox.expire(new Date(), outboxDays);
-    if (dropped > 0) {
-      this.logger.warn(`alerts: ${dropped} undelivered alert(s) dropped from the outbox after ${outboxDays} days (alerts.outboxDays)`, { dropped });
-      void this.outbox.save();
-    }
+    this.outbox.expire(new Date(), outboxDays); // logged and counted by the outbox
     const now = Date.now();
     let next = Infinity;
     for (const { name } of destinations) {
@@ -60,7 +56,7 @@ export class Deliverer {
       if (until <= now) this.startWorker(name);
       else next = Math.min(next, until);
     }
-    this.metrics?.setPending(this.outbox.pending(), destinations.map((d) => d.name));
+    this.metrics?.setOutbox(this.outbox, destinations.map((d) => d.name));
     if (next !== Infinity) {
       this.timer = setTimeout(() => this.kick(), Math.max(0, next - now));
       this.timer.unref();
@@ -124,8 +120,8 @@ export class Deliverer {
       delivery.status = 'failed';
       this.logger.error(`alert delivery to ${where} failed (${error}); given up: fix the destination in alerts.destinations`, { key: entry.alert.key, attempts: delivery.attempts });
     }
-    await this.outbox.save();
-    this.metrics?.setPending(this.outbox.pending(), settings.destinations.map((d) => d.name));
+    await this.outbox.finish(entry, delivery);
+    this.metrics?.setOutbox(this.outbox, settings.destinations.map((d) => d.name));
     this.onChange();
   }
 

@@ -7,6 +7,7 @@
 import type client from 'prom-client';
 import type { Settings } from '../config/settings.js';
 import { errorMessage } from '../runtime/errors.js';
+import { knownSecrets, redactText } from '../runtime/redact.js';
 import type { Logger } from '../log/log.js';
 import { latestCommittedRun } from '../store/history.js';
 import { newRunId } from '../store/layout.js';
@@ -43,6 +44,8 @@ export class AlertService {
   private queue: Promise<void> = Promise.resolve();
   /** The last failure to compute or record alerts (null: fine). */
   private problem: string | null = null;
+  /** The rule state as last saved (JSON), so that an unchanged state is not written again. */
+  private savedJson = '';
 
   private constructor(
     private readonly options: AlertServiceOptions,
@@ -54,22 +57,38 @@ export class AlertService {
 
   static async open(options: AlertServiceOptions): Promise<AlertService> {
     const metrics = options.registry ? new AlertMetrics(options.registry) : null;
-    const outbox = await Outbox.open(options.root, options.logger);
+    const outbox = await Outbox.open(options.root, { logger: options.logger, dropped: (destination, reason, n) => metrics?.dropped(destination, reason, n) });
     const deliverer = new Deliverer(outbox, () => options.settings().alerts, options.logger, metrics);
-    return new AlertService(options, await loadState(options.root, options.logger), outbox, deliverer, metrics);
+    const state = await loadState(options.root, options.logger);
+    const service = new AlertService(options, state, outbox, deliverer, metrics);
+    service.savedJson = JSON.stringify(state);
+    return service;
   }
 
   private get rules() {
     return this.options.settings().alerts.rules;
   }
 
-  /** At start: evaluates a committed poll the rules missed, resumes delivery, starts the stale check. */
-  async start(): Promise<void> {
+  /**
+   * Failed polls in a row as the rule state saved them, when it has seen the latest committed poll
+   * (0 otherwise: the store's count then says more). Polls that failed without committing
+   * anything are counted here only.
+   */
+  savedFailures(): number {
+    const latest = latestCommittedRun(this.options.root);
+    return latest !== null && latest.run === this.state.lastRun ? (this.state.failures ?? 0) : 0;
+  }
+
+  /**
+   * At start: evaluates a committed poll the rules missed, resumes delivery, starts the stale
+   * check. `failures`: the daemon's count of failed polls in a row, that poll included.
+   */
+  async start(failures: number): Promise<void> {
     const latest = latestCommittedRun(this.options.root);
     if (latest && latest.run > this.state.lastRun && this.rules.length > 0 && this.state.lastRun !== '') {
       this.options.logger.info('alerts: evaluating a committed poll the rules have not seen (the collector stopped before its alerts)', { run: latest.run });
       // Its real outcome: a failed poll continues the count of failed polls (no false "recovered").
-      await this.evaluatePoll(latest.run, (poll) => (poll !== null && poll.providers.every((p) => p.status === 'failed') ? (this.state.failures ?? 0) + 1 : 0));
+      await this.evaluatePoll(latest.run, (poll) => (poll !== null && poll.providers.every((p) => p.status === 'failed') ? Math.max(1, failures) : 0));
     }
     this.deliverer.kick();
     this.stale = setInterval(() => void this.run(() => this.observe({ run: '', at: new Date(), providers: [], prices: [], consecutiveFailures: 0, polled: false, staleAfterMs: this.options.staleAfterMs() })), STALE_CHECK_MS);
@@ -124,8 +143,10 @@ export class AlertService {
     // Durable order: the outbox, then at once the state (see state.ts), then the table. A table
     // that cannot be written does not hold the state back (the condition would fire again under
     // the next poll's id): its alerts stay marked in the outbox and are written on a later try.
-    const added = await this.outbox.add(alerts, new Date(), obs.run !== '' ? obs.run : newRunId(obs.at));
-    await saveState(this.options.root, state);
+    const added = await this.outbox.add(alerts.map(redacted), new Date(), obs.run !== '' ? obs.run : newRunId(obs.at));
+    const json = JSON.stringify(state);
+    if (json !== this.savedJson) await saveState(this.options.root, state); // a clock tick that changed nothing writes nothing
+    this.savedJson = json;
     this.state = state;
     for (const a of added) {
       this.metrics?.computed(a.kind);
@@ -135,11 +156,11 @@ export class AlertService {
     await this.recordInTable(); // old days of the table go with the store's retention, after each poll
   }
 
-  /** Writes the outbox's alerts not in the alerts table yet (the flag reaches the file with the next outbox write). */
+  /** Writes the outbox's alerts not in the alerts table yet. */
   private async recordInTable(): Promise<void> {
     for (const [batch, entries] of this.outbox.unrecorded()) {
       await writeAlertsFile(this.options.root, batch, entries.map((e) => e.alert), this.options.beforeVisible);
-      for (const e of entries) delete e.unrecorded;
+      await this.outbox.recorded(entries);
     }
   }
 
@@ -167,5 +188,17 @@ export class AlertService {
     if (this.stale) clearInterval(this.stale);
     await this.queue;
     await this.deliverer.stop();
+    await this.outbox.idle();
   }
+}
+
+/**
+ * Provider text as alerts carry it into the outbox and the alerts table: drawn from the store, it
+ * is redacted already, but a secret registered since (a destination added by a config edit) is
+ * hidden too. Keys are computed before (a hash of the original subject): the same on every try.
+ */
+function redacted(alert: Alert): Alert {
+  const secrets = knownSecrets();
+  const hide = (text: string | null) => (text === null ? null : redactText(text, secrets));
+  return { ...alert, title: hide(alert.title), film_key: hide(alert.film_key), message: hide(alert.message) ?? '' };
 }

@@ -20,6 +20,7 @@ import type { CommitHooks } from '../store/committer.js';
 import { CompactionError } from '../store/compaction.js';
 import { compactStore, prepareStore } from '../store/maintenance.js';
 import { lastCommittedPollStart } from '../store/history.js';
+import { failedPollsInARow } from '../store/failed-polls.js';
 import { LockLostError } from '../store/lock.js';
 import { AlertService } from '../alerts/service.js';
 import { S3Sink } from '../s3/sink.js';
@@ -83,7 +84,10 @@ export class Daemon {
       root: this.settings.store.dir, logger: this.logger, settings: () => this.settings, registry: this.metrics.registry, beforeVisible: this.fence.beforeVisible,
       staleAfterMs: () => (this.liveStatus().schedule.interval_seconds ?? 0) * 2000 || null,
     });
-    await this.alerts.start();
+    // Failed polls in a row go on across a restart: the store's failed polls at its end, or the
+    // rule state's count when it saw the latest poll (it also counts polls that committed nothing).
+    this.state.consecutiveFailures = Math.max(await this.failedPollsAtStart(), this.alerts.savedFailures());
+    await this.alerts.start(this.state.consecutiveFailures);
     this.sink = S3Sink.fromSettings({ root: this.settings.store.dir, settings: this.settings.s3, logger: this.logger, registry: this.metrics.registry, health: this.state });
     this.sink?.start();
     if (this.settings.health.port !== 0) {
@@ -104,6 +108,15 @@ export class Daemon {
     }
     await done;
     return this.exitCode;
+  }
+
+  private async failedPollsAtStart(): Promise<number> {
+    try {
+      return await failedPollsInARow(this.settings.store.dir);
+    } catch (err) {
+      this.logger.warn(`cannot count the failed polls at the end of the store (${errorMessage(err)}); the count of failed polls in a row starts at 0`);
+      return 0;
+    }
   }
 
   /** Another collector took the store over (this one froze past the lock's stale time): stop, or two would write. */

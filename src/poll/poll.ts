@@ -4,7 +4,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Settings } from '../config/settings.js';
 import { EXIT, UserError, errorMessage } from '../runtime/errors.js';
-import { replaceSecrets, secretForms } from '../runtime/redact.js';
+import { knownSecrets, replaceSecrets, secretForms } from '../runtime/redact.js';
 import type { Logger } from '../log/log.js';
 import { createProviderClient } from '../providers/client.js';
 import { harvestProvider, type Harvest, type HarvestCause } from '../providers/source.js';
@@ -71,7 +71,9 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
   // normalized and appended as it arrives, so a large poll never holds all its records at once.
   let staged: StagedRun;
   const sinks = new Map<string, ProviderSink>();
-  const secrets = secretForms([settings.api.token]);
+  // Every registered secret (the token, alert destinations' URL parts and signing secrets, S3 keys):
+  // provider text that holds one is stored redacted, as every output is.
+  const secrets = secretForms([settings.api.token, ...knownSecrets()]);
   try {
     staged = await StagedRun.create(settings.store.dir, runId, dt, options.hooks);
   } catch (err) {

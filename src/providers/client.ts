@@ -12,7 +12,7 @@
 import type { AxiosAdapter, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import axiosRetry, { exponentialDelay } from 'axios-retry';
 import pLimit from 'p-limit';
-import { redact, redactText, secretForms } from '../runtime/redact.js';
+import { knownSecrets, redact, redactText, secretForms } from '../runtime/redact.js';
 import axios from './axios-lib.js';
 import { ABORTED, failureOf, isTransient, type AttemptFailure, type FailureCause } from './failure.js';
 import { createUndiciAdapter, parsedBody } from './undici-adapter.js';
@@ -62,8 +62,9 @@ const RETRY_BASE_DELAY_MS = 100;
 export function createProviderClient(options: ClientOptions): ProviderClient {
   const stats: ClientStats = { retries: 0, responses: {} };
   const count = (key: string) => (stats.responses[key] = (stats.responses[key] ?? 0) + 1);
-  // As the logger does: the token whole and in pieces, encoded or folded (redact.ts).
-  const secrets = secretForms([options.token]);
+  // As the logger does: the token whole and in pieces, encoded or folded (redact.ts), and every
+  // other secret registered (alert destinations, S3 keys): the raw body is stored.
+  const secrets = secretForms([options.token, ...knownSecrets()]);
   const limit = pLimit(options.concurrency);
   const transport = createUndiciAdapter({
     baseUrl: options.baseUrl,

@@ -24,7 +24,7 @@ export async function loadReportData(reader: StoreReader, store: string, filters
     history: await reader.history(window),
     currentPolls: await reader.currentPolls(window),
     health: await reader.health(window),
-    alerts: await alertsSection(store, window, await Outbox.open(store)),
+    alerts: await alertsSection(store, window, await Outbox.read(store)),
   };
 }
 
