@@ -4,7 +4,7 @@
 // into the ES module bindings). And the alerts table compacted with the closed days: one file per
 // day, every row kept, a batch inside a compacted file never written twice.
 import assert from 'node:assert/strict';
-import fs, { readdirSync } from 'node:fs';
+import fs, { readdirSync, rmSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -12,6 +12,7 @@ import winston from 'winston';
 import { writeAlertsFile } from '../src/alerts/table.js';
 import type { Alert } from '../src/alerts/rules.js';
 import { StoreScope } from '../src/report/scope.js';
+import { committedFiles } from '../src/s3/local-index.js';
 import { ShipperState } from '../src/s3/shipper.js';
 import { compactClosedDays, daysToCompact } from '../src/store/compaction.js';
 import { newRunId } from '../src/store/layout.js';
@@ -93,4 +94,14 @@ test('the alerts table is compacted with the closed days: one file per day, ever
   const again = await writeAlertsFile(root, runs[0] ?? '', [alert(runs[0] ?? '', 0)]);
   assert.equal(again, path.join(folder, `compacted-${runs[2] ?? ''}.parquet`));
   assert.equal(readdirSync(folder).length, 1);
+});
+
+test('after compaction, a folder\'s only file keeps its poll name and is still a committed file to ship', async (t) => {
+  const root = tempDir(t);
+  const [first, second] = [await writePoll(root, new Date(Date.UTC(2026, 10, 20, 8)), 'partial', 2), await writePoll(root, new Date(Date.UTC(2026, 10, 20, 9)), 'partial', 2)];
+  const lone = `rejects/dt=2026-11-20/provider=cinemaworld/${second}.parquet`;
+  rmSync(path.join(root, `rejects/dt=2026-11-20/provider=cinemaworld/${first}.parquet`)); // a provider with one file that day
+  await compactClosedDays({ root, now: NOW, graceMs: 0, logger });
+  assert.deepEqual(readdirSync(path.join(root, 'runs/dt=2026-11-20')), [`compacted-${second}.parquet`], 'runs joined the compacted file');
+  assert.ok(committedFiles(root).some((f) => f.rel === lone), `${lone} is shipped`);
 });
