@@ -56,3 +56,9 @@ test('an excerpt of a random key, cut anywhere, is redacted from MIN_SECRET_FRAG
     }
   }
 });
+
+test('a secret shorter than the shortest piece is replaced where it stands alone, never inside a word: a one-letter key leaves "ok" and "expected" alone', () => {
+  assert.equal(redactText('{"status":"ok"} expected key=k, "k" and K alone', ['k']), '{"status":"ok"} expected key=[redacted], "[redacted]" and [redacted] alone');
+  assert.equal(redactText('token abc12 in abc123 and xabc12', ['abc12']), 'token [redacted] in abc123 and xabc12');
+  assert.equal(redactText('Bearer%20abc12%2F', ['abc12']), 'Bearer%20[redacted]%2F', 'encoded neighbours are not letters');
+});

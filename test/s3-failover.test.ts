@@ -175,6 +175,7 @@ test('a black-holed endpoint: each request ends at its deadline with one line; t
   // A short deadline: the pass fails with the cause named.
   const health: HealthTarget = { degraded: {} };
   const quick = new S3Sink({ root, settings, logger, health, maxAttempts: 1, deadlineMs: 300, retryMs: { min: 60_000, max: 60_000 } });
+  t.after(() => quick.stop());
   quick.start();
   await until(() => health.s3?.lastError != null, 'the first failed pass');
   assert.match(health.s3?.lastError ?? '', /^s3: cannot reach http:\/\/127\.0\.0\.1:\d+ \(ETIMEDOUT: it accepted the connection but did not answer in time\); check s3\.endpoint/);
@@ -182,6 +183,7 @@ test('a black-holed endpoint: each request ends at its deadline with one line; t
   // The default deadline: the request hangs, yet each commit counts the lag.
   const slow: HealthTarget = { degraded: {} };
   const sink = new S3Sink({ root, settings, logger, health: slow });
+  t.after(() => sink.stop());
   sink.start();
   await until(() => slow.s3 !== undefined, 's3 in health');
   for (let i = 0; i < 3; i++) {

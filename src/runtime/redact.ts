@@ -9,7 +9,8 @@ export const REDACTED = '[redacted]';
  * The shortest piece of a secret that is redacted wherever it appears. Tools that quote an excerpt
  * (a JSON parser's error, a message cut to a width) cut a token at any point: 6 or more consecutive
  * characters of it (a prefix, a suffix or a middle part) are replaced, not only the whole token.
- * A secret shorter than this is replaced only whole.
+ * A secret shorter than this is replaced only whole, and only where it stands alone (not between
+ * letters or digits: a one-letter key must not turn `ok` into `o[redacted]` in every line and stored title).
  *
  * Save for the words of the collector's own text. A secret chosen by a person (`my-secret-key-2026`,
  * an S3 key holding `access`) has pieces that are plain words, and `s3.secretAccessKey` must not
@@ -50,6 +51,8 @@ export function registerWholeSecret(secret: string): void {
 
 interface Piece {
   piece: string;
+  /** A whole secret shorter than MIN_SECRET_FRAGMENT: replaced only where it stands alone, not inside a word (`k` in `ok`). */
+  alone: boolean;
   /** Letters only, and part of a word of the vocabulary. */
   word: boolean;
 }
@@ -188,6 +191,7 @@ function escapeAt(text: string, at: number): [string, number] | null {
 
 const SECRET = 1;
 const WORD = 2;
+const WORD_CHAR = /[\p{L}\p{N}]/u;
 
 /**
  * Replaces each secret, and each run of MIN_SECRET_FRAGMENT or more of its characters (but word
@@ -205,8 +209,9 @@ export function redactText(text: string, secrets: readonly string[]): string {
   let marks: Uint8Array | null = null; // allocated at the first match: most lines hold no secret
   let found = false;
   for (const secret of secrets) {
-    for (const { piece, word } of piecesOf(secret)) {
+    for (const { piece, word, alone } of piecesOf(secret)) {
       for (let at = folded.indexOf(piece); at >= 0; at = folded.indexOf(piece, at + 1)) {
+        if (alone && (WORD_CHAR.test(folded[at - 1] ?? '') || WORD_CHAR.test(folded[at + piece.length] ?? ''))) continue;
         marks ??= new Uint8Array(text.length);
         const [start, end] = v ? v.span(at, at + piece.length) : [at, at + piece.length];
         if (word) {
@@ -243,7 +248,7 @@ function piecesOf(secret: string): Piece[] {
     if (folded.length > MIN_SECRET_FRAGMENT && !wholeOnly.has(secret)) {
       for (let i = 0; i + MIN_SECRET_FRAGMENT <= folded.length; i++) runs.add(folded.slice(i, i + MIN_SECRET_FRAGMENT));
     }
-    cached = [{ piece: folded, word: false }, ...[...runs].map((piece) => ({ piece, word: wordPieces.has(piece) }))];
+    cached = [{ piece: folded, word: false, alone: folded.length < MIN_SECRET_FRAGMENT }, ...[...runs].map((piece) => ({ piece, word: wordPieces.has(piece), alone: false }))];
     pieceCache.set(secret, cached);
   }
   return cached;

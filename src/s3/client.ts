@@ -37,9 +37,9 @@ class DeadlineHandler extends NodeHttpHandler {
   override handle(...[request, options = {}]: Parameters<NodeHttpHandler['handle']>) {
     const bytes = Number(request.headers['content-length'] ?? request.headers['Content-Length'] ?? 0) || 0;
     const deadline = this.baseMs + Math.ceil(bytes / DEADLINE_FLOOR_BYTES_PER_MS);
-    // requestTimeout ends when the answer's headers arrive; the timeout signal stays on the request
-    // until its body is read too (a LIST or GET whose body stalls).
-    const signals = [options.abortSignal as AbortSignal | undefined, this.stop, AbortSignal.timeout(deadline)].filter((s): s is AbortSignal => s !== undefined);
+    // requestTimeout (no answer) ends when the answer's headers arrive; the timeout signal, twice
+    // that, stays on the request until its body is read too (a LIST or GET whose body stalls).
+    const signals = [options.abortSignal as AbortSignal | undefined, this.stop, AbortSignal.timeout(2 * deadline)].filter((s): s is AbortSignal => s !== undefined);
     return super.handle(request, { ...options, requestTimeout: deadline, abortSignal: AbortSignal.any(signals) });
   }
 }
@@ -95,6 +95,7 @@ export function s3Problem(err: unknown, s3: S3Settings): string {
   }
   if (name === 'NoSuchBucket') return `s3: bucket "${s3.bucket ?? ''}" does not exist at ${s3.endpoint ?? 'AWS'}; create it or fix s3.bucket (S3_BUCKET)`;
   if (name === 'AccessDenied' || status === 403) return `s3: access denied to ${where}; give these credentials s3:GetObject, PutObject, DeleteObject, ListBucket and AbortMultipartUpload on the prefix`;
+  if (name === 'AbortError') return `s3: ${s3.endpoint ?? 'AWS S3'} began an answer and stopped sending it (past the request's deadline); check the network to it; shipping is retried`;
   if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH'].includes(code) || name === 'TimeoutError') {
     const silent = /requestTimeout/.test(errorMessage(err)) ? ': it accepted the connection but did not answer in time' : '';
     return `s3: cannot reach ${s3.endpoint ?? 'AWS S3'} (${code || name}${silent}); check s3.endpoint (S3_ENDPOINT) and the network; shipping is retried`;
