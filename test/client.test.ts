@@ -64,12 +64,12 @@ test('the caller\'s abort stops a request and is reported as aborted, without re
 });
 
 test('a token that stood where "[redacted]" breaks the JSON: the redacted body comes back as an answer (rejected downstream), not as a failed call', async (t) => {
-  const upstream = await startUpstream(() => ({ body: '{"n":12345,"s":"\\n"}' }));
+  const upstream = await startUpstream(() => ({ body: '{"n":234,"s":"\\n"}' })); // the (short) token standing alone: a short secret is never cut out of a longer number
   t.after(() => upstream.close());
   const client = createProviderClient({ ...options(upstream.url), token: '234' });
   t.after(() => client.close());
   const outcome = await client.get('movie/x', new AbortController().signal);
-  assert.deepEqual(outcome, { ok: true, status: 200, body: '{"n":1[redacted]5,"s":"\\n"}' });
+  assert.deepEqual(outcome, { ok: true, status: 200, body: '{"n":[redacted],"s":"\\n"}' });
 });
 
 test('Retry-After on a 503 is honoured (the next attempt waits at least that long) and capped by maxRetryDelayMs', { timeout: 120_000 }, async (t) => {
