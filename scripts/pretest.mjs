@@ -27,7 +27,8 @@ if (!(major >= Number(low) && major < Number(high))) {
 
 // Debian packages: Chromium for the report page test, libfaketime for the daylight-saving test,
 // docker.io (dockerd) for the Compose check when no engine runs, debootstrap for its offline base image,
-// Ceph's monitor, OSD and radosgw for the S3 tests (a one-host cluster on 127.0.0.1: test/ceph.ts).
+// Ceph's monitor, OSD and radosgw for the S3 tests (a one-host cluster on 127.0.0.1: test/ceph.ts),
+// strace for bench:age.
 const engineRuns = ok('docker', ['version', '--format', '{{.Server.Version}}']);
 const needs = [
   { pkg: 'chromium', why: 'the report page test', present: () => has('chromium') },
@@ -38,6 +39,7 @@ const needs = [
   { pkg: 'ceph-osd', why: 'the S3 tests\' radosgw cluster', present: () => has('ceph-osd') },
   { pkg: 'radosgw', why: 'the S3 tests (a real S3 server)', present: () => has('radosgw') },
   { pkg: 'ceph-common', why: 'the S3 tests\' cluster set-up (ceph, radosgw-admin)', present: () => has('ceph') && has('radosgw-admin') },
+  { pkg: 'strace', why: 'npm run bench:age (the files a daemon poll opens and lists)', present: () => has('strace') },
 ];
 const missing = needs.filter((n) => !n.present());
 if (missing.length > 0) {
