@@ -23,7 +23,7 @@ import { cephInstalled, startCluster, type Cluster } from './ceph.js';
 import { isMessage, pollDone, startDaemon } from './daemon-helpers.js';
 import { query } from './duckdb.js';
 import { tempDir } from './helpers.js';
-import { Mirror, createBucket, listKeys, ruleDigest, ruleSql, s3Settings } from './s3-helpers.js';
+import { Mirror, createBucket, listKeys, ruleDigest, ruleSql, s3Settings, stateOf, until } from './s3-helpers.js';
 import { startFaultProxy } from './s3-proxy.js';
 import { writePoll } from './store-fixture.js';
 
@@ -53,14 +53,7 @@ async function target(prefix: string, extra: Partial<S3Settings> = {}, endpoint 
   return s3Settings(endpoint, cluster, bucket, prefix, extra);
 }
 
-async function until(done: () => boolean, what: string, ms = 60_000): Promise<void> {
-  for (let waited = 0; !done(); waited += 20) {
-    if (waited > ms) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
-const stateOf = (health: HealthTarget) => health.s3?.state;
 
 /** A logger whose messages the test reads. */
 function capture(): { logger: winston.Logger; lines: string[] } {

@@ -5,6 +5,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { S3Settings } from '../src/s3/settings.js';
+import type { HealthTarget } from '../src/s3/sink.js';
 import { committedFiles } from '../src/s3/local-index.js';
 import { query } from './duckdb.js';
 
@@ -116,3 +117,14 @@ export async function stepDigest(root: string): Promise<{ tables: Record<string,
   }
   return { tables, globMovies };
 }
+
+/** Waits for `done` (checked every 20 ms); fails naming `what` after `ms` instead of hanging the file. */
+export async function until(done: () => boolean, what: string, ms = 60_000): Promise<void> {
+  for (let waited = 0; !done(); waited += 20) {
+    if (waited > ms) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Read through a function: the sink changes it between awaits, which TypeScript's narrowing does not know. */
+export const stateOf = (health: HealthTarget) => health.s3?.state;

@@ -21,7 +21,7 @@ import { startMockProvider } from '../src/mock/server.js';
 import { cephInstalled, startCluster, type Cluster } from './ceph.js';
 import { isMessage, pollDone, startDaemon } from './daemon-helpers.js';
 import { tempDir } from './helpers.js';
-import { Mirror, createBucket, expectedKeys, globCount, listKeys, openMultipartUploads, ruleDigest, s3Settings, stepDigest } from './s3-helpers.js';
+import { Mirror, createBucket, expectedKeys, globCount, listKeys, openMultipartUploads, ruleDigest, s3Settings, stateOf, stepDigest, until } from './s3-helpers.js';
 import { startFaultProxy, type Fault } from './s3-proxy.js';
 import { writeDays, writePoll } from './store-fixture.js';
 
@@ -52,16 +52,7 @@ async function target(prefix: string, extra: Partial<S3Settings> = {}, endpoint 
   return s3Settings(endpoint, cluster, bucket, prefix, extra);
 }
 
-/** Waits for `done` (checked every 20 ms); fails naming `what` after 60 s instead of hanging the file. */
-async function until(done: () => boolean, what: string): Promise<void> {
-  for (let waited = 0; !done(); waited += 20) {
-    if (waited > 60_000) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
-/** Read through a function: the sink changes it between awaits, which TypeScript's narrowing does not know. */
-const stateOf = (health: HealthTarget) => health.s3?.state;
 const dataKeys = (keys: string[]) => keys.filter((k) => k.endsWith('.parquet'));
 
 async function digests(root: string) {
