@@ -86,7 +86,7 @@ export type ReaderName = 'duckdb' | 'hyparquet' | 'arrow-rs';
 
 /** Every row of every table, sorted, as `reader` reads them (DuckDB through the README's glob; the others file by file). */
 export async function storeRows(root: string, reader: ReaderName): Promise<Record<Table, string[]>> {
-  const result: Record<Table, string[]> = { movies: [], rejects: [], price_changes: [], runs: [] };
+  const result: Record<Table, string[]> = { movies: [], rejects: [], price_changes: [], schema_changes: [], runs: [] };
   for (const table of TABLES) {
     if (reader === 'duckdb') {
       if (dataFiles(root, table).length === 0) continue;

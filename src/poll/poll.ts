@@ -9,7 +9,7 @@ import type { Logger } from '../log/log.js';
 import { createProviderClient } from '../providers/client.js';
 import { harvestProvider, type Harvest, type HarvestCause } from '../providers/source.js';
 import { normalizeDetail, type DetailInput } from '../records/normalize.js';
-import type { RejectRecord, RunRecord, RunStatus } from '../records/types.js';
+import type { RejectRecord, RunRecord, RunStatus, SchemaChangeRecord } from '../records/types.js';
 import { StagedRun, runIdTaken, type CommitHooks } from '../store/committer.js';
 import { dtOf, newRunId } from '../store/layout.js';
 import { LockLostError } from '../store/lock.js';
@@ -47,6 +47,8 @@ export interface PollSummary {
   authRejected: boolean;
   /** Why each failed provider failed, by provider. */
   causes: Record<string, HarvestCause>;
+  /** Shape changes this poll committed to schema_changes (baseline rows not included). */
+  schemaChanges: SchemaChangeRecord[];
 }
 
 export class PollAbortedError extends UserError {
@@ -158,6 +160,7 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
     runId, dt, status, startedAt, finishedAt: new Date(), runs, movies: movieCount, moviesByProvider, rejects: rejectCount, writeMs,
     authRejected: harvests.every((h) => h.error === null || h.cause === 'auth') && harvests.some((h) => h.cause === 'auth'),
     causes: Object.fromEntries(harvests.flatMap((h) => (h.cause === null ? [] : [[h.provider, h.cause]]))),
+    schemaChanges: [],
   };
   for (const run of runs) {
     const fields = { run: runId, provider: run.provider, status: run.status, listed: run.listed, fetched: run.fetched, failed: run.failed, rejected: run.rejected, retries: run.retries, error: run.error };

@@ -66,3 +66,31 @@ export interface RunRecord {
 }
 
 export type Normalized = { ok: true; movie: MovieRecord } | { ok: false; reject: RejectRecord };
+
+/** Where in a provider's answers a shape change was seen: the list call's body, or a film's detail answer. */
+export type ShapeSource = 'list' | 'detail';
+export type SchemaChangeKind = 'baseline' | 'new-field' | 'missing-field' | 'type-change';
+/** required: what a record cannot be made without (ID, Title, Price); mapped: the other fields stored in columns; extra: anything else. */
+export type FieldClass = 'required' | 'mapped' | 'extra';
+export type SchemaPolicy = 'record' | 'reject-record' | 'fail-provider';
+
+/** One row of the schema_changes table (src/store/schema.ts). */
+export interface SchemaChangeRecord {
+  provider: string;
+  source: ShapeSource;
+  /** Field path in the answer: `Price`, `Ratings[].Source`, `Movies[].ID` (see src/schema/shape.ts). */
+  path: string;
+  kind: SchemaChangeKind;
+  field_class: FieldClass;
+  /** Types established before, "|"-joined; null for a baseline or a new field. */
+  old_type: string | null;
+  /** Types seen for the first time, "|"-joined. */
+  new_type: string;
+  /** A redacted value showing the new type, at most 80 characters (null for a missing field). */
+  example: string | null;
+  /** Fraction of the poll's answers (of that source) that show it. */
+  share: number;
+  answers: number;
+  action: SchemaPolicy;
+  detected_at: Date;
+}

@@ -22,7 +22,7 @@ export interface LocalFile {
   ino: number;
 }
 
-const TABLE_ORDER: Record<Table, number> = { movies: 0, rejects: 1, price_changes: 2, runs: 3 };
+const TABLE_ORDER: Record<Table, number> = { movies: 0, rejects: 1, price_changes: 2, schema_changes: 3, runs: 4 };
 
 /** In a day: compacted files first, then polls in run order; a poll's data before its runs file. */
 function shippingOrder(a: LocalFile, b: LocalFile): number {

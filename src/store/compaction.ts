@@ -19,9 +19,9 @@ import { exchangeFolders } from './exchange.js';
 import { ALERTS_TABLE, COMPACTED_PREFIX, COMPACTED_TABLES, READY_MARKER, STAGING_DIR, dayPartition, dtFolders, dtOf, hasProviderPartition, runIdOfFile, runIdOfLegacyPath, type CompactedTable, type Table } from './layout.js';
 import { writeParquetFile } from './parquet/index.js';
 import { ParquetRowSource } from './row-source.js';
-import { ALERTS_SCHEMA, MOVIES_SCHEMA, PRICE_CHANGES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA } from './schema.js';
+import { ALERTS_SCHEMA, MOVIES_SCHEMA, PRICE_CHANGES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA, SCHEMA_CHANGES_SCHEMA } from './schema.js';
 
-export const SCHEMAS = { movies: MOVIES_SCHEMA, rejects: REJECTS_SCHEMA, price_changes: PRICE_CHANGES_SCHEMA, runs: RUNS_SCHEMA, alerts: ALERTS_SCHEMA } as const;
+export const SCHEMAS = { movies: MOVIES_SCHEMA, rejects: REJECTS_SCHEMA, price_changes: PRICE_CHANGES_SCHEMA, schema_changes: SCHEMA_CHANGES_SCHEMA, runs: RUNS_SCHEMA, alerts: ALERTS_SCHEMA } as const;
 export const COMPACT_STAGING_PREFIX = 'compact-';
 
 export type CompactStep = 'day-staged' | `exchanged:${CompactedTable}`;

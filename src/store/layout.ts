@@ -2,7 +2,7 @@
 // Hive-partitioned glob needs that), and the run id is a column inside the files, so one file
 // can hold one poll or a whole day:
 //   movies|rejects|price_changes/dt=YYYY-MM-DD/provider=<name>/<file>.parquet
-//   runs/dt=YYYY-MM-DD/<file>.parquet
+//   runs|schema_changes/dt=YYYY-MM-DD/<file>.parquet
 // where <file> is the poll's run id (a poll's own file) or `compacted-<last run id>` (a closed
 // day compacted into one file). _staging/<run_id>/ holds the same tree before it is renamed into place.
 // Stores written before 0.3 have a run=<run_id> folder level instead (see migrate.ts).
@@ -10,15 +10,15 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 
 /** In commit order: a poll is committed once its `runs` rows exist, so runs is last. */
-export const TABLES = ['movies', 'rejects', 'price_changes', 'runs'] as const;
+export const TABLES = ['movies', 'rejects', 'price_changes', 'schema_changes', 'runs'] as const;
 export type Table = (typeof TABLES)[number];
 /** The alerts table (src/alerts/table.ts): not a poll's table, but dated like them, pruned by retention and compacted. */
 export const ALERTS_TABLE = 'alerts';
 /** What compaction rewrites: the poll tables and the alerts table. */
 export const COMPACTED_TABLES = [...TABLES, ALERTS_TABLE] as const;
 export type CompactedTable = (typeof COMPACTED_TABLES)[number];
-/** Tables partitioned by provider below dt (runs and alerts hold a provider column instead). */
-export const hasProviderPartition = (table: CompactedTable): boolean => table !== 'runs' && table !== ALERTS_TABLE;
+/** Tables partitioned by provider below dt (runs, schema_changes and alerts hold a provider column instead). */
+export const hasProviderPartition = (table: CompactedTable): boolean => table !== 'runs' && table !== 'schema_changes' && table !== ALERTS_TABLE;
 export const STAGING_DIR = '_staging';
 /** Written into a run's staging folder once every file is durable: from then on the run is committed by rolling forward. */
 export const READY_MARKER = '_READY';

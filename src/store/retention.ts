@@ -1,5 +1,5 @@
 // Retention: dt partitions more than store.retentionDays days before today (UTC) are deleted,
-// runs first (so the poll stops counting as committed), then movies, rejects, price_changes and alerts. Each partition
+// runs first (so the poll stops counting as committed), then movies, rejects, price_changes, schema_changes and alerts. Each partition
 // leaves its table by one atomic rename into _staging, and is removed from there; a crash in
 // between leaves it for recovery to discard.
 import { existsSync, readdirSync } from 'node:fs';
@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Logger } from '../log/log.js';
 import { ALERTS_TABLE, STAGING_DIR, dtOf } from './layout.js';
 
-const ORDER = ['runs', 'movies', 'rejects', 'price_changes', ALERTS_TABLE];
+const ORDER = ['runs', 'movies', 'rejects', 'price_changes', 'schema_changes', ALERTS_TABLE];
 
 /**
  * Returns the dt values removed (one entry per table partition). `beforeVisible`: the store lock's

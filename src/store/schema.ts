@@ -3,7 +3,7 @@
 // Prices are INT64 cents (its DECIMAL corrupts values); timestamps are UTC millis, annotated as
 // instants (TIMESTAMP, isAdjustedToUTC) by parquet-footer.ts, which parquetjs alone never writes.
 import { ParquetSchema, UTC_MILLIS } from './parquet/index.js';
-import type { MovieRecord, RejectRecord, RunRecord } from '../records/types.js';
+import type { MovieRecord, RejectRecord, RunRecord, SchemaChangeRecord } from '../records/types.js';
 
 type FieldDef = {
   type?: string; optional?: boolean; repeated?: boolean; compression?: string; statistics?: false;
@@ -116,6 +116,30 @@ export const RUNS_SCHEMA = schema({
 });
 
 /**
+ * Changes in the shape of a provider's answers (src/schema/drift.ts): one row per field path and
+ * change, committed with the poll that first saw it. `baseline` rows are a provider's shape when it
+ * was first seen (or rebuilt), so that the shape can always be folded back from this table alone.
+ * `old_type`/`new_type` list JSON types joined by "|" (see src/schema/shape.ts); `share`: the
+ * fraction of the poll's answers that show the new type (or lack the field); `action`: the policy
+ * applied (record, reject-record, fail-provider). `example` is redacted and cut to 80 characters.
+ */
+export const SCHEMA_CHANGES_SCHEMA = schema({
+  run: text,
+  provider: text,
+  source: text,
+  path: text,
+  kind: text,
+  field_class: text,
+  old_type: optText,
+  new_type: text,
+  example: optText,
+  share: { type: 'DOUBLE' },
+  answers: int32,
+  action: text,
+  detected_at: timestamp,
+});
+
+/**
  * The alerts table (src/alerts/table.ts writes it): one row per computed alert, `run` first like
  * the others, so that compaction rewrites its closed days like theirs.
  */
@@ -139,3 +163,4 @@ export const movieRow = (m: MovieRecord): Record<string, unknown> => ({ ...m });
 
 export const rejectRow = (r: RejectRecord): Record<string, unknown> => ({ ...r });
 export const runRow = (r: RunRecord): Record<string, unknown> => ({ ...r });
+export const schemaChangeRow = (r: SchemaChangeRecord): Record<string, unknown> => ({ ...r });
