@@ -16,6 +16,7 @@ import type { PollSummary } from './poll/poll.js';
 import type { HarvestCause } from './providers/source.js';
 import type { Section } from './report/report.js';
 import { DEFAULT_MOCK_TOKEN } from './mock/token.js'; // not the simulator: see token.ts
+import { MOCK_DRIFTS, type MockDrift } from './mock/drift.js'; // names only: the simulator loads when it runs
 import { MAX_LIMIT, MAX_OFFSET, SINCE_EXPECTED, SORT_EXPECTED, SORT_KEYS, parseSince, parseSort, parseWhole } from './report/params.js';
 import { SECTIONS } from './report/sections.js';
 import { terminalText } from './report/text.js';
@@ -142,6 +143,7 @@ const FAILURE_HINTS: Record<HarvestCause, string> = {
   http: 'the provider kept answering with an HTTP error: check PROVIDER_BASE_URL and the provider names, or try later',
   redirect: 'the provider redirected elsewhere, which is never followed: set PROVIDER_BASE_URL to the final address',
   aborted: 'the poll ran out of time before the list arrived: raise poll.deadlineMs (POLL_DEADLINE_MS)',
+  schema: "the provider's answers changed shape and schema.policy says fail-provider: see report --section schema, and set the policy to record to accept the change",
 };
 
 function failureLine(summary: PollSummary): string {
@@ -424,6 +426,13 @@ withConfigFlags(
     }),
   );
 
+function driftList(raw: string): MockDrift[] {
+  const names = raw.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const unknown = names.filter((n) => !(MOCK_DRIFTS as readonly string[]).includes(n));
+  if (unknown.length > 0) throw new InvalidArgumentError(`unknown shape change ${unknown.join(', ')}; expected ${MOCK_DRIFTS.join(', ')}`);
+  return names as MockDrift[];
+}
+
 program
   .command('mock-provider')
   .description('Serve the simulated provider API (both providers, seeded faults, latency, price drift) until stopped.')
@@ -437,8 +446,9 @@ program
   .option('--malformed-rate <0..1>', 'share of detail answers with truncated JSON or wrong types', rate, 0)
   .option('--seed <n>', 'seed of the catalogue, prices and faults', number(0, 2 ** 32 - 1, true), 1)
   .addOption(new Option('--price-drift <0..1>', 'largest relative price move between polls').argParser(rate).default(0))
+  .addOption(new Option('--drift <changes>', `shape changes in every answer, comma-separated: ${MOCK_DRIFTS.join(', ')}`).argParser(driftList))
   .action(
-    async (opts: { port: number; host: string; token: string; movies?: number; latencyMs: number; failRate: number; hangRate: number; malformedRate: number; seed: number; priceDrift: number }) => {
+    async (opts: { port: number; host: string; token: string; movies?: number; latencyMs: number; failRate: number; hangRate: number; malformedRate: number; seed: number; priceDrift: number; drift?: MockDrift[] }) => {
       const { startMockProvider } = await import('./mock/server.js');
       const { MOCK_PROVIDERS } = await import('./mock/catalogue.js');
       const mock = await startMockProvider(opts);

@@ -12,6 +12,7 @@ import { alertsSchema, redactedAlerts, resolveAlerts, type AlertSettings } from 
 import { S3_FORMATS, redactedS3, resolveS3Settings, s3SettingsSchema, type S3Settings } from '../s3/settings.js';
 import { integerFormat } from './formats.js';
 import { setDuckdbMemoryMB } from '../runtime/duckdb-memory.js';
+import type { FieldClass, SchemaPolicy } from '../records/types.js';
 
 export type RunOnStart = 'missed' | 'always' | 'never';
 
@@ -21,6 +22,7 @@ export interface Settings {
   api: { baseUrl: string; token: string | null; tokenFile: string | null; tokenHeader: string };
   http: { timeoutMs: number; retries: number; concurrency: number; maxBodyBytes: number; maxListBodyBytes: number; maxRetryDelayMs: number };
   poll: { deadlineMs: number };
+  schema: { policy: Record<FieldClass, SchemaPolicy> };
   store: { dir: string; retentionDays: number; compactAfterMinutes: number; duckdbMemoryMB: number };
   log: { dir: string; level: string; maxFiles: string; maxSize: string };
   health: { port: number; host: string; maxConsecutiveFailures: number; headersTimeoutMs: number; idleTimeoutMs: number; maxConnections: number };
@@ -32,6 +34,7 @@ export interface Settings {
 export const DEFAULT_CONFIG_FILE = path.join('config', 'config.json');
 const PROVIDER_NAME = /^[a-z0-9_-]+$/;
 const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'];
+const SCHEMA_POLICIES: SchemaPolicy[] = ['record', 'reject-record', 'fail-provider'];
 
 convict.addFormats({
   'cron-expression': {
@@ -151,6 +154,14 @@ export function settingsSchema() {
     },
     poll: {
       deadlineMs: { doc: 'A whole poll\'s time limit.', format: 'positive-int', default: 300000, env: 'POLL_DEADLINE_MS' },
+    },
+    // What a change in the shape of a provider's answers does to the poll, per field class (docs/schema.md).
+    schema: {
+      policy: {
+        required: { doc: 'A change in a required field (ID, Title, Price; a list entry\'s ID): record (the poll commits, raw kept), reject-record (the film goes to rejects), fail-provider (the provider\'s poll fails).', format: SCHEMA_POLICIES, default: 'record', env: 'SCHEMA_POLICY_REQUIRED' },
+        mapped: { doc: 'A change in another field stored in a column (Year, Runtime, Genre, ...): record, reject-record or fail-provider.', format: SCHEMA_POLICIES, default: 'record', env: 'SCHEMA_POLICY_MAPPED' },
+        extra: { doc: 'A new field, or a change in a field no column holds (kept in raw): record, reject-record or fail-provider.', format: SCHEMA_POLICIES, default: 'record', env: 'SCHEMA_POLICY_EXTRA' },
+      },
     },
     store: {
       dir: { doc: 'Root of the Parquet store.', format: 'non-empty-string', default: './data', env: 'DATA_DIR' },

@@ -3,6 +3,7 @@
 // (health, metrics and the live report, whose cache is refreshed after each poll), live config
 // reloads, and a graceful stop. Each of those jobs lives in a module of its own; this class holds
 // the daemon's state and wires them together.
+import type { ShapeBook } from '../schema/state.js';
 import path from 'node:path';
 import type { TaskContext } from 'node-cron';
 import { DEFAULT_CONFIG_FILE, type LoadOptions, type Settings } from '../config/settings.js';
@@ -47,6 +48,8 @@ export class Daemon {
   private running: Promise<void> | null = null;
   /** Each provider's latest poll: the next poll's price_changes compare with it without reading it back. */
   private readonly latestPolls = new LatestPolls();
+  /** Each provider's established answer shape: loaded at the first poll, kept up to date by each. */
+  private readonly shapes: { book?: ShapeBook } = {};
   private readonly abort = new AbortController();
   private stopping = false;
   private health: HealthServer | null = null;
@@ -182,6 +185,7 @@ export class Daemon {
       const summary = await runPollJob({
         settings: this.settings, logger: this.logger, signal: this.abort.signal, hooks: this.options.hooks ?? {}, summaryFields: () => ({ nextRun: this.schedule.nextRun() }),
         latestPolls: this.latestPolls,
+        shapes: this.shapes,
         ...(this.sink ? { retentionKeeps: this.sink.retentionGuard() } : {}),
       });
       this.metrics.recordPoll(summary);

@@ -14,6 +14,7 @@ export class Metrics {
   private readonly duration = new client.Histogram({ name: 'collector_poll_duration_seconds', help: 'Duration of polls.', buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600], registers: [this.registry] });
   private readonly compactedDays = new client.Counter({ name: 'collector_compacted_days_total', help: 'Closed days compacted into one file per table and provider.', registers: [this.registry] });
   private readonly compactionFailures = new client.Counter({ name: 'collector_compaction_failures_total', help: 'Compactions that failed (the day stays uncompacted and readable).', registers: [this.registry] });
+  private readonly schemaChanges = new client.Counter({ name: 'collector_schema_changes_total', help: 'Changes in the shape of provider answers (new-field, missing-field, type-change), by provider and kind.', labelNames: ['provider', 'kind'], registers: [this.registry] });
   private readonly lastSuccess = new client.Gauge({ name: 'collector_last_success_timestamp_seconds', help: 'End of the last poll that committed data (complete or partial), as a Unix time.', registers: [this.registry] });
 
   constructor() {
@@ -24,6 +25,7 @@ export class Metrics {
     this.polls.inc({ status: summary.status });
     this.duration.observe((summary.finishedAt.getTime() - summary.startedAt.getTime()) / 1000);
     if (summary.status !== 'failed') this.lastSuccess.set(summary.finishedAt.getTime() / 1000);
+    for (const change of summary.schemaChanges) this.schemaChanges.inc({ provider: change.provider, kind: change.kind });
     for (const run of summary.runs) {
       this.fetched.inc({ provider: run.provider }, run.fetched);
       this.rejected.inc({ provider: run.provider }, run.rejected);

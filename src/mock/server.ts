@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Catalogue, MOCK_PROVIDERS, type MockProviderName } from './catalogue.js';
 import { generator } from './random.js';
+import { driftDetail, driftListEntry, type MockDrift } from './drift.js';
 
 import { DEFAULT_MOCK_TOKEN } from './token.js';
 
@@ -31,10 +32,12 @@ export interface MockOptions {
   priceDrift?: number;
   /** Movie IDs whose detail calls always answer 503 (a deterministic partial poll). */
   failIds?: string[];
+  /** Shape changes applied to every answer from now on (see drift.ts). */
+  drift?: MockDrift[];
 }
 
 /** What can change while the simulator runs. */
-export type MockFaults = Pick<MockOptions, 'latencyMs' | 'failRate' | 'hangRate' | 'malformedRate' | 'failIds'>;
+export type MockFaults = Pick<MockOptions, 'latencyMs' | 'failRate' | 'hangRate' | 'malformedRate' | 'failIds' | 'drift'>;
 
 export interface MockStats {
   requests: number;
@@ -104,13 +107,15 @@ export async function startMockProvider(initial: MockOptions = {}): Promise<Mock
     if (match[2] === 'movies') {
       const body = catalogue.listBody(provider);
       stats.generation[provider] = (stats.generation[provider] ?? 0) + 1;
-      return send(res, 200, body);
+      const drift = options.drift ?? [];
+      return send(res, 200, drift.length === 0 ? body : { Movies: body.Movies.map((entry) => driftListEntry(entry, drift)) });
     }
     const id = decodeURIComponent(match[3] ?? '');
     if (options.failIds?.includes(id)) return send(res, 503, { Message: 'An error has occurred.' });
     const film = catalogue.find(provider, id);
     if (!film) return send(res, 404, { Message: `Movie ${id} not found.` });
-    const body = catalogue.detailBody(provider, film, stats.generation[provider] ?? 0);
+    const plain = catalogue.detailBody(provider, film, stats.generation[provider] ?? 0);
+    const body = options.drift?.length ? driftDetail(plain, options.drift, catalogue.filmsOf(provider).indexOf(film)) : plain;
     if (faults() < (options.malformedRate ?? 0)) {
       const text = JSON.stringify(body);
       // Half the malformed answers are cut short, half carry the wrong types.

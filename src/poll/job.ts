@@ -1,6 +1,7 @@
 // One scheduled or one-shot poll, as the `poll` command and the daemon both run it: finish what a
 // failed commit left staged, poll, log the summary, then apply retention. The store was prepared
 // (recovery and upgrade) by the caller when it took the lock.
+import type { ShapeBook } from '../schema/state.js';
 import type { Settings } from '../config/settings.js';
 import type { Logger } from '../log/log.js';
 import { recoverStaging, type CommitHooks } from '../store/committer.js';
@@ -23,6 +24,8 @@ export interface PollJobOptions {
   retentionKeeps?: (dt: string) => boolean;
   /** Each provider's latest poll, kept between the daemon's polls (see store/price-changes.ts). */
   latestPolls?: LatestPolls;
+  /** The providers' established shapes, kept between the daemon's polls (see schema/state.ts). */
+  shapes?: { book?: ShapeBook };
 }
 
 export async function runPollJob(options: PollJobOptions): Promise<PollSummary> {
@@ -35,6 +38,7 @@ export async function runPollJob(options: PollJobOptions): Promise<PollSummary> 
   });
   const summary = await runPoll({
     settings, logger, signal: options.signal, hooks, ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.latestPolls ? { latestPolls: options.latestPolls } : {}),
+    ...(options.shapes ? { shapes: options.shapes } : {}),
   });
   logPollSummary(logger, summary, options.summaryFields?.());
   await applyRetention(settings.store.dir, settings.store.retentionDays, new Date(), logger, hooks.beforeVisible, options.retentionKeeps);

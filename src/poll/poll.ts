@@ -18,6 +18,9 @@ import { PRICE_CHANGES_SCHEMA, MOVIES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA, movie
 import { LatestPolls, changeRows, observe, type PollPrices } from '../store/price-changes.js';
 import type { TableFile } from '../store/committer.js';
 import { VERSION } from '../runtime/version.js';
+import { SchemaCheck } from '../schema/check.js';
+import { loadShapes, type ShapeBook } from '../schema/state.js';
+import { SCHEMA_CHANGES_SCHEMA, schemaChangeRow } from '../store/schema.js';
 import { writeProbe } from '../runtime/writable-dir.js';
 
 export interface PollOptions {
@@ -29,6 +32,8 @@ export interface PollOptions {
   onProgress?: (provider: string, done: number, total: number) => void;
   /** Each provider's latest poll, kept by the daemon between polls (the price_changes rows compare with it). */
   latestPolls?: LatestPolls;
+  /** The providers' established shapes, kept by the daemon between polls (loaded from the store when absent). */
+  shapes?: { book?: ShapeBook };
 }
 
 export interface PollSummary {
@@ -81,11 +86,26 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
   } catch (err) {
     throw storeError(settings.store.dir, err);
   }
+  // The schema check: each provider's answers against the shape its committed polls established.
+  const shapes = options.shapes ?? {};
+  try {
+    shapes.book ??= await loadShapes(settings.store.dir, settings.providers, logger);
+  } catch (err) {
+    logger.warn(`schema: cannot read the established shapes (${errorMessage(err)}); this poll checks no shape`, { run: runId });
+  }
+  const book = shapes.book;
+  const checks = new Map<string, SchemaCheck>();
+  const halts = new Map<string, AbortController>();
+  for (const provider of settings.providers) {
+    const halt = new AbortController();
+    halts.set(provider, halt);
+    if (book) checks.set(provider, new SchemaCheck(provider, book, settings.schema.policy, (text) => replaceSecrets(text, secrets), halt));
+  }
   let harvests: Harvest[];
   try {
     // Every provider's files, even one that gets no rows: a reader's glob over any table then answers (0 rows) on any store with a poll.
     for (const provider of settings.providers) {
-      sinks.set(provider, new ProviderSink(await staged.openFile('movies', provider, MOVIES_SCHEMA), await staged.openFile('rejects', provider, REJECTS_SCHEMA), secrets));
+      sinks.set(provider, new ProviderSink(await staged.openFile('movies', provider, MOVIES_SCHEMA), await staged.openFile('rejects', provider, REJECTS_SCHEMA), secrets, checks.get(provider)));
     }
   } catch (err) {
     await staged.discard();
@@ -96,9 +116,12 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
       settings.providers.map(async (provider) => {
         const client = createProviderClient({ ...settings.http, baseUrl: settings.api.baseUrl, token: settings.api.token ?? '', tokenHeader: settings.api.tokenHeader });
         const sink = sinks.get(provider);
+        const check = checks.get(provider);
+        const halt = halts.get(provider)?.signal;
         try {
           return await harvestProvider({
-            provider, client, polledAt: startedAt, signal, logger, onProgress: (done, total) => options.onProgress?.(provider, done, total), onDetail: (detail) => sink?.add(detail),
+            provider, client, polledAt: startedAt, signal: halt ? AbortSignal.any([signal, halt]) : signal, logger,
+            onProgress: (done, total) => options.onProgress?.(provider, done, total), onDetail: (detail) => sink?.add(detail), inspectList: check?.inspectList,
           });
         } finally {
           client.close();
@@ -122,6 +145,18 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
   for (const harvest of harvests) {
     const sink = sinks.get(harvest.provider);
     if (!sink) throw new Error(`no staged files for provider ${harvest.provider}`);
+    const failure = checks.get(harvest.provider)?.failure ?? null;
+    if (failure !== null && harvest.error === null) {
+      // fail-provider on a detail answer: what the provider's answers gave this poll is dropped.
+      try {
+        await sink.empty(staged);
+      } catch (err) {
+        await staged.discard();
+        throw storeError(settings.store.dir, err);
+      }
+      harvest.error = failure;
+      harvest.cause = 'schema';
+    }
     for (const reject of harvest.listRejects) sink.addReject(reject);
     moviesByProvider[harvest.provider] = sink.movieCount;
     movieCount += sink.movieCount;
@@ -147,11 +182,19 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
     await staged.discard();
     throw storeError(settings.store.dir, err);
   }
+  const detectedAt = new Date();
+  const schemaRows = book ? [...book.pending, ...[...checks.values()].flatMap((c) => c.rows(detectedAt))] : [];
+  if (schemaRows.length > 0) changes.push({ table: 'schema_changes', schema: SCHEMA_CHANGES_SCHEMA, rows: schemaRows.map(schemaChangeRow) });
   let writeMs: number;
   try {
     ({ writeMs } = await staged.commit([...changes, { table: 'runs', schema: RUNS_SCHEMA, rows: runs.map(runRow) }]));
   } catch (err) {
+    shapes.book = undefined; // whether the rows were committed is not known here: read the store again next time
     throw storeError(settings.store.dir, err);
+  }
+  if (book && schemaRows.length > 0) await recordShapes(book, schemaRows, runId, settings.store.dir, logger);
+  for (const check of checks.values()) {
+    if (check.untracked > 0) logger.warn(`schema: ${check.provider}'s answers hold more distinct fields than are tracked; ${check.untracked} new field(s) not recorded`, { run: runId });
   }
   for (const run of runs) latestPolls.set(run.provider, { dt, run: runId, prices: sinks.get(run.provider)?.prices ?? new Map() });
 
@@ -160,7 +203,7 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
     runId, dt, status, startedAt, finishedAt: new Date(), runs, movies: movieCount, moviesByProvider, rejects: rejectCount, writeMs,
     authRejected: harvests.every((h) => h.error === null || h.cause === 'auth') && harvests.some((h) => h.cause === 'auth'),
     causes: Object.fromEntries(harvests.flatMap((h) => (h.cause === null ? [] : [[h.provider, h.cause]]))),
-    schemaChanges: [],
+    schemaChanges: schemaRows.filter((r) => r.kind !== 'baseline'),
   };
   for (const run of runs) {
     const fields = { run: runId, provider: run.provider, status: run.status, listed: run.listed, fetched: run.fetched, failed: run.failed, rejected: run.rejected, retries: run.retries, error: run.error };
@@ -168,6 +211,23 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
     else logger.warn('provider poll incomplete', fields);
   }
   return summary;
+}
+
+/** The committed rows join the shapes (then saved as the cache); one log line per change. */
+async function recordShapes(book: ShapeBook, rows: SchemaChangeRecord[], runId: string, root: string, logger: Logger): Promise<void> {
+  book.fold(rows, runId);
+  book.pending = [];
+  for (const r of rows) {
+    if (r.kind === 'baseline') continue;
+    const what = r.kind === 'new-field' ? `is new (${r.new_type})` : r.kind === 'missing-field' ? `is missing (was ${r.old_type ?? '?'})` : `changed type (${r.old_type ?? '?'} → ${r.new_type})`;
+    logger.warn(`schema change: ${r.provider} ${r.source} field ${r.path} ${what} in ${Math.round(r.share * 100)}% of ${r.answers} answers${r.example === null ? '' : `, e.g. ${r.example}`}; policy ${r.action}`, {
+      run: runId, provider: r.provider, source: r.source, path: r.path, kind: r.kind, old_type: r.old_type, new_type: r.new_type, share: r.share, action: r.action,
+    });
+  }
+  const baselines = rows.filter((r) => r.kind === 'baseline');
+  if (baselines.length > 0) logger.info(`schema: shape established for ${[...new Set(baselines.map((r) => `${r.provider} ${r.source}`))].join(', ')} (${baselines.length} fields)`, { run: runId });
+  // The cache only saves reading the table: a failed write is made up for at the next load.
+  await book.save(root).catch((err: unknown) => logger.warn(`schema: cannot save the shapes (${errorMessage(err)}); they are rebuilt from schema_changes next time`, { run: runId }));
 }
 
 /** The one info line a poll leaves in the log; `extra` adds e.g. the daemon's next run. */
@@ -196,12 +256,23 @@ class ProviderSink {
   readonly prices: PollPrices = new Map();
 
   constructor(
-    private readonly movies: ParquetFileWriter,
-    private readonly rejects: ParquetFileWriter,
+    private movies: ParquetFileWriter,
+    private rejects: ParquetFileWriter,
     private readonly secrets: readonly string[],
+    private readonly check?: SchemaCheck,
   ) {}
 
   add(detail: DetailInput): void {
+    if (this.check) {
+      const json = detail.json ?? parsedOrUndefined(detail.body);
+      const deviation = this.check.judgeDetail(json);
+      if (deviation?.policy === 'fail-provider' || this.check.failure !== null) return;
+      if (deviation?.policy === 'reject-record') {
+        this.addReject({ provider_movie_id: detail.requestedId, reason: deviation.reason, http_status: detail.httpStatus, polled_at: detail.polledAt, fetched_at: detail.fetchedAt, raw: detail.body });
+        return;
+      }
+      detail = { ...detail, json };
+    }
     const result = normalizeDetail(detail);
     if (result.ok) {
       // raw is the client's redacted body, byte for byte: not scanned twice.
@@ -217,6 +288,23 @@ class ProviderSink {
   addReject(reject: RejectRecord): void {
     this.rejects.append(rejectRow(replaceSecrets(reject, this.secrets)));
     this.rejectCount++;
+  }
+
+  /** Drops every row appended so far (the provider's poll failed): its files are committed empty. */
+  async empty(staged: StagedRun): Promise<void> {
+    this.movies = await staged.reopenFile(this.movies);
+    this.rejects = await staged.reopenFile(this.rejects);
+    this.movieCount = 0;
+    this.rejectCount = 0;
+    this.prices.clear();
+  }
+}
+
+function parsedOrUndefined(body: string): unknown {
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return undefined; // normalizeDetail rejects it as malformed
   }
 }
 

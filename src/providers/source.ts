@@ -8,8 +8,14 @@ import type { RejectRecord } from '../records/types.js';
 import type { ClientStats, FetchOutcome, ProviderClient } from './client.js';
 import type { FailureCause } from './failure.js';
 
-/** Why a provider's poll failed as a whole: its list call's failure, or a list that is not a movie list. */
-export type HarvestCause = FailureCause | 'bad-list';
+/** Why a provider's poll failed as a whole: its list call's failure, a list that is not a movie list, or a shape change under schema.policy fail-provider. */
+export type HarvestCause = FailureCause | 'bad-list' | 'schema';
+
+/** What the schema check says of the list's entries: the provider's poll fails, or some entries are rejected (by index, with the reason). */
+export interface ListVerdict {
+  fail: string | null;
+  reject: Map<number, string>;
+}
 
 export interface Harvest {
   provider: string;
@@ -40,6 +46,8 @@ export interface HarvestOptions {
   onProgress?: (done: number, total: number) => void;
   /** Each successful detail, as it arrives (the harvest keeps none). */
   onDetail: (detail: DetailInput) => void;
+  /** The list's entries, before any detail call (the schema check). */
+  inspectList?: (entries: readonly unknown[]) => ListVerdict;
 }
 
 /**
@@ -102,7 +110,15 @@ async function listIds(options: HarvestOptions, harvest: Harvest): Promise<strin
     return null;
   }
   try {
-    const parsed = parseList(list.body, polledAt, new Date(), list.status, list.json);
+    const json = list.json ?? (options.inspectList ? parsedOrUndefined(list.body) : undefined);
+    const entries = (json as { Movies?: unknown } | null | undefined)?.Movies;
+    const verdict = options.inspectList && Array.isArray(entries) ? options.inspectList(entries) : null;
+    if (verdict?.fail) {
+      harvest.error = verdict.fail;
+      harvest.cause = 'schema';
+      return null;
+    }
+    const parsed = parseList(list.body, polledAt, new Date(), list.status, json, verdict?.reject);
     harvest.listRejects = parsed.rejects;
     if (parsed.duplicates > 0) logger.warn('list has duplicate IDs; each film is fetched once', { provider, duplicates: parsed.duplicates });
     return parsed.ids;
@@ -110,5 +126,14 @@ async function listIds(options: HarvestOptions, harvest: Harvest): Promise<strin
     harvest.error = errorMessage(err);
     harvest.cause = 'bad-list';
     return null;
+  }
+}
+
+/** The body's JSON, or undefined when it is not JSON (parseList then says why). */
+function parsedOrUndefined(body: string): unknown {
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return undefined;
   }
 }

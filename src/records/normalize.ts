@@ -221,8 +221,11 @@ export interface ParsedList {
   duplicates: number;
 }
 
-/** The list body: {"Movies":[{"ID":"cw0076759",...}]} (json: the body already parsed, if it was). Throws when the body itself is unusable. */
-export function parseList(body: string, polledAt: Date, fetchedAt: Date, httpStatus: number | null, json?: unknown): ParsedList {
+/**
+ * The list body: {"Movies":[{"ID":"cw0076759",...}]} (json: the body already parsed, if it was).
+ * Throws when the body itself is unusable. `rejected`: entries the schema check turned away, by index, with the reason.
+ */
+export function parseList(body: string, polledAt: Date, fetchedAt: Date, httpStatus: number | null, json?: unknown, rejected?: ReadonlyMap<number, string>): ParsedList {
   let parsed: unknown = json;
   if (parsed === undefined) {
     try {
@@ -236,12 +239,13 @@ export function parseList(body: string, polledAt: Date, fetchedAt: Date, httpSta
 
   const seen = new Set<string>();
   const result: ParsedList = { ids: [], rejects: [], duplicates: 0 };
-  for (const entry of movies as unknown[]) {
+  for (const [index, entry] of (movies as unknown[]).entries()) {
     const id = (entry as { ID?: unknown } | null)?.ID;
-    if (typeof id !== 'string' || !MOVIE_ID.test(id)) {
+    const schemaReason = rejected?.get(index);
+    if (schemaReason !== undefined || typeof id !== 'string' || !MOVIE_ID.test(id)) {
       result.rejects.push({
         provider_movie_id: typeof id === 'string' ? id : null,
-        reason: `list entry ID: ${typeof id === 'string' ? `${JSON.stringify(id)} is not a safe ID (${MOVIE_ID.source})` : `expected a string, got ${describe(id)}`}`,
+        reason: schemaReason ?? `list entry ID: ${typeof id === 'string' ? `${JSON.stringify(id)} is not a safe ID (${MOVIE_ID.source})` : `expected a string, got ${describe(id)}`}`,
         http_status: httpStatus,
         polled_at: polledAt,
         fetched_at: fetchedAt,

@@ -63,7 +63,7 @@ export async function commitRun(root: string, runId: string, dt: string, files: 
  * recovery run beside this one that the staging is alive.
  */
 export class StagedRun {
-  private readonly opened: Array<{ table: Table; writer: ParquetFileWriter }> = [];
+  private readonly opened: Array<{ table: Table; writer: ParquetFileWriter; file: string; schema: ParquetSchema }> = [];
 
   private constructor(
     readonly root: string,
@@ -87,10 +87,19 @@ export class StagedRun {
 
   /** Opens a table's file in staging, to append rows to while the poll runs; `commit` closes it. */
   async openFile(table: Table, provider: string | undefined, schema: ParquetSchema): Promise<ParquetFileWriter> {
-    const dir = await this.partition(table, provider);
-    const writer = await ParquetFileWriter.open(path.join(dir, `${this.runId}.parquet`), schema, { constants: { run: this.runId } });
-    this.opened.push({ table, writer });
+    const file = path.join(await this.partition(table, provider), `${this.runId}.parquet`);
+    const writer = await ParquetFileWriter.open(file, schema, { constants: { run: this.runId } });
+    this.opened.push({ table, writer, file, schema });
     return writer;
+  }
+
+  /** Drops what an open file holds and opens it again empty (a provider whose poll failed after answers arrived). */
+  async reopenFile(writer: ParquetFileWriter): Promise<ParquetFileWriter> {
+    const entry = this.opened.find((o) => o.writer === writer);
+    if (!entry) throw new Error('reopenFile: not a file of this staged run');
+    await writer.discard();
+    entry.writer = await ParquetFileWriter.open(entry.file, entry.schema, { constants: { run: this.runId } });
+    return entry.writer;
   }
 
   /** Closes the open files, writes `files` whole, marks the run ready, and renames it into place, runs last. */
