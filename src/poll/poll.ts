@@ -120,7 +120,7 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
         const halt = halts.get(provider)?.signal;
         try {
           return await harvestProvider({
-            provider, client, polledAt: startedAt, signal: halt ? AbortSignal.any([signal, halt]) : signal, logger,
+            provider, client, polledAt: startedAt, signal: halt ? AbortSignal.any([signal, halt]) : signal, halt, logger,
             onProgress: (done, total) => options.onProgress?.(provider, done, total), onDetail: (detail) => sink?.add(detail), inspectList: check?.inspectList,
           });
         } finally {

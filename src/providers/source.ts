@@ -48,6 +48,8 @@ export interface HarvestOptions {
   onDetail: (detail: DetailInput) => void;
   /** The list's entries, before any detail call (the schema check). */
   inspectList?: (entries: readonly unknown[]) => ListVerdict;
+  /** Aborted when the provider's poll was stopped on purpose (schema.policy fail-provider): its cut calls are not failures to log. */
+  halt?: AbortSignal;
 }
 
 /**
@@ -91,6 +93,7 @@ export async function harvestProvider(options: HarvestOptions): Promise<Harvest>
     }
   };
   await Promise.all(Array.from({ length: Math.min(client.concurrency * PENDING_PER_SLOT, ids.length) }, worker));
+  if (options.halt?.aborted) return finish(); // the provider's failure line says why
   for (const f of failures.slice(0, 20)) logger.warn('detail call failed after retries', { provider, id: f.id, reason: f.reason });
   if (failures.length > 20) logger.warn('more detail calls failed', { provider, more: failures.length - 20 });
   return finish();

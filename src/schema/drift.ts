@@ -113,8 +113,10 @@ export class ShapeTracker {
       for (const [type, value] of types) {
         const action = known?.get(type);
         if (action === 'record') continue;
-        if (!known) consider(path, `is new (${type}, e.g. ${this.redact(exampleOf(value, 40))})`);
-        else consider(path, `changed type (${joinTypes(accepted(known))} → ${type}, e.g. ${this.redact(exampleOf(value, 40))})`);
+        const was = known ? accepted(known) : [];
+        // A path recorded but never accepted (its change was turned away) is still new.
+        if (was.length === 0) consider(path, `is new (${type}, e.g. ${this.redact(exampleOf(value, 40))})`);
+        else consider(path, `changed type (${joinTypes(was)} → ${type}, e.g. ${this.redact(exampleOf(value, 40))})`);
       }
     }
     if (!shape.truncated) {

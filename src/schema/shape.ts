@@ -102,14 +102,14 @@ export function shapeOf(answer: Record<string, unknown>, root = ''): AnswerShape
       const elements = elementsPath(container);
       for (const element of value) {
         if (!see(elements, element)) return;
-        if (element !== null && typeof element === 'object' && !Array.isArray(element)) shape.containers.add(elements);
+        if (depth < MAX_DEPTH && isObject(element)) shape.containers.add(elements); // a container whose fields are read
         walk(elements, element, depth + 1);
       }
     } else if (value !== null && typeof value === 'object') {
       for (const [key, child] of Object.entries(value)) {
         const path = childPath(container, key);
         if (!see(path, child)) return;
-        if (child !== null && typeof child === 'object' && !Array.isArray(child)) shape.containers.add(path);
+        if (depth < MAX_DEPTH && isObject(child)) shape.containers.add(path);
         walk(path, child, depth + 1);
       }
     }
@@ -117,6 +117,8 @@ export function shapeOf(answer: Record<string, unknown>, root = ''): AnswerShape
   walk(root, answer, 1);
   return shape;
 }
+
+const isObject = (value: unknown): boolean => value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** A value as a short example: its JSON, cut to `max` characters. */
 export function exampleOf(value: unknown, max = 80): string {

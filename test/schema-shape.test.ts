@@ -1,0 +1,45 @@
+// One answer's shape (pure functions): paths, types, depth, bounds, and the parent of a path.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { MAX_PATHS_PER_ANSWER, parentOf, shapeOf, typeOf } from '../src/schema/shape.js';
+import { ShapeTracker, type KnownShape } from '../src/schema/drift.js';
+
+const RECORD = { required: 'record', mapped: 'record', extra: 'record' } as const;
+
+test('types: strings told apart by what they hold; JSON types otherwise', () => {
+  assert.deepEqual(
+    ['12.50', '915,459', '2005', '$12.50', '2005–2008', '', 'N/A', ' N/A ', '１２', 12.5, true, null, {}, []].map(typeOf),
+    ['string:numeric', 'string:numeric', 'string:numeric', 'string', 'string', 'string:empty', 'string:empty', 'string:empty', 'string', 'number', 'boolean', 'null', 'object', 'array'],
+  );
+});
+
+test('paths: nested objects and arrays three levels deep, odd keys quoted, deeper values seen as their parent', () => {
+  const shape = shapeOf({ Title: 'x', Ratings: [{ Source: 'IMDb', Deep: { a: { b: 1 } } }], 'box.office': { 'a"b': 1 }, l1: { l2: { l3: { l4: 1 } } } });
+  assert.deepEqual([...shape.fields.keys()], [
+    'Title', 'Ratings', 'Ratings[]', 'Ratings[].Source', 'Ratings[].Deep', '"box.office"', '"box.office"."a\\"b"', 'l1', 'l1.l2', 'l1.l2.l3',
+  ]);
+  assert.deepEqual([...shape.containers], ['', 'Ratings[]', '"box.office"', 'l1', 'l1.l2']);
+  for (const path of shape.fields.keys()) {
+    const parent = parentOf(path);
+    assert.ok(parent === null || parent === '' || shape.fields.has(parent), `${path}'s parent ${String(parent)} is a path`);
+  }
+  assert.equal(parentOf('"box.office"."a\\"b"'), '"box.office"');
+  assert.equal(parentOf('Ratings[].Source'), 'Ratings[]');
+  assert.equal(parentOf('Ratings[]'), null);
+});
+
+test('a hostile answer: 100,000 keys and 10,000 levels are read to the bound, and recorded to the bound', () => {
+  const wide = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, i]));
+  let deep: unknown = 1;
+  for (let i = 0; i < 10_000; i++) deep = { d: deep };
+  const shape = shapeOf({ ...wide, deep });
+  assert.equal(shape.fields.size, MAX_PATHS_PER_ANSWER);
+  assert.equal(shape.truncated, true);
+  const known: KnownShape = new Map([['Title', new Map([['string', 'record']])]]);
+  const tracker = new ShapeTracker('p', 'detail', known, RECORD, (t) => t);
+  for (let i = 0; i < 5; i++) tracker.add(Object.fromEntries(Array.from({ length: 1000 }, (_, j) => [`poll${i}_${j}`, j])));
+  const rows = tracker.changes(new Date());
+  assert.ok(rows.length <= 500, `${rows.length} rows`);
+  assert.ok(tracker.untracked > 0);
+  assert.ok(!rows.some((r) => r.kind === 'missing-field'), 'a truncated answer reports no field missing');
+});
