@@ -28,7 +28,7 @@ if (!(major >= Number(low) && major < Number(high))) {
 // Debian packages: Chromium for the report page test, libfaketime for the daylight-saving test,
 // docker.io (dockerd) for the Compose check when no engine runs, debootstrap for its offline base image,
 // Ceph's monitor, OSD and radosgw for the S3 tests (a one-host cluster on 127.0.0.1: test/ceph.ts),
-// strace for bench:age.
+// strace for bench:age, prometheus for promtool (the Prometheus rules' tests).
 const engineRuns = ok('docker', ['version', '--format', '{{.Server.Version}}']);
 const needs = [
   { pkg: 'chromium', why: 'the report page test', present: () => has('chromium') },
@@ -40,6 +40,7 @@ const needs = [
   { pkg: 'radosgw', why: 'the S3 tests (a real S3 server)', present: () => has('radosgw') },
   { pkg: 'ceph-common', why: 'the S3 tests\' cluster set-up (ceph, radosgw-admin)', present: () => has('ceph') && has('radosgw-admin') },
   { pkg: 'strace', why: 'npm run bench:age (the files a daemon poll opens and lists)', present: () => has('strace') },
+  { pkg: 'prometheus', why: 'promtool, which checks and unit-tests docs/prometheus/\'s rules', present: () => has('promtool') },
 ];
 const missing = needs.filter((n) => !n.present());
 if (missing.length > 0) {
@@ -49,6 +50,11 @@ if (missing.length > 0) {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const apt = (args) => spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env }).status === 0;
   if (!apt(['update', '-q']) || !apt(['install', '-y', '-q', '--no-install-recommends', ...pkgs])) stop(`apt-get install ${pkgs.join(' ')} failed (see above)`);
+  // The package also enables and, where services may start, starts a Prometheus server on :9090;
+  // the suite only wants promtool, so the server is stopped and left disabled.
+  if (pkgs.includes('prometheus')) {
+    spawnSync('sh', ['-c', 'if [ -d /run/systemd/system ]; then systemctl disable --now prometheus.service; else invoke-rc.d prometheus stop; update-rc.d prometheus disable; fi'], { stdio: 'ignore', env });
+  }
 }
 
 // Compose v2 (`docker compose`): not in bookworm, whose docker-compose is v1. Debian trixie's

@@ -3,6 +3,9 @@
 import client from 'prom-client';
 import { MAX_OUTBOX_BYTES, MAX_OUTBOX_ENTRIES, type DropReason, type Outbox } from './outbox.js';
 
+/** Every DropReason (the object makes the compiler list them all). */
+const DROP_REASONS = Object.keys({ expired: 0, outbox_full: 0 } satisfies Record<DropReason, 0>) as DropReason[];
+
 export class AlertMetrics {
   private readonly sentTotal: client.Counter;
   private readonly failedTotal: client.Counter;
@@ -46,6 +49,8 @@ export class AlertMetrics {
     for (const { delivery } of outbox.pending()) counts.set(delivery.destination, (counts.get(delivery.destination) ?? 0) + 1);
     this.pendingGauge.reset();
     for (const [destination, n] of counts) this.pendingGauge.set({ destination }, n);
+    // Each destination's drop counts exist from 0, so that Prometheus's increase() sees the first drop.
+    for (const destination of destinations) for (const reason of DROP_REASONS) this.droppedTotal.inc({ destination, reason }, 0);
     const { entries, bytes } = outbox.size();
     this.outboxEntries.set(entries);
     this.outboxBytes.set(bytes);

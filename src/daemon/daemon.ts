@@ -73,6 +73,7 @@ export class Daemon {
     this.schedule = new Schedule((ctx) => this.tick('schedule', ctx), this.logger);
     this.configFile = options.configFile ?? path.resolve(options.loadOptions.cwd ?? process.cwd(), DEFAULT_CONFIG_FILE);
     this.config = new ConfigWatcher(this.configFile, options.loadOptions, this.logger, () => this.settings, (next, why) => this.applySettings(next, why));
+    this.metrics.countFailedPolls(() => this.state.consecutiveFailures);
   }
 
   private get logger() {

@@ -1,5 +1,6 @@
 // The daemon's Prometheus metrics (prom-client, GET /metrics): polls, records, HTTP attempts and
-// retries, skipped ticks, compaction, and the process's own (RSS, open fds, event loop lag).
+// retries, skipped ticks, failed polls in a row, compaction, and the process's own (RSS, open fds,
+// event loop lag).
 import client from 'prom-client';
 import type { PollSummary } from '../poll/poll.js';
 
@@ -16,6 +17,12 @@ export class Metrics {
   private readonly compactionFailures = new client.Counter({ name: 'collector_compaction_failures_total', help: 'Compactions that failed (the day stays uncompacted and readable).', registers: [this.registry] });
   private readonly schemaChanges = new client.Counter({ name: 'collector_schema_changes_total', help: 'Changes in the shape of provider answers (new-field, missing-field, type-change), by provider and kind.', labelNames: ['provider', 'kind'], registers: [this.registry] });
   private readonly lastSuccess = new client.Gauge({ name: 'collector_last_success_timestamp_seconds', help: 'End of the last poll that committed data (complete or partial), as a Unix time.', registers: [this.registry] });
+  /** Where the failed polls in a row are read at each scrape: the count /healthz and the `failing` rule use. */
+  private failedInARow: () => number = () => 0;
+  private readonly consecutiveFailures: client.Gauge = new client.Gauge({
+    name: 'collector_consecutive_failed_polls', help: 'Polls failed in a row, as /healthz counts them (carried across a restart; 0 after a poll that committed data).', registers: [this.registry],
+    collect: (): void => this.consecutiveFailures.set(this.failedInARow()),
+  });
 
   constructor() {
     client.collectDefaultMetrics({ register: this.registry }); // RSS, open fds, event loop lag
@@ -45,6 +52,11 @@ export class Metrics {
   recordCompaction(days: number, error: string | null): void {
     this.compactedDays.inc(days);
     if (error !== null) this.compactionFailures.inc();
+  }
+
+  /** `count` gives the failed polls in a row whenever /metrics is read. */
+  countFailedPolls(count: () => number): void {
+    this.failedInARow = count;
   }
 
   recordSkippedTick(): void {
