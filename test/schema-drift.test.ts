@@ -247,3 +247,33 @@ test('the token and configured secrets echoed in a new field\'s name or value re
   }
   assert.equal((await changes(dir)).length, rows.length, 'a redacted path is not new again at the next poll');
 });
+
+test('schema_changes under the compaction and retention rules: a closed day is one file, rows unchanged, the shape rebuilt from it', async (t) => {
+  const mock = await mockFor(t);
+  const dir = tempDir(t);
+  const data = path.join(dir, 'data');
+  assert.equal((await poll(mock, dir)).code, 0);
+  mock.configure({ drift: ['new-field'] });
+  assert.equal((await poll(mock, dir)).code, 0);
+  const before = await changes(dir);
+  // Move every table's day to a closed day (as if these polls ran on 2 January), then compact.
+  const today = readdirSync(path.join(data, 'runs'))[0] ?? '';
+  for (const table of ['movies', 'rejects', 'price_changes', 'schema_changes', 'runs']) {
+    cpSync(path.join(data, table, today), path.join(data, table, 'dt=2026-01-02'), { recursive: true });
+    rmSync(path.join(data, table, today), { recursive: true });
+  }
+  const compacted = await runCli(['compact'], { cwd: dir, env: { API_TOKEN: mock.token, DATA_DIR: data, LOG_DIR: path.join(dir, 'logs') } });
+  assert.equal(compacted.code, 0, compacted.stderr);
+  const files = readdirSync(path.join(data, 'schema_changes', 'dt=2026-01-02'));
+  assert.equal(files.length, 1);
+  assert.match(files[0] ?? '', /^compacted-/);
+  assert.deepEqual(await changes(dir), before);
+  // The cache lost: rebuilt from the compacted file, no change recorded twice.
+  rmSync(path.join(data, '_schema'), { recursive: true });
+  assert.equal((await poll(mock, dir)).code, 0);
+  assert.deepEqual(await changes(dir), before);
+  // Retention removes the old day like the others'.
+  assert.equal((await poll(mock, dir, { RETENTION_DAYS: '30' })).code, 0);
+  assert.equal(existsSync(path.join(data, 'schema_changes', 'dt=2026-01-02')), false);
+  assert.equal(existsSync(path.join(data, 'runs', 'dt=2026-01-02')), false);
+});

@@ -90,7 +90,7 @@ export async function loadShapes(root: string, providers: readonly string[], log
   // Rows committed after the cache was written (all of them, without a cache).
   const since = book.run === '' ? '' : dtOf(runIdStart(book.run) ?? new Date(0));
   const baselined = new Set<string>();
-  for (const { run, file: parquet } of tableFiles(root).filter((f) => f.dt >= since && f.run > book.run)) {
+  for (const { run, file: parquet } of tableFiles(root, since).filter((f) => f.run > book.run)) {
     const rows = (await parquetReadObjects({ file: await asyncBufferFromFile(parquet), columns: ['provider', 'source', 'path', 'kind', 'new_type', 'action'] })) as Array<
       Pick<SchemaChangeRecord, 'provider' | 'source' | 'path' | 'kind' | 'new_type' | 'action'>
     >;
@@ -111,11 +111,11 @@ export async function loadShapes(root: string, providers: readonly string[], log
   return book;
 }
 
-/** The table's files, with the newest run each holds (names only). */
-function tableFiles(root: string): Array<{ dt: string; run: string; file: string }> {
+/** The table's files of days `since` on, with the newest run each holds (names only: one folder per day that had rows). */
+function tableFiles(root: string, since: string): Array<{ dt: string; run: string; file: string }> {
   const dir = path.join(root, TABLE);
   if (!existsSync(dir)) return [];
-  return dtFolders(readdirSync(dir)).flatMap((dt) => {
+  return dtFolders(readdirSync(dir)).filter((dt) => dt >= since).flatMap((dt) => {
     const day = path.join(dir, `dt=${dt}`);
     return readdirSync(day).flatMap((name) => {
       const run = runIdOfFile(name);
