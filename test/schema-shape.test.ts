@@ -43,3 +43,24 @@ test('a hostile answer: 100,000 keys and 10,000 levels are read to the bound, an
   assert.ok(tracker.untracked > 0);
   assert.ok(!rows.some((r) => r.kind === 'missing-field'), 'a truncated answer reports no field missing');
 });
+
+test('list entries under each policy: record keeps them, reject-record turns the deviating ones away, fail-provider stops the provider', async () => {
+  const { SchemaCheck } = await import('../src/schema/check.js');
+  const { ShapeBook } = await import('../src/schema/state.js');
+  const book = new ShapeBook();
+  book.fold([{ provider: 'p', source: 'list', path: 'Movies[].ID', new_type: 'string', action: 'record' }], 'r1');
+  const entries = [{ ID: 'cw1' }, { ID: 'cw2', Price: '9.99' }, { ID: 3 }];
+  const verdict = (extra: 'record' | 'reject-record' | 'fail-provider', required: 'record' | 'fail-provider' = 'record') => {
+    const halt = new AbortController();
+    const check = new SchemaCheck('p', book, { required, mapped: 'record', extra }, (t) => t, halt);
+    return { ...check.inspectList(entries), halted: halt.signal.aborted, rows: check.rows(new Date()) };
+  };
+  const recorded = verdict('record');
+  assert.deepEqual([recorded.fail, [...recorded.reject.keys()], recorded.halted], [null, [], false]);
+  assert.deepEqual(recorded.rows.map((r) => `${r.path} ${r.kind} ${r.new_type} ${r.share}`), ['Movies[].ID type-change number 0.3333333333333333', 'Movies[].Price new-field string:numeric|missing 0.3333333333333333']);
+  const rejected = verdict('reject-record');
+  assert.deepEqual([...rejected.reject.entries()], [[1, 'schema change: list field Movies[].Price is new (string:numeric, e.g. "9.99"); schema.policy.extra is reject-record']]);
+  const failed = verdict('record', 'fail-provider');
+  assert.match(failed.fail ?? '', /^schema change: list field Movies\[\]\.ID changed type \(string → number, e\.g\. 3\); schema\.policy\.required is fail-provider: this provider's poll failed/);
+  assert.equal(failed.halted, true);
+});
