@@ -55,9 +55,10 @@ const BOOLEAN_FORMATS = new Set(['strict-boolean']);
 
 const isLeaf = (node) => node !== null && typeof node === 'object' && 'default' in node && 'doc' in node;
 
-/** [group, [[name, leaf]...]] in schema order; a top-level setting is a group of its own. */
+/** [group, [[name, leaf]...]] in schema order; a top-level setting is a group of its own; deeper settings (schema.policy.required) in their top group. */
 function groups(schema) {
-  return Object.entries(schema).map(([key, node]) => [key, isLeaf(node) ? [[key, node]] : Object.entries(node).map(([k, leaf]) => [`${key}.${k}`, leaf])]);
+  const leaves = (prefix, node) => (isLeaf(node) ? [[prefix, node]] : Object.entries(node).flatMap(([k, child]) => leaves(`${prefix}.${k}`, child)));
+  return Object.entries(schema).map(([key, node]) => [key, leaves(key, node)]);
 }
 
 /** A default as the doc writes it: none (null), numbers and booleans bare, anything else in code. */
