@@ -65,13 +65,13 @@ export function percent(share: number): string {
 
 /**
  * What changed, in one cell, the kind in its wording: `Price: string:numeric → string`,
- * `Genre: new string`, `Rated: missing (was string)`; then the example, `e.g. "$12.50"`.
+ * `Genre: new string`, `Rated: missing (was string)`; then the example, quoted: `"$12.50"`.
  */
 export function changeText(c: Pick<SchemaChangeRow, 'path' | 'kind' | 'old_type' | 'new_type' | 'example'>): string {
   const what = c.kind === 'new-field' ? `new ${c.new_type}`
     : c.kind === 'missing-field' ? `missing (was ${c.old_type ?? '?'})`
       : `${c.old_type ?? '?'} → ${c.new_type}`;
-  return `${c.path}: ${what}${c.example === null ? '' : `, e.g. ${JSON.stringify(c.example)}`}`;
+  return `${c.path}: ${what}${c.example === null ? '' : ` ${JSON.stringify(c.example)}`}`;
 }
 
 /**
@@ -84,10 +84,10 @@ export function schemaTable(rows: SchemaChangeRow[]): {
 } {
   return {
     title: `Schema changes in the providers' answers (newest first, at most ${MAX_SCHEMA_ROWS})`,
-    headers: ['when', 'provider', 'change', 'share', 'action'],
+    headers: ['when (UTC)', 'provider', 'change', 'share', 'action'],
     numeric: [false, false, false, true, false],
     shrink: 2,
-    rows: rows.map((r) => [`${r.detected_at.slice(0, 16).replace('T', ' ')}Z`, r.provider, changeText(r), percent(r.share), r.action]),
+    rows: rows.map((r) => [r.detected_at.slice(0, 16).replace('T', ' '), r.provider, changeText(r), percent(r.share), r.action]),
     csvExtra: {
       headers: ['source', 'path', 'kind', 'old_type', 'new_type', 'example', 'answers', 'field_class', 'run', 'detected_at'],
       rows: rows.map((r) => [r.source, r.path, r.kind, r.old_type ?? '', r.new_type, r.example ?? '', String(r.answers), r.field_class, r.run, r.detected_at]),
