@@ -34,7 +34,7 @@ const NOTES = {
   'health.host': 'Compose publishes the port on 127.0.0.1 only (`HEALTH_BIND` in `.env`). A name that does not resolve or an address not on this machine is a config error (78) naming health.host.',
   'health.maxConsecutiveFailures': 'At once for a store or log folder that cannot be written.',
   'shutdown.graceMs': 'Keep compose\'s `stop_grace_period` longer.',
-  'alerts.rules': 'Types `price-drop`, `target-price`, `cheapest-change`, `listing`, `failing`, `stale`, `partial` ([alerts.md](alerts.md#rules-alertsrules-alert_rules)). Applied live.',
+  'alerts.rules': 'Types `price-drop`, `target-price`, `cheapest-change`, `listing`, `failing`, `stale`, `partial`, `schema-change` ([alerts.md](alerts.md#rules-alertsrules-alert_rules)). Applied live.',
   'alerts.destinations': 'The fields of each type: [alerts.md](alerts.md#destinations-alertsdestinations-alert_destinations). `urlFile` / `secretFile` read the URL and the signing secret from files (Docker secrets).',
   'alerts.timeoutMs': 'The answer included. At most 600000 (10 minutes).',
   'alerts.maxRetryDelayMs': 'At most 86400000 (24 hours).',

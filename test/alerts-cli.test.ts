@@ -55,6 +55,9 @@ test('a bad alerts setting is a config error (78) naming it, without a stack tra
     [{ ALERT_DESTINATIONS: '[{"name":"d","type":"webhook","url":"ftp://q7Zr9XkP2mW4vN8s"}]' }, /alerts\.destinations/],
     [{ ALERT_RULES: '[{"name":"x","type":"listing","destinations":["nowhere"]}]' }, /alerts\.rules x: destination "nowhere" is not in alerts\.destinations/],
     [{ ALERT_DESTINATIONS: '[{"name":"d","type":"webhook","urlFile":"/nonexistent/url"}]' }, /urlFile: cannot read "\/nonexistent\/url" \(ENOENT\)/],
+    [{ ALERT_RULES: '[{"name":"x","type":"schema-change","kinds":["baseline"]}]' }, /alerts\.rules.*"kinds" must be a non-empty list of new-field, missing-field, type-change/],
+    [{ ALERT_RULES: '[{"name":"x","type":"schema-change","providers":"filmworld"}]' }, /alerts\.rules.*"providers" must be a non-empty list of provider names/],
+    [{ ALERT_RULES: '[{"name":"x","type":"listing","kinds":["new-field"]}]' }, /alerts\.rules.*"kinds" applies to schema-change rules only/],
   ];
   for (const [extra, expected] of cases) {
     const r = await runCli(['check-config'], { cwd, env: { ...env(cwd, 'http://127.0.0.1:9'), API_TOKEN: 'tok-123456', ALERT_RULES: '[]', ALERT_DESTINATIONS: '[]', ...extra } });

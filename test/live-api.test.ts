@@ -133,7 +133,7 @@ test('bad requests: 400 naming the parameter, 405 for other methods, 404 for oth
   const cases: Array<[string, number, RegExp]> = [
     ['/api/report?since=2026-02-31', 400, /^bad request: parameter "since": expected a duration like 7d or 24h, or a real date like 2026-11-01\n$/],
     ['/api/report?since=yesterday', 400, /^bad request: parameter "since": /],
-    ['/api/report?section=everything', 400, /^bad request: parameter "section": expected one of best-prices, cheapest, history, health, alerts\n$/],
+    ['/api/report?section=everything', 400, /^bad request: parameter "section": expected one of best-prices, cheapest, history, health, schema, alerts\n$/],
     ['/api/report?colour=red', 400, /^bad request: unknown parameter "colour": expected since, provider, film, section, sort, limit, offset\n$/],
     ['/api/report?limit=0', 400, /^bad request: parameter "limit": expected a whole number from 1 to 1000\n$/],
     ['/api/report?limit=1001', 400, /^bad request: parameter "limit": expected a whole number from 1 to 1000\n$/],

@@ -63,7 +63,7 @@ test('the store was built as intended: 4 complete polls, then one where filmworl
 });
 
 test('JSON shape is stable', () => {
-  assert.deepEqual(Object.keys(report).sort(), ['alerts', 'best_prices', 'cheapest_film', 'cheapest_provider', 'filters', 'generated_at', 'health', 'page', 'price_history', 'prices_as_of', 'store']);
+  assert.deepEqual(Object.keys(report).sort(), ['alerts', 'best_prices', 'cheapest_film', 'cheapest_provider', 'filters', 'generated_at', 'health', 'page', 'price_history', 'prices_as_of', 'schema_changes', 'store']);
   assert.deepEqual(Object.keys(report.best_prices[0] ?? {}).sort(), ['as_of', 'change', 'cheapest', 'film_key', 'only_on', 'prices', 'saving', 'title', 'year']);
   assert.deepEqual(report.page, { sort: 'film', offset: 0, limit: null, best_prices_total: report.best_prices.length, price_history_total: report.price_history.length });
   assert.deepEqual(Object.keys(report.prices_as_of).sort(), ['cinemaworld', 'filmworld']);

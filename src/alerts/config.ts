@@ -9,10 +9,13 @@ import { integerFormat } from '../config/formats.js';
 import { ConfigError, errorMessage } from '../runtime/errors.js';
 import { MIN_SECRET_FRAGMENT, REDACTED, registerSecret, registerWholeSecret } from '../runtime/redact.js';
 
-export const RULE_TYPES = ['price-drop', 'target-price', 'cheapest-change', 'listing', 'failing', 'stale', 'partial'] as const;
+export const RULE_TYPES = ['price-drop', 'target-price', 'cheapest-change', 'listing', 'failing', 'stale', 'partial', 'schema-change'] as const;
 export type RuleType = (typeof RULE_TYPES)[number];
 export const DESTINATION_TYPES = ['webhook', 'ntfy', 'slack'] as const;
 export type DestinationType = (typeof DESTINATION_TYPES)[number];
+/** The changes a schema-change rule can be limited to (schema_changes.kind; a baseline is no change). */
+export const SCHEMA_CHANGE_KINDS = ['new-field', 'missing-field', 'type-change'] as const;
+export type SchemaChangeAlertKind = (typeof SCHEMA_CHANGE_KINDS)[number];
 
 export interface AlertRule {
   name: string;
@@ -24,8 +27,12 @@ export interface AlertRule {
   price?: number;
   /** Films matched by film_key, or by title text (case-insensitive); all films when unset. */
   film?: string;
-  /** Only this provider (target-price, listing, partial). */
+  /** Only this provider (target-price, listing, partial, schema-change). */
   provider?: string;
+  /** schema-change: only these providers (all when unset). */
+  providers?: string[];
+  /** schema-change: only these kinds of change (all when unset). */
+  kinds?: SchemaChangeAlertKind[];
   /** failing, partial: polls in a row (failing defaults to health.maxConsecutiveFailures). */
   polls?: number;
   /** Destination names; all destinations when unset. */
@@ -57,7 +64,7 @@ export interface AlertSettings {
 
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-const RULE_KEYS = new Set(['name', 'type', 'percent', 'amount', 'price', 'film', 'provider', 'polls', 'destinations']);
+const RULE_KEYS = new Set(['name', 'type', 'percent', 'amount', 'price', 'film', 'provider', 'providers', 'kinds', 'polls', 'destinations']);
 const DESTINATION_KEYS = new Set(['name', 'type', 'url', 'urlFile', 'secret', 'secretFile', 'priority', 'tags']);
 
 /** Env values are JSON; a value that is not stays a string, which validation names (never quoting it). */
@@ -83,6 +90,10 @@ function ruleProblem(r: unknown, i: number): string | null {
   for (const k of ['percent', 'amount', 'price'] as const) if (r[k] !== undefined && !positive(r[k])) return `${at} (${r.name}): "${k}" must be a number above 0`;
   if (r.polls !== undefined && (!Number.isInteger(r.polls) || (r.polls as number) < 1)) return `${at} (${r.name}): "polls" must be a whole number of at least 1`;
   for (const k of ['film', 'provider'] as const) if (r[k] !== undefined && (typeof r[k] !== 'string' || r[k] === '')) return `${at} (${r.name}): "${k}" must be a non-empty string`;
+  const names = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((p) => typeof p === 'string' && p !== '');
+  for (const k of ['providers', 'kinds'] as const) if (r[k] !== undefined && r.type !== 'schema-change') return `${at} (${r.name}): "${k}" applies to schema-change rules only`;
+  if (r.providers !== undefined && !names(r.providers)) return `${at} (${r.name}): "providers" must be a non-empty list of provider names`;
+  if (r.kinds !== undefined && (!names(r.kinds) || !(r.kinds as string[]).every((k) => (SCHEMA_CHANGE_KINDS as readonly string[]).includes(k)))) return `${at} (${r.name}): "kinds" must be a non-empty list of ${SCHEMA_CHANGE_KINDS.join(', ')}`;
   if (r.destinations !== undefined && (!Array.isArray(r.destinations) || !r.destinations.every((d) => typeof d === 'string'))) return `${at} (${r.name}): "destinations" must be a list of destination names`;
   return null;
 }

@@ -48,7 +48,7 @@ function headerText(text: string): string {
   return /^[\x20-\x7e]*$/.test(text) ? text : `=?UTF-8?B?${Buffer.from(text, 'utf8').toString('base64')}?=`;
 }
 
-const NTFY_PRIORITY: Record<string, number> = { failing: 5, stale: 4, partial: 3, recovered: 3, 'price-drop': 4, 'target-price': 4 };
+const NTFY_PRIORITY: Record<string, number> = { failing: 5, stale: 4, partial: 3, recovered: 3, 'price-drop': 4, 'target-price': 4, 'schema-change': 4 };
 
 export function buildRequest(destination: AlertDestination, drawn: Alert): OutgoingRequest {
   // Drawn from the store, whose provider text is redacted already; redacted again here, as every output is.

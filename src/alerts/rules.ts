@@ -7,9 +7,13 @@
 // there) or has the film's price in this poll. A provider's list changes count only from its
 // complete polls. Each rule fires once per condition and re-arms when the condition cleared.
 import { createHash } from 'node:crypto';
+import type { SchemaChangeRecord } from '../records/types.js';
 import type { AlertRule, RuleType } from './config.js';
 
-export type AlertKind = 'price-drop' | 'target-price' | 'cheapest-change' | 'listed' | 'delisted' | 'failing' | 'stale' | 'partial' | 'recovered' | 'test';
+export type AlertKind = 'price-drop' | 'target-price' | 'cheapest-change' | 'listed' | 'delisted' | 'failing' | 'stale' | 'partial' | 'schema-change' | 'recovered' | 'test';
+
+/** A change in the shape of a provider's answers, as the poll's schema_changes rows hold it. */
+export type ObservedSchemaChange = Pick<SchemaChangeRecord, 'provider' | 'source' | 'path' | 'kind' | 'old_type' | 'new_type' | 'example' | 'share' | 'answers' | 'action'>;
 
 export interface Alert {
   /** Idempotency key: the same for the same poll, rule and subject, whatever the number of evaluations. */
@@ -43,6 +47,8 @@ export interface Observation {
   /** Each provider's status in the poll; empty when no poll was committed (a tick, or a poll that threw). */
   providers: Array<{ provider: string; status: 'complete' | 'partial' | 'failed' }>;
   prices: Price[];
+  /** The poll's shape changes (its schema_changes rows; a baseline row is no change and never alerts). */
+  schemaChanges?: ObservedSchemaChange[];
   /** The daemon's count of failed polls in a row, after this poll. */
   consecutiveFailures: number;
   /** A poll ended (committed or not): false for a clock tick. */
@@ -99,11 +105,12 @@ export function evaluate(previous: RuleState, obs: Observation, ctx: Context): {
   const state: RuleState = structuredClone(previous);
   const alerts: Alert[] = [];
   const stamp = obs.run !== '' ? obs.run : `${previous.lastRun}#${previous.unpolledAlerts ?? 0}`;
-  const emit = (rule: AlertRule, kind: AlertKind, subject: { film_key?: string; title?: string; provider?: string }, old_value: number | null, new_value: number | null, message: string) => {
+  /** `keyParts`: what else tells this alert from the rule's others of the same poll, film and provider. */
+  const emit = (rule: AlertRule, kind: AlertKind, subject: { film_key?: string; title?: string; provider?: string }, old_value: number | null, new_value: number | null, message: string, keyParts: string[] = []) => {
     const film_key = subject.film_key ?? null;
     const provider = subject.provider ?? null;
     alerts.push({
-      key: alertKey([stamp, rule.name, kind, film_key, provider]), rule: rule.name, kind, film_key, title: subject.title ?? null, provider,
+      key: alertKey([stamp, rule.name, kind, film_key, provider, ...keyParts]), rule: rule.name, kind, film_key, title: subject.title ?? null, provider,
       old_value, new_value, message, run: obs.run, created_at: obs.at.toISOString(), destinations: rule.destinations ?? ctx.destinations,
     });
     if (obs.run === '') state.unpolledAlerts = (previous.unpolledAlerts ?? 0) + 1;
@@ -200,6 +207,13 @@ export function evaluate(previous: RuleState, obs: Observation, ctx: Context): {
         }
       }
     }
+    // Shape changes: each is recorded once, by the poll that first saw it; one alert per change.
+    for (const rule of byType('schema-change')) {
+      for (const c of obs.schemaChanges ?? []) {
+        if (!schemaRuleMatches(rule, c)) continue;
+        emit(rule, 'schema-change', { title: c.path, provider: c.provider }, null, null, schemaChangeMessage(c), [c.source, c.path, c.kind, c.new_type]);
+      }
+    }
     if (obs.providers.every((p) => p.status === 'complete')) state.lastCompleteAt = obs.at.toISOString();
     state.lastRun = obs.run;
   }
@@ -234,4 +248,19 @@ export function evaluate(previous: RuleState, obs: Observation, ctx: Context): {
     }
   }
   return { alerts, state };
+}
+
+function schemaRuleMatches(rule: AlertRule, c: ObservedSchemaChange): boolean {
+  if (c.kind === 'baseline') return false; // a provider's first shape: no change
+  if (rule.provider !== undefined && c.provider !== rule.provider) return false;
+  if (rule.providers !== undefined && !rule.providers.includes(c.provider)) return false;
+  return rule.kinds === undefined || (rule.kinds as readonly string[]).includes(c.kind);
+}
+
+/** `cinemaworld: type-change at Price (detail answers): string:numeric → string in 50% of 12 answers, e.g. "$12.50"; action record`. */
+export function schemaChangeMessage(c: ObservedSchemaChange): string {
+  const share = c.share * 100;
+  const pct = share > 0 && share < 1 ? '<1%' : `${Math.round(share)}%`;
+  const example = c.example === null ? '' : `, e.g. ${JSON.stringify(c.example)}`;
+  return `${c.provider}: ${c.kind} at ${c.path} (${c.source} answers): ${c.old_type ?? 'none'} → ${c.new_type} in ${pct} of ${c.answers} answers${example}; action ${c.action}`;
 }

@@ -113,7 +113,7 @@ export class AlertService {
       }
       const poll = run === null ? null : await readCommittedPoll(this.options.root, run);
       await this.observe({
-        run: poll?.run ?? '', at: poll?.at ?? new Date(), providers: poll?.providers ?? [], prices: poll?.prices ?? [],
+        run: poll?.run ?? '', at: poll?.at ?? new Date(), providers: poll?.providers ?? [], prices: poll?.prices ?? [], schemaChanges: poll?.schemaChanges ?? [],
         consecutiveFailures: failures(poll), polled: true, staleAfterMs: this.options.staleAfterMs(),
       });
     });

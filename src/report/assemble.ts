@@ -3,6 +3,7 @@
 // its report process sent, and the CLI on what it read itself.
 import type { AlertRow } from '../alerts/report.js';
 import type { CurrentPoll, FilmPrice, HealthReport, HistoryRow, PollRef } from './queries.js';
+import type { SchemaChangeRow } from './schema-section.js';
 import type { Section } from './sections.js';
 import { filmMatcher, pageOf, sortByValue, sortOrder, type ReportView } from './view.js';
 
@@ -33,6 +34,8 @@ export interface Report {
     last_complete_poll: string | null;
     latest_polls: Array<{ provider: string; run: string; started_at: string; status: string; error: string | null }>;
   };
+  /** Changes in the shape of the providers' answers in the window, newest first (src/report/schema-section.ts); never baseline rows. */
+  schema_changes: SchemaChangeRow[];
   /** The alerts table in the window, newest first, with delivery state (src/alerts/report.ts). */
   alerts: AlertRow[];
 }
@@ -69,6 +72,8 @@ export interface ReportData {
   history: HistoryRow[];
   currentPolls: CurrentPoll[];
   health: HealthReport;
+  /** The window's newest shape changes (at most MAX_SCHEMA_ROWS); a film search does not apply to them. */
+  schemaChanges: SchemaChangeRow[];
   /** The window's newest alerts (at most MAX_ALERT_ROWS), before the film search. */
   alerts: AlertRow[];
 }
@@ -157,6 +162,8 @@ export function assembleReport(data: ReportData, view: ReportView): Report {
       last_complete_poll: health.last_complete_poll?.toISOString() ?? null,
       latest_polls: health.latest_polls.map((l) => ({ ...l, started_at: l.started_at.toISOString() })),
     },
+    schema_changes: data.schemaChanges, // about providers, not films: a film search leaves them whole
+
     alerts: match ? data.alerts.filter((a) => a.film_key !== null && match(a.title ?? '', a.film_key)) : data.alerts,
   };
 }
@@ -169,6 +176,7 @@ const SECTION_KEYS: Record<Section, Array<keyof Report>> = {
   cheapest: ['cheapest_provider', 'cheapest_film', 'prices_as_of'],
   history: ['price_history'],
   health: ['health'],
+  schema: ['schema_changes'],
   alerts: ['alerts'],
 };
 

@@ -44,6 +44,7 @@ const STYLE = `
   .chart { border: 1px solid #eee; padding: 0.5rem; }
   .chart-close { float: right; }
   .moves { display: flex; flex-wrap: wrap; gap: 0 2rem; }
+  .drift { padding: 0.5rem 1rem; margin: 0 0 1rem; border-left: 6px solid #ff7f0e; background: #fff6ea; }
   #status { padding: 0.5rem 1rem; margin-bottom: 1rem; border-left: 6px solid #2ca02c; background: #f3faf3; }
   #status[data-state="waiting"] { border-color: #999; background: #f6f6f6; }
   #status[data-state="stale"] { border-color: #ff7f0e; background: #fff6ea; }
@@ -84,6 +85,7 @@ function page(title: string, config: object, data: string): string {
 <main>
 <h1>${escapeHtml(title)}</h1>
 <div id="status" data-state="waiting">Loading…</div>
+<div id="schema-drift" hidden></div>
 <section id="catalogue" aria-labelledby="catalogue-title">
 <h2 id="catalogue-title">Best price per film</h2>
 <p class="note">Each provider's latest answered poll; saving = against the next cheapest provider; change = the best price now against the best price at the start of the window.</p>

@@ -3,7 +3,8 @@
 // grow with the catalogue: the best-price table is one page of 50 rows, searched, sorted and paged
 // by the daemon (`film`, `sort`, `limit`, `offset` on /api/report?section=best-prices); the
 // biggest moves are two 10-row history answers; a film's chart is fetched when it is opened
-// (/api/charts?film=KEY). A catalogue that fits on one page (13 films) has every chart open, as
+// (/api/charts?film=KEY); a line per provider whose answers changed shape in the window comes
+// from the schema section. A catalogue that fits on one page (13 films) has every chart open, as
 // before. On the daemon's page it asks api/status and the table (If-None-Match) every few
 // seconds and reloads the current view when a new poll was committed, flagging stale or failing
 // data. `report --html` holds every row and chart: the same view is computed here instead. The
@@ -342,6 +343,32 @@ function renderHealth(report) {
   ]);
 }
 
+/** What changed at one path, in words: "Price: string:numeric → string", "Genre: new string", "Rated: missing (was string)". */
+function schemaWhat(c) {
+  if (c.kind === 'new-field') return c.path + ': new ' + c.new_type;
+  if (c.kind === 'missing-field') return c.path + ': missing (was ' + (c.old_type || '?') + ')';
+  return c.path + ': ' + (c.old_type || '?') + ' \u2192 ' + c.new_type;
+}
+
+/** One line per provider whose answers changed shape in the window (the schema section); nothing when none did. */
+function renderSchema(body) {
+  const byProvider = new Map();
+  for (const c of (body && body.schema_changes) || []) {
+    if (c.kind === 'baseline') continue; // a provider's first shape is no change
+    if (!byProvider.has(c.provider)) byProvider.set(c.provider, []);
+    byProvider.get(c.provider).push(c);
+  }
+  const since = body && body.filters ? minute(body.filters.since) : '';
+  const lines = [...byProvider.keys()].sort().map((provider) => {
+    const list = byProvider.get(provider);
+    const shown = list.slice(0, 3).map(schemaWhat).join('; ') + (list.length > 3 ? '; and ' + (list.length - 3) + ' more' : '');
+    return el('p', { className: 'drift', text: provider + '\'s answers changed shape: ' + list.length + (list.length === 1 ? ' change' : ' changes')
+      + ' since ' + since + ' (' + shown + ') \u2014 report --section schema' });
+  });
+  fill('schema-drift', lines);
+  $('schema-drift').hidden = lines.length === 0;
+}
+
 /** The daemon's alerts (api/status): the latest alerts with their delivery, and each rule's firing conditions. */
 function renderAlerts(v) {
   if (!v || (v.rules.length === 0 && v.latest.length === 0)) return fill('alerts', []);
@@ -425,6 +452,7 @@ if (!CONFIG.live) {
   loadChart = async (c) => { c.state = 'done'; drawChart(c, frozen.chart(c.key)); };
   renderCheapest(data.report);
   renderHealth(data.report);
+  renderSchema(data.report);
   renderMoves(frozen.moves('change'), frozen.moves('-change'));
   void loadTable();
   // The alerts table of the window (report --html): no rule state, delivery as recorded then.
@@ -496,15 +524,17 @@ if (!CONFIG.live) {
     // have been fetched for a new view already, and a 304 then says nothing about the rest.
     if (!changed && !incomplete && loadedRun === status.run) return null;
     loadedRun = status.run;
-    const [cheapest, health, drops, rises] = await Promise.all([
+    const [cheapest, health, drops, rises, schema] = await Promise.all([
       getJson(url('api/report', { section: 'cheapest' })),
       getJson(url('api/report', { section: 'health' })),
       getJson(url('api/report', { section: 'history', sort: 'change', limit: MOVES })),
       getJson(url('api/report', { section: 'history', sort: '-change', limit: MOVES })),
+      getJson(url('api/report', { section: 'schema' })),
     ]);
-    const failed = [cheapest, health, drops, rises].find((r) => r.error);
+    const failed = [cheapest, health, drops, rises, schema].find((r) => r.error);
     if (!cheapest.error) renderCheapest(cheapest.body);
     if (!health.error) renderHealth(health.body);
+    if (!schema.error) renderSchema(schema.body);
     if (!drops.error && !rises.error) renderMoves(drops.body.price_history, rises.body.price_history);
     await Promise.all(open.filter((c) => c.state === 'done').map((c) => loadChart(c)));
     incomplete = Boolean(failed);

@@ -10,6 +10,7 @@ import { STAGING_DIR, dtOf } from '../store/layout.js';
 import { duckdbMemory, removeSpillFolder, spillFolderFor } from '../runtime/duckdb-memory.js';
 import { StoreScope } from './scope.js';
 import { daysMissingChanges } from '../store/compaction.js';
+import { EMPTY_SCHEMA_CHANGES, schemaChangeRow, schemaChangesSql, type SchemaChangeRow } from './schema-section.js';
 
 export interface ReportFilters {
   since: Date;
@@ -177,6 +178,8 @@ export class StoreReader {
         'SELECT run, provider, NULL::VARCHAR AS film_key, NULL::VARCHAR AS title, NULL::BIGINT AS price_cents FROM runs WHERE false');
       await reader.createView('rejects', scope.read('rejects', windowStart), 'SELECT reason, provider, run, polled_at FROM %s',
         'SELECT NULL::VARCHAR AS reason, provider, run, started_at AS polled_at FROM runs WHERE false');
+      // Shape changes (issue 29): absent in a store written before the table existed, or before any change.
+      await reader.createView('schema_changes', scope.read('schema_changes', windowStart), 'SELECT * FROM %s', EMPTY_SCHEMA_CHANGES);
       return reader;
     } catch (err) {
       reader.close();
@@ -388,6 +391,12 @@ export class StoreReader {
       last_complete_poll: last?.at ?? null,
       latest_polls: latest,
     };
+  }
+
+  /** The window's changes in the shape of the providers' answers (baseline rows excluded), newest first. */
+  async schemaChanges(filters: Pick<ReportFilters, 'since' | 'provider'>): Promise<SchemaChangeRow[]> {
+    const params: Record<string, string> = { since: sqlTimestamp(filters.since), ...(filters.provider ? { provider: filters.provider } : {}) };
+    return (await this.rows<Record<string, unknown>>(schemaChangesSql(filters.provider !== undefined), params)).map(schemaChangeRow);
   }
 
   close(): void {

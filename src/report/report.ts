@@ -7,6 +7,7 @@ import type { ReportView } from './view.js';
 import { csvCell, terminalText } from './text.js';
 import { alertsSection, alertsTable } from '../alerts/report.js';
 import { Outbox } from '../alerts/outbox.js';
+import { schemaTable } from './schema-section.js';
 
 import { SECTIONS, type Section } from './sections.js';
 
@@ -24,6 +25,7 @@ export async function loadReportData(reader: StoreReader, store: string, filters
     history: await reader.history(window),
     currentPolls: await reader.currentPolls(window),
     health: await reader.health(window),
+    schemaChanges: await reader.schemaChanges(window),
     alerts: await alertsSection(store, window, await Outbox.read(store)),
   };
 }
@@ -159,6 +161,8 @@ export function sectionRows(report: Report, section: Section): SectionTable[] {
         rows: h.latest_polls.map((l) => [l.provider, l.status, minute(l.started_at), l.error ?? '']),
       }];
     }
+    case 'schema':
+      return [schemaTable(report.schema_changes)];
     case 'alerts':
       return [alertsTable(report.alerts)];
   }

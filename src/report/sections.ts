@@ -1,3 +1,3 @@
 // The report's sections; a module of its own so the CLI can declare --section without loading DuckDB.
-export const SECTIONS = ['best-prices', 'cheapest', 'history', 'health', 'alerts'] as const;
+export const SECTIONS = ['best-prices', 'cheapest', 'history', 'health', 'schema', 'alerts'] as const;
 export type Section = (typeof SECTIONS)[number];
