@@ -8,8 +8,9 @@
 //   check-config                   with the simulator's token, writable folders, health port off
 //   poll                           one-shot poll of the simulator's 13 films, as `node dist/src/cli.js poll` and as the bin
 //   report                         `report --since 7d` of a compacted 7-day store of the 13 films (15-minute polls)
-// Usage: npm run bench:startup [-- --runs 7 --cli OTHER/dist/src/cli.js --only poll,report]
-// (--cli: another build, for before/after figures; the simulator and the stores are this build's.)
+// Usage: npm run bench:startup [-- --runs 7 --before OTHER/dist/src/cli.js --only poll,report]
+// (--before: another build's CLI, measured in the same run, interleaved with this one, each row
+// marked [before]; the simulator and the stores are this build's.)
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -22,7 +23,7 @@ import { catalogueStore } from './catalogue-store.js';
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '7' },
-    cli: { type: 'string' },
+    before: { type: 'string' },
     only: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
@@ -31,7 +32,7 @@ const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs: expected a whole number from 1');
 const here = path.dirname(fileURLToPath(import.meta.url));
 const OWN_CLI = path.resolve(here, '../src/cli.js');
-const cli = path.resolve(values.cli ?? OWN_CLI);
+const before = values.before === undefined ? null : path.resolve(values.before);
 const TIME = '/usr/bin/time';
 if (!existsSync(TIME)) throw new Error('bench:startup needs GNU time (/usr/bin/time): apt-get install time');
 
@@ -80,16 +81,23 @@ try {
     PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmp, TMPDIR: tmp, API_TOKEN: 'mock-token', PROVIDER_BASE_URL: films.url,
     DATA_DIR: path.join(work, 'data'), LOG_DIR: path.join(work, 'logs'), HEALTH_PORT: '0',
   };
-  chmodSync(cli, 0o755); // as the image and npm's bin link make it
   const node = process.execPath;
+  const reportEnv = { ...base, DATA_DIR: await reportStore(work, base) };
+  const commandsOf = (cli: string, tag: string): Command[] => {
+    chmodSync(cli, 0o755); // as the image and npm's bin link make it
+    return [
+      { name: `--help${tag}`, argv: [node, cli, '--help'], env: base, target: { cpu: 0.1 }, expect: [0] },
+      { name: `--help (bin)${tag}`, argv: [cli, '--help'], env: base, target: { cpu: 0.1 }, expect: [0] },
+      { name: `check-config${tag}`, argv: [node, cli, 'check-config'], env: base, target: { cpu: 0.12 }, expect: [0] },
+      { name: `poll${tag}`, argv: [node, cli, 'poll'], env: base, target: { cpu: 0.3 }, expect: [0] },
+      { name: `poll (bin)${tag}`, argv: [cli, 'poll'], env: base, target: { cpu: 0.3 }, expect: [0] },
+      { name: `report --since 7d${tag}`, argv: [node, cli, 'report', '--since', '7d'], env: reportEnv, target: { wall: 0.5 }, expect: [0] },
+    ];
+  };
   const commands: Command[] = [
     { name: 'node -e 0', argv: [node, '-e', '0'], env: base, expect: [0] },
-    { name: '--help', argv: [node, cli, '--help'], env: base, target: { cpu: 0.1 }, expect: [0] },
-    { name: '--help (bin)', argv: [cli, '--help'], env: base, target: { cpu: 0.1 }, expect: [0] },
-    { name: 'check-config', argv: [node, cli, 'check-config'], env: base, target: { cpu: 0.12 }, expect: [0] },
-    { name: 'poll', argv: [node, cli, 'poll'], env: base, target: { cpu: 0.3 }, expect: [0] },
-    { name: 'poll (bin)', argv: [cli, 'poll'], env: base, target: { cpu: 0.3 }, expect: [0] },
-    { name: 'report --since 7d', argv: [node, cli, 'report', '--since', '7d'], env: { ...base, DATA_DIR: await reportStore(work, base) }, target: { wall: 0.5 }, expect: [0] },
+    // Each command of this build beside the same of the other: a busy moment costs both alike.
+    ...commandsOf(OWN_CLI, '').flatMap((c, i) => (before ? [c, commandsOf(before, ' [before]')[i] as Command] : [c])),
   ];
   const only = values.only?.split(',').filter(Boolean);
   const chosen = commands.filter((c) => c.name === 'node -e 0' || !only || only.some((o) => c.name.startsWith(o)));
@@ -110,13 +118,13 @@ try {
     const target = c.target ? `${c.target.cpu !== undefined ? `CPU <= ${c.target.cpu.toFixed(2)} s` : `wall <= ${c.target.wall?.toFixed(2)} s`}: ${met ? 'met' : 'MISSED'}` : '';
     return { name: c.name, cpu, wall, rssMb: median(fs.map((f) => f.rssMb)), ratio: cpu / floor, cpus: fs.map((f) => f.cpu), target };
   });
-  process.stdout.write(`\n== start-up: median of ${runs} runs after one warm-up (${cli === OWN_CLI ? 'this build' : cli})\n`);
+  process.stdout.write(`\n== start-up: median of ${runs} runs after one warm-up (this build${before ? `; [before]: ${before}` : ''})\n`);
   process.stdout.write(`${'command'.padEnd(20)} ${'CPU'.padStart(7)} ${'wall'.padStart(7)} ${'RSS'.padStart(7)} ${'x node'.padStart(7)}  target\n`);
   for (const r of rows) {
     process.stdout.write(`${r.name.padEnd(20)} ${`${r.cpu.toFixed(2)} s`.padStart(7)} ${`${r.wall.toFixed(2)} s`.padStart(7)} ${`${r.rssMb.toFixed(0)} MB`.padStart(7)} ${r.ratio.toFixed(2).padStart(7)}  ${r.target}\n`);
   }
   process.stdout.write(`\nmachine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, Node ${process.version}\n`);
-  if (values.json) process.stdout.write(`${JSON.stringify({ runs, cli, rows })}\n`);
+  if (values.json) process.stdout.write(`${JSON.stringify({ runs, before, rows })}\n`);
 } finally {
   films.stop();
   rmSync(work, { recursive: true, force: true });
