@@ -1,15 +1,16 @@
 #!/usr/bin/env -S node --max-semi-space-size=8
-// (The shebang's V8 flag bounds the young generation; started without it, start, poll and compact
-// exec themselves again with it: see heap.ts.)
+// (The #! line's V8 flag bounds the young generation from the start; started without it, start,
+// poll and compact keep the same bound from inside: see runtime/heap.ts.)
 // The movies-collector command line. Each command loads what it needs and returns an exit
 // code; errors a user can cause print one line (per problem) and exit with a defined code.
-// Each command imports its modules when it runs: `report` need not load axios or parquetjs.
+// Each command imports its modules when it runs, and only those: `--help` loads commander and a
+// few small modules, `check-config` adds the settings, `report` never loads axios or the Parquet
+// writer, `poll` never loads DuckDB unless the store needs rewriting (test/lazy-boundary.test.ts).
 import './runtime/compile-cache.js'; // first: every module loaded after it is compiled once, then cached
 import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig, redactedSettings, type LoadOptions, type Settings } from './config/settings.js';
+import type { LoadOptions, Settings } from './config/settings.js';
 import { ConfigError, EXIT, UserError, errorMessage } from './runtime/errors.js';
-import { limitHeapGrowth, relaunchWithHeapFlags } from './runtime/heap.js';
 import { knownSecrets, redactLine, redactText } from './runtime/redact.js';
 import type { LogHandle } from './log/log.js';
 import type { PollSummary } from './poll/poll.js';
@@ -21,7 +22,6 @@ import { MAX_LIMIT, MAX_OFFSET, SINCE_EXPECTED, SORT_EXPECTED, SORT_KEYS, parseS
 import { SECTIONS } from './report/sections.js';
 import { terminalText } from './report/text.js';
 import { VERSION } from './runtime/version.js';
-import { checkWritableDir, ensureWritableDir } from './runtime/writable-dir.js';
 
 interface ConfigFlags {
   config?: string;
@@ -62,6 +62,12 @@ function number(min: number, max: number, integer: boolean) {
 }
 const rate = number(0, 1, false);
 
+/** The settings (config file, environment, flags), loaded when a command needs them: convict, node-cron and the schemas are not --help's to pay for. */
+async function loadSettings(flags: ConfigFlags, requireToken: boolean) {
+  const { loadConfig } = await import('./config/settings.js');
+  return loadConfig(configOptions(flags, requireToken));
+}
+
 /** Writes a line to stderr with the token (and any piece of it) and URL passwords replaced. */
 function sayError(line: string): void {
   // Lines may quote provider text (a parser's excerpt of a body): its control characters are shown, not obeyed.
@@ -98,12 +104,15 @@ function action<A extends unknown[]>(body: (...args: A) => Promise<number | unde
 
 /** The heap flags, config, a writable store and a logger: what start, poll and compact need before any work. */
 async function openRuntime(flags: ConfigFlags, requireToken = true): Promise<{ settings: Settings; file: string | null; log: LogHandle; loadOptions: LoadOptions }> {
-  relaunchWithHeapFlags(); // started as `node dist/src/cli.js …`: exec'd again with HEAP_FLAGS
-  const loadOptions = configOptions(flags, requireToken);
-  const { settings, file, warnings } = loadConfig(loadOptions);
   // The commands that write (start, poll, compact): a poll's, an upgrade's or a compaction's garbage
   // must not grow the heap far past its live data.
+  const { boundYoungGeneration, limitHeapGrowth } = await import('./runtime/heap.js');
+  boundYoungGeneration(); // first: before the work that would grow the young generation
+  const loadOptions = configOptions(flags, requireToken);
+  const { loadConfig } = await import('./config/settings.js');
+  const { settings, file, warnings } = loadConfig(loadOptions);
   limitHeapGrowth();
+  const { ensureWritableDir } = await import('./runtime/writable-dir.js');
   ensureWritableDir(settings.store.dir, 'store.dir', 'DATA_DIR');
   const { createLogger } = await import('./log/log.js');
   const { alertSecrets } = await import('./alerts/config.js');
@@ -171,7 +180,9 @@ withConfigFlags(
     .description('Validate the configuration and print it with the token redacted. Exit 0 valid, 78 invalid.'),
 ).action(
   action(async (flags: ConfigFlags) => {
-    const { settings, file, warnings } = loadConfig(configOptions(flags, true));
+    const { redactedSettings } = await import('./config/settings.js');
+    const { checkWritableDir } = await import('./runtime/writable-dir.js');
+    const { settings, file, warnings } = await loadSettings(flags, true);
     // What start checks before its first poll, without creating anything: both folders, the health address.
     const problems: string[] = [];
     for (const [dir, setting, env] of [[settings.store.dir, 'store.dir', 'DATA_DIR'], [settings.log.dir, 'log.dir', 'LOG_DIR']] as const) {
@@ -333,7 +344,7 @@ withConfigFlags(
 const alertsCommand = program.command('alerts').description('The alert rules and destinations (redacted); `alerts test [DESTINATION]` sends a test alert. See docs/alerts.md.');
 withConfigFlags(alertsCommand.command('list', { isDefault: true }).description('List the rules and destinations, secrets redacted.')).action(
   action(async (flags: ConfigFlags) => {
-    const { settings } = loadConfig(configOptions(flags, false));
+    const { settings } = await loadSettings(flags, false);
     const { describeAlerts } = await import('./alerts/commands.js');
     say(describeAlerts(settings));
     return EXIT.ok;
@@ -341,7 +352,7 @@ withConfigFlags(alertsCommand.command('list', { isDefault: true }).description('
 );
 withConfigFlags(alertsCommand.command('test').argument('[destination]', 'a destination name (default: every destination)').description('Send one test alert now. Exit 0 when every chosen destination accepted it, 1 otherwise.')).action(
   action(async (destination: string | undefined, flags: ConfigFlags) => {
-    const { settings } = loadConfig(configOptions(flags, false));
+    const { settings } = await loadSettings(flags, false);
     const { sendTestAlert } = await import('./alerts/commands.js');
     const { code, lines } = await sendTestAlert(settings, destination);
     say(`${lines.join('\n')}\n`);
@@ -385,7 +396,7 @@ withConfigFlags(
   .option('--html <file>', 'also write a self-contained HTML page with the tables and a price chart per film')
   .action(
     action(async (opts: ConfigFlags & { format: 'table' | 'json' | 'csv'; section?: Section; since: Date; provider?: string; film?: string; html?: string; sort?: string; limit?: number; offset?: number }) => {
-      const { settings } = loadConfig(configOptions(opts, false));
+      const { settings } = await loadSettings(opts, false);
       const { StoreReader, retryingVanishedFiles } = await import('./report/queries.js');
       const { assembleReport, loadReportData, pickSection, renderCsv, renderTables } = await import('./report/report.js');
       const filters = { since: opts.since, provider: opts.provider, film: opts.film };

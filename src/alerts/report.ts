@@ -5,10 +5,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { duckdbMemory } from '../runtime/duckdb-memory.js';
-import { dtFolders, dtOf } from '../store/layout.js';
+import { ALERTS_TABLE, dtFolders, dtOf } from '../store/layout.js';
 import type { Outbox } from './outbox.js';
 import type { Alert } from './rules.js';
-import { ALERTS_TABLE } from './table.js';
 
 /** An alert as the table holds it (its kind read back as text), with its delivery status by destination: sent, failed, pending; "unknown" once the outbox no longer holds it. */
 export type AlertRow = Omit<Alert, 'kind' | 'destinations'> & { kind: string; delivery: Record<string, string> };

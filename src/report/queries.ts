@@ -9,7 +9,7 @@ import path from 'node:path';
 import { STAGING_DIR, dtOf } from '../store/layout.js';
 import { duckdbMemory, removeSpillFolder, spillFolderFor } from '../runtime/duckdb-memory.js';
 import { StoreScope } from './scope.js';
-import { daysMissingChanges } from '../store/compaction.js';
+import { daysMissingChanges } from '../store/day-files.js';
 import { EMPTY_SCHEMA_CHANGES, schemaChangeRow, schemaChangesSql, type SchemaChangeRow } from './schema-section.js';
 
 export interface ReportFilters {

@@ -16,10 +16,14 @@ import { errorMessage } from '../runtime/errors.js';
 import type { Logger } from '../log/log.js';
 import { fsync, fsyncTree, readMarker, writeMarker } from './durable.js';
 import { exchangeFolders } from './exchange.js';
-import { ALERTS_TABLE, COMPACTED_PREFIX, COMPACTED_TABLES, READY_MARKER, STAGING_DIR, dayPartition, dtFolders, dtOf, hasProviderPartition, runIdOfFile, runIdOfLegacyPath, type CompactedTable, type Table } from './layout.js';
+import { ALERTS_TABLE, COMPACTED_PREFIX, COMPACTED_TABLES, READY_MARKER, STAGING_DIR, dayPartition, dtFolders, dtOf, runIdOfFile, runIdOfLegacyPath, type CompactedTable, type Table } from './layout.js';
+import { dayFolders } from './day-files.js';
 import { writeParquetFile } from './parquet/index.js';
 import { ParquetRowSource } from './row-source.js';
+import { daysMissingChanges } from './day-files.js';
 import { ALERTS_SCHEMA, MOVIES_SCHEMA, PRICE_CHANGES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA, SCHEMA_CHANGES_SCHEMA } from './schema.js';
+
+export { dayFolders, daysMissingChanges }; // where the listing lives: day-files.ts (no Parquet library behind it)
 
 export const SCHEMAS = { movies: MOVIES_SCHEMA, rejects: REJECTS_SCHEMA, price_changes: PRICE_CHANGES_SCHEMA, schema_changes: SCHEMA_CHANGES_SCHEMA, runs: RUNS_SCHEMA, alerts: ALERTS_SCHEMA } as const;
 export const COMPACT_STAGING_PREFIX = 'compact-';
@@ -133,24 +137,6 @@ export class CompactionError extends Error {
   }
 }
 
-/** A folder of data files: a table's day (runs) or a provider's day (movies, rejects). */
-interface DataFolder {
-  /** Relative to the table's day folder: '' or 'provider=<name>'. */
-  sub: string;
-  files: string[];
-}
-
-/** The data folders of a table's day, with their .parquet files sorted by name (run id order). */
-export function dayFolders(root: string, table: CompactedTable, dt: string): DataFolder[] {
-  const day = path.join(root, dayPartition(table, dt));
-  if (!existsSync(day)) return [];
-  const parquetIn = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.parquet')).sort();
-  if (!hasProviderPartition(table)) return [{ sub: '', files: parquetIn(day) }];
-  return readdirSync(day, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && e.name.startsWith('provider='))
-    .map((e) => ({ sub: e.name, files: parquetIn(path.join(day, e.name)) }));
-}
-
 /**
  * Rewrites one day: each table whose folders hold more than one file, and price_changes always
  * (rebuilt from the day's movies and runs, so a compacted day's change points are exactly those
@@ -258,31 +244,6 @@ async function writeDayChanges(source: ParquetRowSource, root: string, dt: strin
   }
   await mkdir(stagedDay, { recursive: true });
   return { written, rows };
-}
-
-/**
- * Days whose price_changes do not cover every committed poll (decided by file names): days written
- * before the table existed, or polls a version without it wrote since. A poll's own runs file needs
- * its own price_changes file (one per provider, zero rows allowed) or a rebuilt day file named
- * after a run at least as late; a compacted runs file needs a rebuilt file at least as late.
- * `fromDt`: only days from then on (a report's window: its cost must not follow the store's age).
- */
-export function daysMissingChanges(root: string, fromDt = ''): string[] {
-  const dir = path.join(root, 'runs');
-  if (!existsSync(dir)) return [];
-  return dtFolders(readdirSync(dir)).filter((dt) => dt >= fromDt).filter((dt) => {
-    // Polls in the layout before 0.3 (run= folders) never have change points of their own.
-    if (readdirSync(path.join(dir, `dt=${dt}`)).some((n) => n.startsWith('run='))) return true;
-    const runs = dayFolders(root, 'runs', dt)[0]?.files ?? [];
-    const changes = dayFolders(root, 'price_changes', dt).flatMap((f) => f.files);
-    const own = new Set(changes.filter((n) => !n.startsWith(COMPACTED_PREFIX)).map((n) => runIdOfFile(n)));
-    const rebuilt = changes.filter((n) => n.startsWith(COMPACTED_PREFIX)).map((n) => runIdOfFile(n) ?? '').sort().at(-1) ?? '';
-    return runs.some((n) => {
-      const run = runIdOfFile(n);
-      if (run === null) return false;
-      return n.startsWith(COMPACTED_PREFIX) ? rebuilt < run : !own.has(run) && rebuilt < run;
-    });
-  });
 }
 
 /**

@@ -4,7 +4,7 @@
 // version read together: union_by_name fills columns an older file lacks, the `run` of a file in
 // a run=<id> folder (before 0.3) comes from its path, and naive timestamps (before 0.2) are UTC.
 import path from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { ParquetSchema } from './parquet/index.js';
 import { changeRows, observe, type PollPrices, type PriceChangeRow } from './price-changes.js';
 import { duckdbMemory } from '../runtime/duckdb-memory.js';
@@ -28,6 +28,10 @@ export class ParquetRowSource {
 
   /** `spill`: the folder DuckDB may write a sort that outgrows its memory cap into. */
   static async open(spill: string): Promise<ParquetRowSource> {
+    // Loaded here, not on import: a writer imports this module (through compaction and the
+    // upgrade) at every start, and only opens a source when a day needs rewriting. DuckDB's
+    // ~180 modules and native library cost a one-shot poll ~0.15 s of CPU for nothing otherwise.
+    const { DuckDBInstance } = await import('@duckdb/node-api');
     // One thread and a memory cap: compaction runs beside the daemon's polls and page. Rows are
     // streamed file by file (see rows()), so the cap holds whatever the size of a day.
     const instance = await DuckDBInstance.create(':memory:', { threads: '1', ...duckdbMemory(spill), preserve_insertion_order: 'true' });
