@@ -202,10 +202,28 @@ const WORD_CHAR = /[\p{L}\p{N}]/u;
  */
 export function redactText(text: string, secrets: readonly string[]): string {
   if (secrets.length === 0 || text === '') return text;
+  const marks = secretMarks(text, secrets);
+  if (marks === null) return text;
+  // One [redacted] per stretch of matched characters that holds a secret's piece: a whole token reads as one [redacted].
+  let out = '';
+  for (let i = 0; i < text.length; ) {
+    const start = i;
+    const matched = marks[i] !== 0;
+    let hides = false;
+    for (; i < text.length && (marks[i] !== 0) === matched; i++) if (marks[i] === SECRET) hides = true;
+    out += hides ? REDACTED : text.slice(start, i);
+  }
+  return out;
+}
+
+/**
+ * Per character of the text: 0 unmatched, SECRET matched by a piece that is not a word piece, WORD by
+ * word pieces alone; null when nothing is to be replaced (no piece but word pieces found).
+ */
+function secretMarks(text: string, secrets: readonly string[]): Uint8Array | null {
   // Most text is plain ASCII without escapes: lower-casing alone keeps every index.
   const v = SPECIAL.test(text) ? new View(text) : null;
   const folded = v ? v.folded : text.toLowerCase();
-  // Per character of the text: 0 unmatched, SECRET matched by a piece that is not a word piece, WORD by word pieces alone.
   let marks: Uint8Array | null = null; // allocated at the first match: most lines hold no secret
   let found = false;
   for (const secret of secrets) {
@@ -223,17 +241,7 @@ export function redactText(text: string, secrets: readonly string[]): string {
       }
     }
   }
-  if (marks === null || !found) return text;
-  // One [redacted] per stretch of matched characters that holds a secret's piece: a whole token reads as one [redacted].
-  let out = '';
-  for (let i = 0; i < text.length; ) {
-    const start = i;
-    const matched = marks[i] !== 0;
-    let hides = false;
-    for (; i < text.length && (marks[i] !== 0) === matched; i++) if (marks[i] === SECRET) hides = true;
-    out += hides ? REDACTED : text.slice(start, i);
-  }
-  return out;
+  return found ? marks : null;
 }
 
 /**
@@ -301,4 +309,37 @@ export function replaceSecrets<T>(value: T, secrets: readonly string[]): T {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [replaceSecrets(k, secrets), replaceSecrets(v, secrets)])) as T;
   }
   return value;
+}
+
+/**
+ * Joins the strings of a record for one search (recordHoldsSecret). A line feed: no escape the
+ * matcher decodes (%XX, \uXXXX, \/ \\ \") can take it in, nor a code point pair across it, and it is
+ * neither a letter nor a digit; so each string's folded text appears whole in the joined text's,
+ * and a piece found in a string alone is found in the joined text, at the same characters.
+ */
+const JOIN = '\n';
+
+/**
+ * Whether replaceSecrets would replace anything in the value (its strings and keys, as replaceSecrets
+ * walks them): one search of its strings joined, instead of one per string. A piece that spans two
+ * strings in the joined text answers true where no single string holds one: the caller then pays
+ * for replaceSecrets, which replaces nothing; the answer is never false where a string holds one.
+ */
+export function recordHoldsSecret(value: unknown, secrets: readonly string[]): boolean {
+  if (secrets.length === 0) return false;
+  const strings: string[] = [];
+  collectStrings(value, strings);
+  return strings.length > 0 && secretMarks(strings.join(JOIN), secrets) !== null;
+}
+
+/** The strings replaceSecrets would redact, in any order. */
+function collectStrings(value: unknown, into: string[]): void {
+  if (typeof value === 'string') into.push(value);
+  else if (Array.isArray(value)) for (const v of value) collectStrings(v, into);
+  else if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    for (const k of Object.keys(value)) {
+      into.push(k);
+      collectStrings((value as Record<string, unknown>)[k], into);
+    }
+  }
 }
