@@ -277,8 +277,9 @@ class ProviderSink {
     if (result.ok) {
       // raw is the client's redacted body, byte for byte: not scanned twice. The rest is searched in
       // one go, and copied with its secrets replaced only when that finds one (nearly never).
-      const derived = { ...result.movie, raw: '' };
-      const movie = recordHoldsSecret(derived, this.secrets) ? { ...replaceSecrets(derived, this.secrets), raw: result.movie.raw } : result.movie;
+      const movie = recordHoldsSecret(result.movie, this.secrets, 'raw')
+        ? { ...replaceSecrets({ ...result.movie, raw: '' }, this.secrets), raw: result.movie.raw }
+        : result.movie;
       this.movies.append(movieRow(movie));
       observe(this.prices, movie.film_key, movie.price_cents, movie.title, movie.year);
       this.movieCount++;
