@@ -4,7 +4,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Settings } from '../config/settings.js';
 import { EXIT, UserError, errorMessage } from '../runtime/errors.js';
-import { knownSecrets, replaceSecrets, secretForms } from '../runtime/redact.js';
+import { knownSecrets, recordHoldsSecret, replaceSecrets, secretForms } from '../runtime/redact.js';
 import type { Logger } from '../log/log.js';
 import { createProviderClient } from '../providers/client.js';
 import { harvestProvider, type Harvest, type HarvestCause } from '../providers/source.js';
@@ -275,8 +275,11 @@ class ProviderSink {
     }
     const result = normalizeDetail(detail);
     if (result.ok) {
-      // raw is the client's redacted body, byte for byte: not scanned twice.
-      const movie = { ...replaceSecrets({ ...result.movie, raw: '' }, this.secrets), raw: result.movie.raw };
+      // raw is the client's redacted body, byte for byte: not scanned twice. The rest is searched in
+      // one go, and copied with its secrets replaced only when that finds one (nearly never).
+      const movie = recordHoldsSecret(result.movie, this.secrets, 'raw')
+        ? { ...replaceSecrets({ ...result.movie, raw: '' }, this.secrets), raw: result.movie.raw }
+        : result.movie;
       this.movies.append(movieRow(movie));
       observe(this.prices, movie.film_key, movie.price_cents, movie.title, movie.year);
       this.movieCount++;

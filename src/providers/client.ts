@@ -2,20 +2,25 @@
 // capped bodies, no redirects (the token must never travel to another origin), and
 // axios-retry for transient failures. Under axios sits a small adapter on undici's Pool (see
 // undici-adapter.ts): axios's own http adapter costs several times the CPU of the request itself.
-// http.concurrency bounds the HTTP attempts in flight: the bound wraps the adapter, so a request
+// Everything a request needs is prepared once per client (one per provider): the transport's
+// origin, base path and frozen headers, the axios instance with its defaults trimmed to what the
+// adapter reads, the retry policy. A call's first attempt goes straight to the transport; when it
+// fails, axios takes the call on from that failure (the adapter hands it to axios as its first
+// answer), so axios-retry decides on every failure and every retry goes through axios, while a
+// call answered at once (nine in ten) pays for no config merge, headers object or promise chain.
+// http.concurrency bounds the HTTP attempts in flight: the bound is the transport's, so a request
 // waiting out a retry backoff holds no slot. How many requests are pending at once is the caller's
 // bound (source.ts's pool of workers). A 2xx answer counts only once its body arrived whole and
 // parses as JSON: a body cut short (or not JSON) is retried like a 5xx. Why an attempt failed, and
 // whether it is retried, is decided once, where it fails (failure.ts). The token (whole, in pieces,
 // encoded or folded: redact.ts) is replaced in every body and reason before the caller sees it, so
 // an upstream that echoes it cannot get it stored.
-import type { AxiosAdapter, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
+import type { AxiosRequestConfig } from 'axios';
 import axiosRetry, { exponentialDelay } from 'axios-retry';
-import pLimit from 'p-limit';
 import { knownSecrets, redact, redactText, secretForms } from '../runtime/redact.js';
 import axios from './axios-lib.js';
 import { ABORTED, failureOf, isTransient, type AttemptFailure, type FailureCause } from './failure.js';
-import { createUndiciAdapter, parsedBody } from './undici-adapter.js';
+import { createUndiciAdapter, parsedBody, withFirstAttempt } from './undici-adapter.js';
 
 export interface ClientOptions {
   baseUrl: string;
@@ -61,11 +66,12 @@ const RETRY_BASE_DELAY_MS = 100;
 
 export function createProviderClient(options: ClientOptions): ProviderClient {
   const stats: ClientStats = { retries: 0, responses: {} };
-  const count = (key: string) => (stats.responses[key] = (stats.responses[key] ?? 0) + 1);
+  const count = (key: string) => {
+    stats.responses[key] = (stats.responses[key] ?? 0) + 1;
+  };
   // As the logger does: the token whole and in pieces, encoded or folded (redact.ts), and every
   // other secret registered (alert destinations, S3 keys): the raw body is stored.
   const secrets = secretForms([options.token, ...knownSecrets()]);
-  const limit = pLimit(options.concurrency);
   const transport = createUndiciAdapter({
     baseUrl: options.baseUrl,
     headers: { [options.tokenHeader.toLowerCase()]: options.token, accept: 'application/json' },
@@ -73,9 +79,8 @@ export function createProviderClient(options: ClientOptions): ProviderClient {
     connections: options.concurrency,
     count,
   });
-  const boundedAdapter: AxiosAdapter = (config: InternalAxiosRequestConfig) => limit((): Promise<AxiosResponse> => transport.send(config));
 
-  const instance = axios.create({ adapter: boundedAdapter });
+  const instance = axios.create({ adapter: transport.adapter });
   // axios merges its instance defaults into every request's config (and again on each retry):
   // everything the adapter does not read is dropped, so each merge is small. The adapter builds the
   // URL and headers itself, never follows redirects, never looks for a proxy in the environment
@@ -93,19 +98,28 @@ export function createProviderClient(options: ClientOptions): ProviderClient {
       stats.retries++;
     },
   });
+  /** Per kind of call: its body cap, and the setting that sets it (named when a body is over it). */
+  const calls: Record<CallKind, { maxBodyBytes: number; capSetting: string }> = {
+    list: { maxBodyBytes: options.maxListBodyBytes, capSetting: 'http.maxListBodyBytes' },
+    detail: { maxBodyBytes: options.maxBodyBytes, capSetting: 'http.maxBodyBytes' },
+  };
 
   return {
     stats,
     concurrency: options.concurrency,
     async get(path, signal, kind = 'detail') {
-      const [maxBodyBytes, capSetting] = kind === 'list' ? [options.maxListBodyBytes, 'http.maxListBodyBytes'] : [options.maxBodyBytes, 'http.maxBodyBytes'];
-      // Once the poll is over, the films not yet requested need not go through axios at all.
+      const { maxBodyBytes, capSetting } = calls[kind];
+      // Once the poll is over, the films not yet requested need not be requested at all.
       if (signal.aborted) return outcome(ABORTED, capSetting);
+      const first = await transport.attempt(path, maxBodyBytes, signal);
+      // An answer that came after the caller aborted is dropped, as axios drops it (CanceledError): aborted.
+      if (signal.aborted) return outcome(ABORTED, capSetting);
+      if (first.ok) return answer(first.status, first.text, first.json);
       try {
-        const res = await instance.get<string>(path, { signal, maxContentLength: maxBodyBytes });
-        const body = redactText(res.data, secrets);
-        // The adapter parsed the body (to know it is JSON): passed on unless the token was taken out of it.
-        return body === res.data ? { ok: true, status: res.status, body, json: parsedBody(res) } : { ok: true, status: res.status, body };
+        // axios from the first attempt's failure on: axios-retry decides whether and when to try again.
+        const config: AxiosRequestConfig = { url: path, signal, maxContentLength: maxBodyBytes, ...withFirstAttempt(first) };
+        const res = await instance.request<string>(config);
+        return answer(res.status, res.data, parsedBody(res));
       } catch (err) {
         // The last attempt's failure as the adapter named it. Once the caller aborted, axios throws
         // its own CanceledError (or the attempt's failure came too late to matter): aborted.
@@ -117,6 +131,12 @@ export function createProviderClient(options: ClientOptions): ProviderClient {
       transport.close();
     },
   };
+
+  /** A whole JSON answer, the token replaced; its parsed value passed on unless the token was taken out of the body. */
+  function answer(status: number, text: string, json: unknown): FetchOutcome {
+    const body = redactText(text, secrets);
+    return body === text ? { ok: true, status, body, json } : { ok: true, status, body };
+  }
 
   /** What the caller gets for a call that threw, the token replaced. capSetting: the setting that caps this call's body. */
   function outcome(failure: AttemptFailure, capSetting: string): FetchOutcome {

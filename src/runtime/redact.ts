@@ -107,28 +107,30 @@ class View {
   private readonly length: number[] = [];
   private readonly plain: boolean[] = [];
 
-  constructor(text: string) {
+  /** spans: keep where each segment came from (span() needs it); without, only `folded` is built. */
+  constructor(text: string, spans = true) {
     for (let i = 0; i < text.length; ) {
-      SPECIAL_AFTER.lastIndex = i;
-      const end = SPECIAL_AFTER.exec(text)?.index ?? text.length;
+      const end = specialAt(text, i);
       if (end > i) {
-        this.push(text.slice(i, end).toLowerCase(), i, end - i, true);
+        this.push(text.slice(i, end).toLowerCase(), i, end - i, true, spans);
         i = end;
         continue;
       }
       const decoded = text[i] === '%' ? percentAt(text, i) : text[i] === '\\' ? escapeAt(text, i) : null;
       const cp = text.codePointAt(i) ?? 0;
       const [ch, length] = decoded ?? [String.fromCodePoint(cp), cp > 0xffff ? 2 : 1];
-      this.push(fold(ch), i, length, false);
+      this.push(fold(ch), i, length, false, spans);
       i += length;
     }
   }
 
-  private push(folded: string, from: number, length: number, plain: boolean): void {
-    this.at.push(this.folded.length);
-    this.from.push(from);
-    this.length.push(length);
-    this.plain.push(plain);
+  private push(folded: string, from: number, length: number, plain: boolean, spans: boolean): void {
+    if (spans) {
+      this.at.push(this.folded.length);
+      this.from.push(from);
+      this.length.push(length);
+      this.plain.push(plain);
+    }
     this.folded += folded;
   }
 
@@ -155,7 +157,16 @@ class View {
 
 /** Where plain ASCII ends: an escape may start, or a character needs NFKC. */
 const SPECIAL = /[%\\\u0080-\uffff]/;
-const SPECIAL_AFTER = new RegExp(SPECIAL.source, 'g');
+
+/** Where the next character SPECIAL matches stands, from `from` on (the text's length if none). */
+function specialAt(text: string, from: number): number {
+  let i = from;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x25 || c === 0x5c || c >= 0x80) break;
+  }
+  return i;
+}
 const HEX2 = /^[0-9a-fA-F]{2}$/;
 const HEX4 = /^[0-9a-fA-F]{4}$/;
 const SHORT_ESCAPES: Record<string, string> = { '/': '/', '\\': '\\', '"': '"' };
@@ -202,28 +213,8 @@ const WORD_CHAR = /[\p{L}\p{N}]/u;
  */
 export function redactText(text: string, secrets: readonly string[]): string {
   if (secrets.length === 0 || text === '') return text;
-  // Most text is plain ASCII without escapes: lower-casing alone keeps every index.
-  const v = SPECIAL.test(text) ? new View(text) : null;
-  const folded = v ? v.folded : text.toLowerCase();
-  // Per character of the text: 0 unmatched, SECRET matched by a piece that is not a word piece, WORD by word pieces alone.
-  let marks: Uint8Array | null = null; // allocated at the first match: most lines hold no secret
-  let found = false;
-  for (const secret of secrets) {
-    for (const { piece, word, alone } of piecesOf(secret)) {
-      for (let at = folded.indexOf(piece); at >= 0; at = folded.indexOf(piece, at + 1)) {
-        if (alone && (WORD_CHAR.test(folded[at - 1] ?? '') || WORD_CHAR.test(folded[at + piece.length] ?? ''))) continue;
-        marks ??= new Uint8Array(text.length);
-        const [start, end] = v ? v.span(at, at + piece.length) : [at, at + piece.length];
-        if (word) {
-          for (let i = start; i < end; i++) if (marks[i] === 0) marks[i] = WORD;
-        } else {
-          marks.fill(SECRET, start, end);
-          found = true;
-        }
-      }
-    }
-  }
-  if (marks === null || !found) return text;
+  const marks = secretMarks(text, secrets);
+  if (marks === null) return text;
   // One [redacted] per stretch of matched characters that holds a secret's piece: a whole token reads as one [redacted].
   let out = '';
   for (let i = 0; i < text.length; ) {
@@ -234,6 +225,37 @@ export function redactText(text: string, secrets: readonly string[]): string {
     out += hides ? REDACTED : text.slice(start, i);
   }
   return out;
+}
+
+/**
+ * Per character of the text: 0 unmatched, SECRET matched by a piece that is not a word piece, WORD by
+ * word pieces alone; null when nothing is to be replaced (no piece but word pieces found).
+ */
+function secretMarks(text: string, secrets: readonly string[]): Uint8Array | null {
+  // Most text is plain ASCII without escapes: lower-casing alone keeps every index.
+  const special = SPECIAL.test(text);
+  const folded = special ? new View(text, false).folded : text.toLowerCase();
+  // Where each folded character came from, and the marks: built at the first match (most text holds no secret).
+  let v: View | null = null;
+  let marks: Uint8Array | null = null;
+  let found = false;
+  for (const secret of secrets) {
+    for (const { piece, word, alone } of piecesOf(secret)) {
+      for (let at = folded.indexOf(piece); at >= 0; at = folded.indexOf(piece, at + 1)) {
+        if (alone && (WORD_CHAR.test(folded[at - 1] ?? '') || WORD_CHAR.test(folded[at + piece.length] ?? ''))) continue;
+        marks ??= new Uint8Array(text.length);
+        if (special) v ??= new View(text);
+        const [start, end] = v ? v.span(at, at + piece.length) : [at, at + piece.length];
+        if (word) {
+          for (let i = start; i < end; i++) if (marks[i] === 0) marks[i] = WORD;
+        } else {
+          marks.fill(SECRET, start, end);
+          found = true;
+        }
+      }
+    }
+  }
+  return found ? marks : null;
 }
 
 /**
@@ -301,4 +323,45 @@ export function replaceSecrets<T>(value: T, secrets: readonly string[]): T {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [replaceSecrets(k, secrets), replaceSecrets(v, secrets)])) as T;
   }
   return value;
+}
+
+/**
+ * Joins the strings of a record for one search (recordHoldsSecret). A line feed: no escape the
+ * matcher decodes (%XX, \uXXXX, \/ \\ \") can take it in, nor a code point pair across it, and it is
+ * neither a letter nor a digit; so each string's folded text appears whole in the joined text's,
+ * and a piece found in a string alone is found in the joined text, at the same characters.
+ */
+const JOIN = '\n';
+
+/**
+ * Whether replaceSecrets would replace anything in the value (its strings and keys, as replaceSecrets
+ * walks them): one search of its strings joined, instead of one per string. A piece that spans two
+ * strings in the joined text answers true where no single string holds one: the caller then pays
+ * for replaceSecrets, which replaces nothing; the answer is never false where a string holds one.
+ * blank: a key of the (object) value whose value is taken as '' (a field the caller redacts apart).
+ */
+export function recordHoldsSecret(value: unknown, secrets: readonly string[], blank?: string): boolean {
+  if (secrets.length === 0) return false;
+  const strings: string[] = [];
+  if (blank !== undefined && value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date)) {
+    for (const k of Object.keys(value)) {
+      strings.push(k);
+      if (k !== blank) collectStrings((value as Record<string, unknown>)[k], strings);
+    }
+  } else {
+    collectStrings(value, strings);
+  }
+  return strings.length > 0 && secretMarks(strings.join(JOIN), secrets) !== null;
+}
+
+/** The strings replaceSecrets would redact, in any order. */
+function collectStrings(value: unknown, into: string[]): void {
+  if (typeof value === 'string') into.push(value);
+  else if (Array.isArray(value)) for (const v of value) collectStrings(v, into);
+  else if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    for (const k of Object.keys(value)) {
+      into.push(k);
+      collectStrings((value as Record<string, unknown>)[k], into);
+    }
+  }
 }
