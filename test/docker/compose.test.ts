@@ -279,7 +279,8 @@ test('docker compose up, as a user runs it, on a real Docker engine', async (t) 
     for (const s of ps) assert.equal(s.ExitCode, 0, `${s.Service} exited ${s.ExitCode}`);
     const staging = path.join(data, '_staging');
     assert.deepEqual(existsSync(staging) ? readdirSync(staging) : [], [], 'no staged poll');
-    assert.deepEqual(readdirSync(data, { recursive: true, encoding: 'utf8' }).filter((f) => !f.endsWith('.parquet') && !/(^|\/)(movies|rejects|price_changes|runs|_staging)(\/dt=[^/]+(\/provider=[^/]+)?)?$/.test(f)).filter((f) => !f.startsWith('.')), [], 'only table folders and Parquet files');
+    assert.deepEqual(readdirSync(data, { recursive: true, encoding: 'utf8' }).filter((f) => !f.endsWith('.parquet') && !/(^|\/)(movies|rejects|price_changes|schema_changes|runs|_staging)(\/dt=[^/]+(\/provider=[^/]+)?)?$/.test(f))
+      .filter((f) => !f.startsWith('.') && f !== '_schema' && f !== '_schema/shape.json'), [], 'only table folders and Parquet files');
     // Every movies/rejects row belongs to a committed poll; DuckDB reads every file whole.
     const orphans = await query(`SELECT DISTINCT run FROM ${table(data, 'movies')} EXCEPT SELECT run FROM ${table(data, 'runs')}`);
     assert.deepEqual(orphans, []);
