@@ -1,8 +1,15 @@
 // One answer's shape (pure functions): paths, types, depth, bounds, and the parent of a path.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MAX_PATHS_PER_ANSWER, parentOf, shapeOf, typeOf } from '../src/schema/shape.js';
-import { ShapeTracker, type KnownShape } from '../src/schema/drift.js';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import winston from 'winston';
+import { exampleOf, MAX_PATHS_PER_ANSWER, parentOf, shapeOf, typeOf } from '../src/schema/shape.js';
+import { absorb, ShapeTracker, type KnownShape } from '../src/schema/drift.js';
+import { loadShapes } from '../src/schema/state.js';
+import { writeParquetFile } from '../src/store/parquet/index.js';
+import { MOVIES_SCHEMA } from '../src/store/schema.js';
+import { tempDir } from './helpers.js';
 
 const RECORD = { required: 'record', mapped: 'record', extra: 'record' } as const;
 
@@ -63,4 +70,68 @@ test('list entries under each policy: record keeps them, reject-record turns the
   const failed = verdict('record', 'fail-provider');
   assert.match(failed.fail ?? '', /^schema change: list field Movies\[\]\.ID changed type \(string → number, e\.g\. 3\); schema\.policy\.required is fail-provider: this provider's poll failed/);
   assert.equal(failed.halted, true);
+});
+
+const tracker = (known: KnownShape, policies: Record<'required' | 'mapped' | 'extra', 'record' | 'reject-record' | 'fail-provider'>) => new ShapeTracker('p', 'detail', known, policies, (t) => t);
+const STRICT = { required: 'record', mapped: 'reject-record', extra: 'reject-record' } as const;
+const shapeOfPolls = (...answers: Array<Record<string, unknown>>): KnownShape => {
+  const t = tracker(new Map(), RECORD);
+  for (const a of answers) t.add(a);
+  const known: KnownShape = new Map();
+  for (const r of t.changes(new Date())) absorb(known, r);
+  return known;
+};
+
+test('an answer nested 5,000 deep is recorded with a short example; nothing throws', () => {
+  let deep: unknown = 1;
+  for (let i = 0; i < 5000; i++) deep = { d: deep };
+  assert.ok(exampleOf(deep).length <= 80);
+  const t = tracker(shapeOfPolls({ Title: 'x' }), STRICT);
+  assert.match(t.add({ Title: 'x', deep })?.reason ?? '', /deep is new \(object, e\.g\. \{"d":\{…\}\}\)/);
+  assert.deepEqual(t.changes(new Date()).map((r) => `${r.path} ${r.kind} ${r.example}`)[0], 'deep new-field {"d":{…}}');
+});
+
+test('reject-record: a new field in some films turns those away, at every poll, and never the films without it', () => {
+  const known = shapeOfPolls({ Title: 'a' }, { Title: 'b' });
+  const answers = [{ Title: 'a', Currency: 'USD' }, { Title: 'b' }];
+  const first = tracker(known, STRICT);
+  assert.deepEqual(answers.map((a) => first.add(a)?.policy ?? 'kept'), ['reject-record', 'kept']);
+  for (const r of first.changes(new Date())) absorb(known, r);
+  const second = tracker(known, STRICT);
+  assert.deepEqual(answers.map((a) => second.add(a)?.policy ?? 'kept'), ['reject-record', 'kept'], 'the film without the field is not "missing" it');
+  assert.deepEqual(second.changes(new Date()), [], 'recorded once');
+});
+
+test('a change accepted under record stays accepted when the policy is strict again (a baseline row keeps it)', () => {
+  const known = shapeOfPolls({ Title: 'a' });
+  const strict = tracker(known, { ...STRICT, extra: 'fail-provider' });
+  assert.equal(strict.add({ Title: 'a', Currency: 'USD' })?.policy, 'fail-provider');
+  for (const r of strict.changes(new Date())) absorb(known, r);
+  const accepting = tracker(known, RECORD);
+  accepting.add({ Title: 'a', Currency: 'USD' });
+  const rows = accepting.changes(new Date());
+  assert.deepEqual(rows.map((r) => `${r.path} ${r.kind} ${r.new_type} ${r.action}`), ['Currency baseline string record']);
+  for (const r of rows) absorb(known, r);
+  assert.equal(tracker(known, { ...STRICT, extra: 'fail-provider' }).add({ Title: 'a', Currency: 'USD' }), null);
+});
+
+test('no change: "N/A" or "" where a field held text or numbers; the first elements of an array known empty', () => {
+  const known = shapeOfPolls({ Metascore: '51', Plot: 'x', Tags: [] });
+  const t = tracker(known, STRICT);
+  assert.equal(t.add({ Metascore: 'N/A', Plot: '', Tags: ['a'] }), null);
+  assert.deepEqual(t.changes(new Date()).filter((r) => r.kind !== 'baseline'), []);
+  // …but text where a number was is one.
+  assert.equal(tracker(known, STRICT).add({ Metascore: 'high', Plot: 'x', Tags: [] })?.policy, 'reject-record');
+});
+
+test('a store without schema rows: the shape is rebuilt from the newest movies file that has rows (a failed poll leaves an empty one)', async (t) => {
+  const root = tempDir(t);
+  const folder = path.join(root, 'movies', 'dt=2026-12-01', 'provider=p');
+  mkdirSync(folder, { recursive: true });
+  const at = new Date('2026-12-01T08:00:00Z');
+  const movie = (raw: string) => ({ film_key: 'tt1', provider_movie_id: 'cw1', title: 'A', price_cents: 100n, warnings: [], polled_at: at, fetched_at: at, raw });
+  await writeParquetFile(path.join(folder, '20261201T080000.000Z-aaaaaaaa.parquet'), MOVIES_SCHEMA, [movie(JSON.stringify({ ID: 'cw1', Title: 'A', Price: '1.00' }))], { run: '20261201T080000.000Z-aaaaaaaa' });
+  await writeParquetFile(path.join(folder, '20261201T081500.000Z-bbbbbbbb.parquet'), MOVIES_SCHEMA, [], { run: '20261201T081500.000Z-bbbbbbbb' });
+  const book = await loadShapes(root, ['p'], winston.createLogger({ silent: true }));
+  assert.deepEqual(book.pending.map((r) => `${r.path} ${r.kind}`).sort(), ['ID baseline', 'Price baseline', 'Title baseline']);
 });

@@ -105,14 +105,14 @@ export class ShapeTracker {
     let found: Deviation | null = null;
     const consider = (path: string, what: string): void => {
       const policy = this.policies[fieldClass(this.source, path)];
-      if (policy === 'record' || found?.policy === 'fail-provider') return;
+      // The first deviation names the answer's (the shallowest path), unless a later one fails the provider.
+      if (policy === 'record' || found?.policy === 'fail-provider' || found?.policy === policy) return;
       found = { policy, reason: `schema change: ${this.source} field ${this.redactPath(path)} ${what}; schema.policy.${fieldClass(this.source, path)} is ${policy}` };
     };
     for (const [path, types] of shape.fields) {
       const known = this.lookup(path);
       for (const [type, value] of types) {
-        const action = known?.get(type);
-        if (action === 'record') continue;
+        if (known ? covers(known, type, true) : this.underNewElements(path)) continue;
         const was = known ? accepted(known) : [];
         // A path recorded but never accepted (its change was turned away) is still new.
         if (was.length === 0) consider(path, `is new (${type}, e.g. ${this.redact(exampleOf(value, 40))})`);
@@ -121,7 +121,8 @@ export class ShapeTracker {
     }
     if (!shape.truncated) {
       for (const [path, types] of this.known) {
-        if (types.get('missing') === 'record') continue;
+        // Missing counts only for a field the shape accepted: one never accepted is not expected.
+        if (types.get('missing') === 'record' || accepted(types).length === 0) continue;
         const parent = parentOf(path);
         if (parent !== null && shape.containers.has(parent) && !shape.fields.has(path) && !this.knownUnder(shape.fields, path)) consider(path, 'is missing');
       }
@@ -158,11 +159,18 @@ export class ShapeTracker {
         }
         tracked++;
         const shown = [...seen.entries()].find(([type]) => type !== 'missing')?.[1];
-        row(path, baseline ? 'baseline' : 'new-field', null, joinTypes(seen.keys()), shown?.example, this.present.get(path) ?? 0);
+        // The first elements of an array known empty are its structure, not a new field.
+        row(path, baseline || this.underNewElements(path) ? 'baseline' : 'new-field', null, joinTypes(seen.keys()), shown?.example, this.present.get(path) ?? 0);
         continue;
       }
       for (const [type, { count, example }] of seen) {
-        if (known.has(type)) continue;
+        if (covers(known, type, false)) {
+          // A change turned away before, now seen under a record policy: accepted, and kept so (a baseline row).
+          if (known.has(type) && known.get(type) !== 'record' && this.policies[fieldClass(this.source, path)] === 'record') {
+            row(path, 'baseline', joinTypes(known.keys()), type, example, count);
+          }
+          continue;
+        }
         row(path, type === 'missing' ? 'missing-field' : 'type-change', joinTypes(known.keys()), type, example, count);
       }
     }
@@ -171,6 +179,14 @@ export class ShapeTracker {
     const changed = new Set(rows.filter((r) => r.kind === 'new-field' || r.kind === 'type-change').map((r) => r.path));
     for (const r of rows) if (r.kind !== 'baseline' && hasAncestorIn(r.path, changed)) r.kind = 'baseline';
     return rows;
+  }
+
+  /** The path is, or is below, the elements of an array the shape knows only empty (`Tags[]` of a known `Tags` array). */
+  private underNewElements(path: string): boolean {
+    for (let p: string | null = path; p !== null; p = ancestorOf(p)) {
+      if (p.endsWith('[]') && !this.lookup(p) && this.lookup(p.slice(0, -2))?.has('array') === true) return true;
+    }
+    return false;
   }
 
   private lookup(path: string): Map<string, SchemaPolicy> | undefined {
@@ -202,6 +218,15 @@ function hasAncestorIn(path: string, paths: ReadonlySet<string>): boolean {
 function ancestorOf(path: string): string | null {
   const up = path.endsWith('[]') ? path.slice(0, -2) : parentOf(path);
   return up === '' || up === null ? null : up;
+}
+
+/**
+ * The shape holds `type` at a path (accepted, if `onlyAccepted`). An empty string ("", "N/A") is
+ * no change where the field held text: the API's way to say nothing, as null is.
+ */
+function covers(types: Map<string, SchemaPolicy>, type: string, onlyAccepted: boolean): boolean {
+  const holds = (t: string) => types.has(t) && (!onlyAccepted || types.get(t) === 'record');
+  return holds(type) || (type === 'string:empty' && (holds('string') || holds('string:numeric')));
 }
 
 /** The types a shape accepts for a path (recorded under `record`). */

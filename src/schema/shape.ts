@@ -122,6 +122,21 @@ const isObject = (value: unknown): boolean => value !== null && typeof value ===
 
 /** A value as a short example: its JSON, cut to `max` characters. */
 export function exampleOf(value: unknown, max = 80): string {
-  const text = JSON.stringify(value) ?? String(value);
+  const text = preview(value, max);
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** JSON of a value one level deep ({"a":"x","b":{…}}): never the whole of a value nested or large without bound. */
+function preview(value: unknown, max: number): string {
+  const scalar = (v: unknown): string => {
+    if (Array.isArray(v)) return '[…]';
+    if (v !== null && typeof v === 'object') return '{…}';
+    return JSON.stringify(typeof v === 'string' && v.length > max ? v.slice(0, max) : v) ?? String(v);
+  };
+  if (Array.isArray(value)) return `[${value.slice(0, 8).map(scalar).join(',')}${value.length > 8 ? ',…' : ''}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).slice(0, 8).map(([k, v]) => `${JSON.stringify(k.slice(0, max))}:${scalar(v)}`);
+    return `{${entries.join(',')}${Object.keys(value).length > 8 ? ',…' : ''}}`;
+  }
+  return scalar(value);
 }

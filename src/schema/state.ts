@@ -129,38 +129,45 @@ function tableFiles(root: string, since: string): Array<{ dt: string; run: strin
  * `known` lacks: what a store without schema_changes rows (0.3, or expired) had established.
  */
 async function baselineFromMovies(root: string, provider: string, known: KnownShape): Promise<SchemaChangeRecord[]> {
-  const newest = newestMoviesFile(root, provider);
-  if (!newest) return [];
-  const buffer = await asyncBufferFromFile(newest.file);
-  const rowCount = Number((await parquetMetadataAsync(buffer)).num_rows);
-  const rows = (await parquetReadObjects({ file: buffer, columns: ['run', 'raw'], rowStart: Math.max(0, rowCount - REBUILD_ANSWERS) })) as Array<{ run: string; raw: string }>;
-  const last = rows.reduce((max, r) => (r.run > max ? r.run : max), '');
-  const tracker = new ShapeTracker(provider, 'detail', new Map(), { required: 'record', mapped: 'record', extra: 'record' }, (t) => t);
-  for (const r of rows) {
-    if (r.run !== last) continue;
-    try {
-      const body = JSON.parse(r.raw) as unknown;
-      if (body !== null && typeof body === 'object' && !Array.isArray(body)) tracker.add(body as Record<string, unknown>);
-    } catch {
-      // raw that is not JSON was never a movie
+  // The newest file with rows: a poll whose provider failed left an empty one.
+  for (const newest of moviesFilesNewestFirst(root, provider).slice(0, MAX_FILES_LOOKED_AT)) {
+    const buffer = await asyncBufferFromFile(newest);
+    const rowCount = Number((await parquetMetadataAsync(buffer)).num_rows);
+    if (rowCount === 0) continue;
+    const rows = (await parquetReadObjects({ file: buffer, columns: ['run', 'raw'], rowStart: Math.max(0, rowCount - REBUILD_ANSWERS) })) as Array<{ run: string; raw: string }>;
+    const last = rows.reduce((max, r) => (r.run > max ? r.run : max), '');
+    const tracker = new ShapeTracker(provider, 'detail', new Map(), { required: 'record', mapped: 'record', extra: 'record' }, (t) => t);
+    for (const r of rows) {
+      if (r.run !== last) continue;
+      try {
+        const body = JSON.parse(r.raw) as unknown;
+        if (body !== null && typeof body === 'object' && !Array.isArray(body)) tracker.add(body as Record<string, unknown>);
+      } catch {
+        // raw that is not JSON was never a movie
+      }
     }
+    const fresh = tracker.changes(new Date()).filter((row) => !known.has(row.path));
+    for (const row of fresh) absorb(known, row);
+    return fresh;
   }
-  const fresh = tracker.changes(new Date()).filter((row) => !known.has(row.path));
-  for (const row of fresh) absorb(known, row);
-  return fresh;
+  return [];
 }
 
-function newestMoviesFile(root: string, provider: string): { run: string; file: string } | null {
+/** Files looked at for a provider's newest stored answers (each a footer read): a provider failing for longer has no shape to rebuild. */
+const MAX_FILES_LOOKED_AT = 50;
+
+function moviesFilesNewestFirst(root: string, provider: string): string[] {
   const dir = path.join(root, 'movies');
-  if (!existsSync(dir)) return null;
+  if (!existsSync(dir)) return [];
+  const files: string[] = [];
   for (const dt of dtFolders(readdirSync(dir)).reverse()) {
     const folder = path.join(root, fileFolder('movies', dt, provider));
     if (!existsSync(folder)) continue;
-    const newest = readdirSync(folder).flatMap((name) => {
+    files.push(...readdirSync(folder).flatMap((name) => {
       const run = runIdOfFile(name);
       return run === null ? [] : [{ run, file: path.join(folder, name) }];
-    }).sort((a, b) => (a.run < b.run ? 1 : -1))[0];
-    if (newest) return newest;
+    }).sort((a, b) => (a.run < b.run ? 1 : -1)).map((f) => f.file));
+    if (files.length >= MAX_FILES_LOOKED_AT) break;
   }
-  return null;
+  return files;
 }
