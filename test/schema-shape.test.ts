@@ -135,3 +135,11 @@ test('a store without schema rows: the shape is rebuilt from the newest movies f
   const book = await loadShapes(root, ['p'], winston.createLogger({ silent: true }));
   assert.deepEqual(book.pending.map((r) => `${r.path} ${r.kind}`).sort(), ['ID baseline', 'Price baseline', 'Title baseline']);
 });
+
+test('answers keyed by data: a poll tracks a bounded number of paths however many distinct keys 10,000 answers hold', () => {
+  const t = tracker(shapeOfPolls({ Title: 'x' }), RECORD);
+  for (let i = 0; i < 10_000; i++) t.add({ Title: 'x', [`k${i}`]: { [`n${i}`]: 1 } });
+  const rows = t.changes(new Date());
+  assert.ok(rows.length <= 500, `${rows.length} rows`);
+  assert.ok(t.untracked > 0);
+});

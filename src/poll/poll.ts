@@ -19,6 +19,7 @@ import { LatestPolls, changeRows, observe, type PollPrices } from '../store/pric
 import type { TableFile } from '../store/committer.js';
 import { VERSION } from '../runtime/version.js';
 import { SchemaCheck } from '../schema/check.js';
+import { MAX_KNOWN_PATHS } from '../schema/drift.js';
 import { loadShapes, type ShapeBook } from '../schema/state.js';
 import { SCHEMA_CHANGES_SCHEMA, schemaChangeRow } from '../store/schema.js';
 import { writeProbe } from '../runtime/writable-dir.js';
@@ -194,7 +195,7 @@ export async function runPoll(options: PollOptions): Promise<PollSummary> {
   }
   if (book && schemaRows.length > 0) await recordShapes(book, schemaRows, runId, settings.store.dir, logger);
   for (const check of checks.values()) {
-    if (check.untracked > 0) logger.warn(`schema: ${check.provider}'s answers hold more distinct fields than are tracked; ${check.untracked} new field(s) not recorded`, { run: runId });
+    if (check.untracked > 0) logger.warn(`schema: ${check.provider}'s answers hold more distinct fields than are tracked (${MAX_KNOWN_PATHS} per provider and source); the fields past that are not recorded`, { run: runId });
   }
   for (const run of runs) latestPolls.set(run.provider, { dt, run: runId, prices: sinks.get(run.provider)?.prices ?? new Map() });
 

@@ -87,14 +87,24 @@ export class ShapeTracker {
   add(answer: Record<string, unknown>): Deviation | null {
     const shape = shapeOf(answer, SOURCE_ROOT[this.source]);
     this.answers++;
-    if (!shape.truncated) for (const container of shape.containers) this.containers.set(container, (this.containers.get(container) ?? 0) + 1);
+    if (!shape.truncated) {
+      for (const container of shape.containers) {
+        const count = this.containers.get(container);
+        if (count !== undefined || this.containers.size < MAX_KNOWN_PATHS * 2) this.containers.set(container, (count ?? 0) + 1);
+      }
+    }
     for (const [path, types] of shape.fields) {
-      this.present.set(path, (this.present.get(path) ?? 0) + 1);
       let seen = this.types.get(path);
       if (!seen) {
+        // A poll holds at most this many distinct paths: answers keyed by data cannot fill memory.
+        if (this.types.size >= MAX_KNOWN_PATHS * 2) {
+          this.untracked++;
+          continue;
+        }
         seen = new Map();
         this.types.set(path, seen);
       }
+      this.present.set(path, (this.present.get(path) ?? 0) + 1);
       for (const [type, value] of types) {
         const entry = seen.get(type);
         if (entry) entry.count++;
