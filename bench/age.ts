@@ -33,7 +33,6 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -42,6 +41,7 @@ import { startMockProvider } from '../src/mock/server.js';
 import { HEAP_FLAGS } from '../src/runtime/heap.js';
 import { dtFolders, dtOf } from '../src/store/layout.js';
 import { startReceiver } from '../test/alerts-receiver.js';
+import { freePort } from '../test/daemon-helpers.js';
 import { cephInstalled, startCluster } from '../test/ceph.js';
 import { startFaultProxy } from '../test/s3-proxy.js';
 import { createBucket, s3Settings } from '../test/s3-helpers.js';
@@ -156,15 +156,6 @@ function s3Kind(method: string, url: string): string {
   if (method === 'GET' && /[?&]list-type=2/.test(query)) return 'LIST';
   if (method === 'GET' && /[?&]uploads/.test(query)) return 'LIST uploads';
   return url.includes('_lease.json') ? `${method} lease` : url.includes('/_probe/') ? `${method} probe` : method;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 class Daemon {
