@@ -8,7 +8,7 @@ import { knownSecrets, recordHoldsSecret, replaceSecrets, secretForms } from '..
 import type { Logger } from '../log/log.js';
 import { createProviderClient } from '../providers/client.js';
 import { harvestProvider, type Harvest, type HarvestCause } from '../providers/source.js';
-import { normalizeDetail, type DetailInput } from '../records/normalize.js';
+import { jsonOrUndefined, normalizeDetail, type DetailInput } from '../records/normalize.js';
 import type { RejectRecord, RunRecord, RunStatus, SchemaChangeRecord } from '../records/types.js';
 import { StagedRun, runIdTaken, type CommitHooks } from '../store/committer.js';
 import { dtOf, newRunId } from '../store/layout.js';
@@ -265,7 +265,7 @@ class ProviderSink {
 
   add(detail: DetailInput): void {
     if (this.check) {
-      const json = detail.json ?? parsedOrUndefined(detail.body);
+      const json = detail.json ?? jsonOrUndefined(detail.body);
       const deviation = this.check.judgeDetail(json);
       if (deviation?.policy === 'fail-provider' || this.check.failure !== null) return;
       if (deviation?.policy === 'reject-record') {
@@ -304,13 +304,6 @@ class ProviderSink {
   }
 }
 
-function parsedOrUndefined(body: string): unknown {
-  try {
-    return JSON.parse(body) as unknown;
-  } catch {
-    return undefined; // normalizeDetail rejects it as malformed
-  }
-}
 
 /** `complete` means every listed film is in `movies`: a film that failed or was rejected makes the provider's poll `partial`. */
 function runRecord(h: Harvest, rejected: number): RunRecord {

@@ -3,7 +3,7 @@
 // on as it arrives (normalization happens downstream); the harvest keeps the counts.
 import { errorMessage } from '../runtime/errors.js';
 import type { Logger } from '../log/log.js';
-import { parseList, type DetailInput } from '../records/normalize.js';
+import { jsonOrUndefined, parseList, type DetailInput } from '../records/normalize.js';
 import type { RejectRecord } from '../records/types.js';
 import type { ClientStats, FetchOutcome, ProviderClient } from './client.js';
 import type { FailureCause } from './failure.js';
@@ -113,7 +113,7 @@ async function listIds(options: HarvestOptions, harvest: Harvest): Promise<strin
     return null;
   }
   try {
-    const json = list.json ?? (options.inspectList ? parsedOrUndefined(list.body) : undefined);
+    const json = list.json ?? (options.inspectList ? jsonOrUndefined(list.body) : undefined);
     const entries = (json as { Movies?: unknown } | null | undefined)?.Movies;
     const verdict = options.inspectList && Array.isArray(entries) ? options.inspectList(entries) : null;
     if (verdict?.fail) {
@@ -129,14 +129,5 @@ async function listIds(options: HarvestOptions, harvest: Harvest): Promise<strin
     harvest.error = errorMessage(err);
     harvest.cause = 'bad-list';
     return null;
-  }
-}
-
-/** The body's JSON, or undefined when it is not JSON (parseList then says why). */
-function parsedOrUndefined(body: string): unknown {
-  try {
-    return JSON.parse(body) as unknown;
-  } catch {
-    return undefined;
   }
 }

@@ -130,6 +130,15 @@ class FieldReader {
   }
 }
 
+/** The body's JSON, or undefined when it is not JSON (normalizeDetail and parseList then say why). */
+export function jsonOrUndefined(body: string): unknown {
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A lone UTF-16 surrogate (JSON allows "\ud800"): UTF-8 cannot hold it, so the stored text has U+FFFD there. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 

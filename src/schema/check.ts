@@ -5,8 +5,7 @@ import type { ListVerdict } from '../providers/source.js';
 import type { SchemaChangeRecord } from '../records/types.js';
 import { ShapeTracker, type Deviation, type Policies } from './drift.js';
 import type { ShapeBook } from './state.js';
-
-const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+import { isObject } from './shape.js';
 
 export class SchemaCheck {
   private readonly list: ShapeTracker;

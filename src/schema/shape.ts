@@ -118,7 +118,8 @@ export function shapeOf(answer: Record<string, unknown>, root = ''): AnswerShape
   return shape;
 }
 
-const isObject = (value: unknown): boolean => value !== null && typeof value === 'object' && !Array.isArray(value);
+/** A JSON object (not an array, not null): what an answer, and a container of fields, is. */
+export const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** A value as a short example: its JSON, cut to `max` characters. */
 export function exampleOf(value: unknown, max = 80): string {

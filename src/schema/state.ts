@@ -13,7 +13,9 @@ import type { Logger } from '../log/log.js';
 import type { SchemaChangeRecord, SchemaPolicy, ShapeSource } from '../records/types.js';
 import { readMarkerOrSetAside, writeMarker } from '../store/durable.js';
 import { dtFolders, dtOf, fileFolder, runIdOfFile, runIdStart } from '../store/layout.js';
+import { jsonOrUndefined } from '../records/normalize.js';
 import { absorb, ShapeTracker, type KnownShape } from './drift.js';
+import { isObject } from './shape.js';
 
 export const SCHEMA_DIR = '_schema';
 const STATE_FILE = 'shape.json';
@@ -139,12 +141,8 @@ async function baselineFromMovies(root: string, provider: string, known: KnownSh
     const tracker = new ShapeTracker(provider, 'detail', new Map(), { required: 'record', mapped: 'record', extra: 'record' }, (t) => t);
     for (const r of rows) {
       if (r.run !== last) continue;
-      try {
-        const body = JSON.parse(r.raw) as unknown;
-        if (body !== null && typeof body === 'object' && !Array.isArray(body)) tracker.add(body as Record<string, unknown>);
-      } catch {
-        // raw that is not JSON was never a movie
-      }
+      const body = jsonOrUndefined(r.raw);
+      if (isObject(body)) tracker.add(body);
     }
     const fresh = tracker.changes(new Date()).filter((row) => !known.has(row.path));
     for (const row of fresh) absorb(known, row);
