@@ -115,6 +115,9 @@ test('an alert older than alerts.outboxDays is dropped from the outbox, marked f
   assert.equal(outbox.expire(new Date(), 2), 1);
   assert.deepEqual(outbox.entries.map((e) => e.deliveries[0]?.status), ['failed', 'pending']);
   assert.equal((await outbox.add([old], new Date(), 'b')).length, 0, 'a key the outbox holds is not added twice');
+  await outbox.idle(); // expire writes in the background: let it finish before the folder is removed
+  const reread = await Outbox.read(root);
+  assert.deepEqual(reread.entries.map((e) => e.deliveries[0]?.status), ['failed', 'pending'], 'the expiry is on disk');
 });
 
 /** A deliverer over `n` alerts (k0 oldest) to one receiver playing `script`; counts outbox writes. */
