@@ -4,7 +4,8 @@
 //   --help        commander and a few small modules: no settings, logger, HTTP client, Parquet, DuckDB
 //   check-config  adds the settings: no Parquet writer, DuckDB, S3 SDK, HTTP client or logger
 //   poll          no DuckDB, S3 SDK, alerts, page or report code while the store needs no rewrite;
-//                 DuckDB once it does (a day missing its price changes), and the poll still commits
+//                 DuckDB once it does (a day missing its price changes), and the poll still commits;
+//                 no axios while every call is answered at once, axios and axios-retry from a failure
 //   report        DuckDB, but no Parquet writer, thrift or HTTP client
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -78,8 +79,9 @@ test('a one-shot poll of a store that needs no rewrite loads no DuckDB, S3 SDK, 
     const { run, loaded } = await loadedBy(t, ['poll'], env);
     assert.equal(run.code, 0, run.stderr);
     assertSome(loaded, pkg('@dsnp/parquetjs'), 'the check sees the Parquet writer (CommonJS)');
-    assertSome(loaded, pkg('axios'), 'the check sees axios');
+    assertSome(loaded, pkg('undici'), 'the check sees the transport');
     assertNone(loaded, [DUCKDB, S3_SDK, ...PAGE_REPORT_ALERTS], `poll ${poll} (the store needs no rewrite)`);
+    assertNone(loaded, [pkg('axios'), pkg('axios-retry')], `poll ${poll} (every call answered at once)`);
   }
 
   // Today's price_changes gone: the next writer rebuilds the day (the upgrade's backfill), through DuckDB.
@@ -106,4 +108,19 @@ test('report loads DuckDB but no Parquet writer, thrift or HTTP client', async (
   assert.equal((JSON.parse(run.stdout) as { best_prices: unknown[] }).best_prices.length > 0, true);
   assertSome(loaded, DUCKDB, 'the check sees DuckDB');
   assertNone(loaded, [...WRITER, ...HTTP_CLIENT, S3_SDK], 'report');
+});
+
+test('a poll whose calls fail loads axios and axios-retry at the first failure, and its retries still collect every film', async (t) => {
+  // Half the answers are 500/503 (seeded); 20 retries, 5 ms apart at most, make every call succeed in the end.
+  const mock = await startMockProvider({ seed: 6, failRate: 0.5 });
+  t.after(() => mock.close());
+  const dir = tempDir(t);
+  const env = { API_TOKEN: mock.token, PROVIDER_BASE_URL: mock.url, DATA_DIR: path.join(dir, 'data'), LOG_DIR: path.join(dir, 'logs'), HEALTH_PORT: '0', HTTP_RETRIES: '20', HTTP_MAX_RETRY_DELAY_MS: '5' };
+  const { run, loaded } = await loadedBy(t, ['poll'], env);
+  assert.equal(run.code, 0, run.stderr);
+  const retries = [/cinemaworld\s+complete\s+7\s+7\s+0\s+0\s+(\d+)/, /filmworld\s+complete\s+6\s+6\s+0\s+0\s+(\d+)/].map((line) => Number(line.exec(run.stdout)?.[1]));
+  assert.ok(retries.every((n) => n >= 0), `every film collected by both providers:\n${run.stdout}`);
+  assert.ok(retries[0]! + retries[1]! > 0, 'calls were retried');
+  assertSome(loaded, pkg('axios'), 'axios took the failed calls over');
+  assertSome(loaded, pkg('axios-retry'), 'axios-retry decided the retries');
 });

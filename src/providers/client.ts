@@ -8,6 +8,8 @@
 // fails, axios takes the call on from that failure (the adapter hands it to axios as its first
 // answer), so axios-retry decides on every failure and every retry goes through axios, while a
 // call answered at once (nine in ten) pays for no config merge, headers object or promise chain.
+// axios and axios-retry are loaded at a client's first failure: a poll whose every call is
+// answered at once does not load them (about a sixth of a one-shot poll's start-up CPU).
 // http.concurrency bounds the HTTP attempts in flight: the bound is the transport's, so a request
 // waiting out a retry backoff holds no slot. How many requests are pending at once is the caller's
 // bound (source.ts's pool of workers). A 2xx answer counts only once its body arrived whole and
@@ -15,10 +17,8 @@
 // whether it is retried, is decided once, where it fails (failure.ts). The token (whole, in pieces,
 // encoded or folded: redact.ts) is replaced in every body and reason before the caller sees it, so
 // an upstream that echoes it cannot get it stored.
-import type { AxiosRequestConfig } from 'axios';
-import axiosRetry, { exponentialDelay } from 'axios-retry';
+import type { AxiosInstance, AxiosRequestConfig } from 'axios';
 import { knownSecrets, redact, redactText, secretForms } from '../runtime/redact.js';
-import axios from './axios-lib.js';
 import { ABORTED, failureOf, isTransient, type AttemptFailure, type FailureCause } from './failure.js';
 import { createUndiciAdapter, parsedBody, withFirstAttempt } from './undici-adapter.js';
 
@@ -80,24 +80,31 @@ export function createProviderClient(options: ClientOptions): ProviderClient {
     count,
   });
 
-  const instance = axios.create({ adapter: transport.adapter });
-  // axios merges its instance defaults into every request's config (and again on each retry):
-  // everything the adapter does not read is dropped, so each merge is small. The adapter builds the
-  // URL and headers itself, never follows redirects, never looks for a proxy in the environment
-  // (undici-adapter.ts decides that once) and returns the body as text: the normalizer parses it.
-  const defaults = instance.defaults as unknown as Record<string, unknown>;
-  for (const key of Object.keys(defaults)) if (key !== 'adapter') delete defaults[key];
-  Object.assign(defaults, { proxy: false, maxRedirects: 0, transformRequest: [], transformResponse: [] });
-  axiosRetry(instance, {
-    retries: options.retries,
-    shouldResetTimeout: true, // the timeout is per attempt (the adapter's timer); the poll's deadline bounds the whole
-    retryCondition: isTransient,
-    // Exponential backoff with jitter, Retry-After honoured, and capped: Retry-After: 3600 must not stall a poll for an hour.
-    retryDelay: (retryNumber, err) => Math.min(exponentialDelay(retryNumber, err, RETRY_BASE_DELAY_MS), options.maxRetryDelayMs),
-    onRetry: () => {
-      stats.retries++;
-    },
-  });
+  /** axios with axios-retry over the transport, made at the first failure (see above), once. */
+  let retrier: Promise<AxiosInstance> | undefined;
+  const retrying = () => (retrier ??= createRetrier());
+  async function createRetrier(): Promise<AxiosInstance> {
+    const [{ default: axios }, { default: axiosRetry, exponentialDelay }] = await Promise.all([import('./axios-lib.js'), import('axios-retry')]);
+    const instance = axios.create({ adapter: transport.adapter });
+    // axios merges its instance defaults into every request's config (and again on each retry):
+    // everything the adapter does not read is dropped, so each merge is small. The adapter builds the
+    // URL and headers itself, never follows redirects, never looks for a proxy in the environment
+    // (undici-adapter.ts decides that once) and returns the body as text: the normalizer parses it.
+    const defaults = instance.defaults as unknown as Record<string, unknown>;
+    for (const key of Object.keys(defaults)) if (key !== 'adapter') delete defaults[key];
+    Object.assign(defaults, { proxy: false, maxRedirects: 0, transformRequest: [], transformResponse: [] });
+    axiosRetry(instance, {
+      retries: options.retries,
+      shouldResetTimeout: true, // the timeout is per attempt (the adapter's timer); the poll's deadline bounds the whole
+      retryCondition: isTransient,
+      // Exponential backoff with jitter, Retry-After honoured, and capped: Retry-After: 3600 must not stall a poll for an hour.
+      retryDelay: (retryNumber, err) => Math.min(exponentialDelay(retryNumber, err, RETRY_BASE_DELAY_MS), options.maxRetryDelayMs),
+      onRetry: () => {
+        stats.retries++;
+      },
+    });
+    return instance;
+  }
   /** Per kind of call: its body cap, and the setting that sets it (named when a body is over it). */
   const calls: Record<CallKind, { maxBodyBytes: number; capSetting: string }> = {
     list: { maxBodyBytes: options.maxListBodyBytes, capSetting: 'http.maxListBodyBytes' },
@@ -118,7 +125,7 @@ export function createProviderClient(options: ClientOptions): ProviderClient {
       try {
         // axios from the first attempt's failure on: axios-retry decides whether and when to try again.
         const config: AxiosRequestConfig = { url: path, signal, maxContentLength: maxBodyBytes, ...withFirstAttempt(first) };
-        const res = await instance.request<string>(config);
+        const res = await (await retrying()).request<string>(config);
         return answer(res.status, res.data, parsedBody(res));
       } catch (err) {
         // The last attempt's failure as the adapter named it. Once the caller aborted, axios throws
