@@ -74,7 +74,12 @@ test(`SIGKILL at random moments (${ROUNDS} times) with a receiver sometimes down
   assert.equal(await last.stop(), 0);
   assertReadable(last.data, ROUNDS + 1);
   const outbox = await Outbox.read(last.data);
-  assert.equal(outbox.pending().length, 0, 'nothing pending');
+  // What to look at when something is left pending: the deliveries, and the last daemon's alert lines.
+  const stuck = () => JSON.stringify({
+    pending: outbox.pending().slice(0, 5).map(({ entry, delivery }) => ({ key: entry.alert.key, created: entry.alert.created_at, ...delivery })),
+    alertLines: last.lines.filter((l) => /alert/.test(l.message)).slice(-20).map((l) => `${String(l.timestamp)} ${l.level} ${l.message}`),
+  }, null, 1);
+  assert.equal(outbox.pending().length, 0, `nothing pending: ${stuck()}`);
   assert.equal(outbox.unrecorded().size, 0, 'everything in the alerts table');
 
   const rows = await query(`SELECT key FROM read_parquet('${last.data}/alerts/**/*.parquet', hive_partitioning = true)`);
