@@ -4,6 +4,7 @@
 // the first run on a host does), the commands interleaved round-robin so that a busy moment of the
 // machine costs every command alike; CPU (user + sys), wall and peak RSS come from GNU time.
 //   node -e 0                      the floor
+//   libraries only                 the owner's libraries a healthy poll loads, nothing done (startup-floor.ts)
 //   --help                         `node dist/src/cli.js --help`, and the bin (the file run through its #! line)
 //   check-config                   with the simulator's token, writable folders, health port off
 //   poll                           one-shot poll of the simulator's 13 films, as `node dist/src/cli.js poll` and as the bin
@@ -96,11 +97,12 @@ try {
   };
   const commands: Command[] = [
     { name: 'node -e 0', argv: [node, '-e', '0'], env: base, expect: [0] },
+    { name: 'libraries only', argv: [node, path.join(here, 'startup-floor.js')], env: base, expect: [0] },
     // Each command of this build beside the same of the other: a busy moment costs both alike.
     ...commandsOf(OWN_CLI, '').flatMap((c, i) => (before ? [c, commandsOf(before, ' [before]')[i] as Command] : [c])),
   ];
   const only = values.only?.split(',').filter(Boolean);
-  const chosen = commands.filter((c) => c.name === 'node -e 0' || !only || only.some((o) => c.name.startsWith(o)));
+  const chosen = commands.filter((c) => c.name === 'node -e 0' || c.name === 'libraries only' || !only || only.some((o) => c.name.startsWith(o)));
   const figures = new Map<string, Figures[]>(chosen.map((c) => [c.name, []]));
   for (let i = 0; i <= runs; i++) {
     for (const c of chosen) {

@@ -82,6 +82,8 @@ test('a one-shot poll of a store that needs no rewrite loads no DuckDB, S3 SDK, 
     assertSome(loaded, pkg('undici'), 'the check sees the transport');
     assertNone(loaded, [DUCKDB, S3_SDK, ...PAGE_REPORT_ALERTS], `poll ${poll} (the store needs no rewrite)`);
     assertNone(loaded, [pkg('axios'), pkg('axios-retry')], `poll ${poll} (every call answered at once)`);
+    assertSome(loaded, `${pkg('thrift')}lib/nodejs/lib/thrift/compact_protocol.js`, 'the writer loads thrift\'s compact protocol');
+    assertNone(loaded, [pkg('ws'), `${pkg('thrift')}lib/nodejs/lib/thrift/index.js`, `${pkg('thrift')}lib/nodejs/lib/thrift/http_connection.js`], `poll ${poll} (thrift without its connections)`);
   }
 
   // Today's price_changes gone: the next writer rebuilds the day (the upgrade's backfill), through DuckDB.

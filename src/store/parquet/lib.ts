@@ -3,6 +3,7 @@
 // ~20 MB at every start): the collector only writes Parquet (DuckDB reads it), so only the writer,
 // the schema, the type codecs and the thrift classes are loaded. Deep paths of the pinned 1.8.8
 // (the package has no "exports" map).
+import './thrift-slim.js'; // first: thrift without its connections, before the writer requires it
 import { createRequire } from 'node:module';
 import { ParquetEnvelopeWriter, ParquetWriter } from '@dsnp/parquetjs/dist/lib/writer.js';
 import { ParquetSchema } from '@dsnp/parquetjs/dist/lib/schema.js';
