@@ -7,6 +7,7 @@ import module from 'node:module';
 const enable = (module as { enableCompileCache?: () => unknown }).enableCompileCache;
 enable?.();
 const require = module.createRequire(import.meta.url);
+await import('../src/store/parquet/thrift-slim.js'); // as the writer loads thrift: without its connections
 for (const id of [
   'commander', 'convict', 'jsonc-parser', 'node-cron', // the CLI and the settings
   'winston', 'winston-daily-rotate-file', // the logger

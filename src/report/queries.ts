@@ -137,10 +137,12 @@ export class StoreReader {
       // UTC values, which union_by_name casts to TIMESTAMPTZ in the session's zone: make it UTC, not
       // the process's TZ, so both read as the same instants.
       await con.run("SET TimeZone = 'UTC'");
+      // A report's dozen queries read the same files: their footers are read once.
+      await con.run('SET parquet_metadata_cache = true');
       const windowStart = dtOf(since);
       let from = windowStart;
       for (;;) {
-        await reader.createView('runs', scope.read('runs', from), 'SELECT * FROM %s', EMPTY_RUNS);
+        await reader.createView('runs', scope.read('runs', from), 'SELECT * FROM %s', EMPTY_RUNS, { materialize: true });
         const providers = scope.providers();
         const [found] = await reader.rows<{ complete: boolean; providers: string[]; answered: string[] }>(
           `SELECT bool_or(status = 'complete') AS complete, list(DISTINCT provider) AS providers,
@@ -187,10 +189,15 @@ export class StoreReader {
     }
   }
 
-  /** A view over `source` (a read_parquet call), or the `empty` select when it has no file. */
-  private async createView(name: string, source: string | null, select: string, empty: string): Promise<void> {
+  /**
+   * A view over `source` (a read_parquet call), or the `empty` select when it has no file.
+   * `materialize`: a table read once instead, for `runs`: small (a row per poll and provider) and
+   * read by nearly every query, each of which re-read its files (a 7-day report: 1.15 s of queries
+   * → 0.33 s). Every query of the report then sees the same polls, even if one commits meanwhile.
+   */
+  private async createView(name: string, source: string | null, select: string, empty: string, options: { materialize?: boolean } = {}): Promise<void> {
     const sql = source !== null ? select.replace('%s', () => source) : empty;
-    await this.con.run(`CREATE OR REPLACE VIEW ${name} AS ${sql}`);
+    await this.con.run(options.materialize ? `CREATE OR REPLACE TEMP TABLE ${name} AS ${sql}` : `CREATE OR REPLACE VIEW ${name} AS ${sql}`);
   }
 
   private async rows<T>(sql: string, params?: Record<string, string | number>): Promise<T[]> {
