@@ -178,8 +178,9 @@ class Daemon {
       for (const w of this.waiters) w();
     });
     let buffered = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
+    child.stderr?.setEncoding('utf8'); // whole characters, even when one spans two chunks
+    child.stderr?.on('data', (chunk: string) => {
+      buffered += chunk;
       for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
         const text = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);

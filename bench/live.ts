@@ -64,8 +64,9 @@ const daemon = spawn(process.execPath, [cli, 'start'], {
 const polls: number[] = [];
 const computations: number[] = [];
 let buffered = '';
-daemon.stderr.on('data', (chunk: Buffer) => {
-  buffered += chunk.toString();
+daemon.stderr.setEncoding('utf8'); // whole characters, even when one spans two chunks
+daemon.stderr.on('data', (chunk: string) => {
+  buffered += chunk;
   let nl: number;
   while ((nl = buffered.indexOf('\n')) >= 0) {
     const line = buffered.slice(0, nl);

@@ -175,7 +175,8 @@ try {
         };
         const child = spawn(time, ['-f', 'TIME %U %S %e %M', process.execPath, ...HEAP_FLAGS, cli, 'poll'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
         let err = '';
-        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        child.stderr.setEncoding('utf8'); // whole characters, even when one spans two chunks
+        child.stderr.on('data', (d: string) => (err += d));
         const [code] = (await once(child, 'close')) as [number];
         const m = /TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(err);
         if (!m) throw new Error(`no figures from ${time}: ${err}`);

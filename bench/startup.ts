@@ -44,7 +44,8 @@ interface Command { name: string; argv: string[]; env: Record<string, string>; t
 async function measure(argv: string[], env: Record<string, string>): Promise<Figures> {
   const child = spawn(TIME, ['-f', 'TIME %U %S %e %M', ...argv], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  child.stderr.setEncoding('utf8'); // whole characters, even when one spans two chunks
+  child.stderr.on('data', (d: string) => (err += d));
   const [code] = (await once(child, 'close')) as [number];
   const m = /TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)\s*$/.exec(err);
   if (!m) throw new Error(`no figures from ${TIME} for ${argv.join(' ')}: ${err.slice(-2000)}`);

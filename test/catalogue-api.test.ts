@@ -140,7 +140,8 @@ test('the daemon: a search or page costs no recomputation; a report that fails (
   const get = (target: string) => new Promise<{ status: number; body: string; etag: string }>((resolve, reject) => {
     http.get({ host: '127.0.0.1', port: d.healthPort, path: target }, (res) => {
       let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.setEncoding('utf8'); // whole characters, even when one spans two chunks
+      res.on('data', (c: string) => (body += c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body, etag: String(res.headers.etag ?? '') }));
     }).on('error', reject);
   });

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { cpSync, existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { CLI, cleanEnv, runCli, tempDir } from './helpers.js';
 import { assertChangesMatch } from './price-changes-oracle.js';
@@ -73,7 +74,7 @@ test('a DuckDB reader counting in a loop while days are compacted never sees ano
     }`], { cwd: path.resolve(CLI, '../../..'), stdio: ['ignore', 'pipe', 'inherit'] });
   t.after(() => reader.kill('SIGKILL'));
   const lines: string[] = [];
-  reader.stdout.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
+  createInterface({ input: reader.stdout }).on('line', (line) => line !== '' && lines.push(line)); // whole lines, even across chunks
   while (lines.length < 5) await new Promise((r) => setTimeout(r, 50));
   const during = lines.length;
   const compacted = await runCli(['compact'], { env: env(data) });

@@ -48,8 +48,9 @@ export async function startDaemon(t: { after(fn: () => unknown): void }, mock: P
   const lines: LogLine[] = [];
   const waiters: Array<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
   let buffered = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
+  child.stderr?.setEncoding('utf8'); // whole characters, even when one spans two chunks
+  child.stderr?.on('data', (chunk: string) => {
+    buffered += chunk;
     let nl: number;
     while ((nl = buffered.indexOf('\n')) >= 0) {
       const text = buffered.slice(0, nl);

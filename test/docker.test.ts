@@ -248,7 +248,8 @@ test('image emulation: the entry command with the image\'s env, as uid 1000, wri
   // The image links movies-collector to dist/src/cli.js; run that file with the same arguments.
   const child = spawn('node' in user ? user.node : process.execPath, [cli, ...entry.slice(1)], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'], ...asUser });
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr.setEncoding('utf8'); // whole characters, even when one spans two chunks
+  child.stderr.on('data', (d: string) => (stderr += d));
   t.after(() => child.kill('SIGKILL'));
 
   // The store is empty, so the daemon polls at start; wait for the commit.

@@ -116,8 +116,10 @@ export function cliEnv(target: Target, cwd: string, extra: Record<string, string
 export function spawnCli(args: string[], env: Record<string, string>, cwd: string): ChildProcess & { output: () => string } {
   const child = spawn(process.execPath, [CLI, ...args], { cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stdout?.setEncoding('utf8'); // whole characters, even when one spans two chunks
+  child.stdout?.on('data', (d: string) => (output += d));
+  child.stderr?.setEncoding('utf8'); // whole characters, even when one spans two chunks
+  child.stderr?.on('data', (d: string) => (output += d));
   return Object.assign(child, { output: () => output });
 }
 

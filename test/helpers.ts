@@ -35,8 +35,10 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.setEncoding('utf8'); // whole characters, even when one spans two chunks
+    child.stdout.on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8'); // whole characters, even when one spans two chunks
+    child.stderr.on('data', (d: string) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {

@@ -224,8 +224,10 @@ test('two containers with one host name, both pid 1 (own pid namespaces): the se
   const first = inOwnPidNamespace(['start'], env);
   t.after(() => first.kill('SIGKILL'));
   let out = '';
-  first.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  first.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  first.stdout.setEncoding('utf8'); // whole characters, even when one spans two chunks
+  first.stdout.on('data', (d: string) => (out += d));
+  first.stderr.setEncoding('utf8'); // whole characters, even when one spans two chunks
+  first.stderr.on('data', (d: string) => (out += d));
   for (let i = 0; i < 300 && !out.includes('daemon started'); i++) await new Promise((r) => setTimeout(r, 100));
   assert.match(out, /daemon started/);
   const holder = JSON.parse(readFileSync(path.join(dir, 'data', LOCK_INFO), 'utf8')) as { pid: number; pidns: string };
@@ -233,7 +235,8 @@ test('two containers with one host name, both pid 1 (own pid namespaces): the se
   assert.notEqual(holder.pidns, thisProcess().pidns);
   const second = inOwnPidNamespace(['poll'], env);
   let err = '';
-  second.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  second.stderr.setEncoding('utf8'); // whole characters, even when one spans two chunks
+  second.stderr.on('data', (d: string) => (err += d));
   const code = await new Promise<number | null>((resolve) => second.once('exit', resolve));
   assert.equal(code, 75, err);
   assert.match(err, /locked by `start` \(pid 1 on host /);

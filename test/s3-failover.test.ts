@@ -71,8 +71,10 @@ function child(mode: string, root: string, settings: S3Settings, ownPidNamespace
     ? spawn('unshare', ['--pid', '--fork', '--kill-child', '--mount-proc', process.execPath, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
     : spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] })) as ChildProcessWithoutNullStreams;
   let out = '';
-  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stdout.setEncoding('utf8'); // whole characters, even when one spans two chunks
+  proc.stdout.on('data', (d: string) => (out += d));
+  proc.stderr.setEncoding('utf8'); // whole characters, even when one spans two chunks
+  proc.stderr.on('data', (d: string) => (out += d));
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   return { proc, exited, out: () => out };
 }

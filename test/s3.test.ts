@@ -253,12 +253,14 @@ test('SIGKILL while shipping, at random moments: the bucket converges to exactly
     const child = spawn(process.execPath, [CHILD, JSON.stringify({ mode: 'ship', root, settings })], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let objects = 0;
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      objects += d.toString().split('\n').filter((l) => /^(uploaded|deleted) /.test(l)).length;
+    child.stdout.setEncoding('utf8'); // whole characters, even when one spans two chunks
+    child.stdout.on('data', (d: string) => {
+      out += d;
+      objects += d.split('\n').filter((l) => /^(uploaded|deleted) /.test(l)).length;
       if (kill && 'afterObjects' in kill && objects >= kill.afterObjects) setTimeout(() => child.kill('SIGKILL'), Math.random() * 40);
     });
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.setEncoding('utf8'); // whole characters, even when one spans two chunks
+    child.stderr.on('data', (d: string) => (out += d));
     const timer = kill && 'afterMs' in kill ? setTimeout(() => child.kill('SIGKILL'), kill.afterMs) : null;
     child.on('exit', (code) => {
       if (timer) clearTimeout(timer);

@@ -47,7 +47,8 @@ test('daemon: a store folder owned by another user makes /healthz fail at once, 
   });
   t.after(() => child.kill('SIGKILL'));
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr.setEncoding('utf8'); // whole characters, even when one spans two chunks
+  child.stderr.on('data', (d: string) => (stderr += d));
   interface Health { status?: string; consecutiveFailures?: number; problem?: string | null }
   let health: { status: number; body: Health } | null = null;
   while (health === null && child.exitCode === null) {

@@ -186,7 +186,8 @@ async function runWorker(input: WorkerInput): Promise<WorkerOutput> {
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir() };
   const child = fork(new URL('./live-worker.js', import.meta.url), [], { env, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  child.stderr?.setEncoding('utf8'); // whole characters, even when one spans two chunks
+  child.stderr?.on('data', (d: string) => (stderr = (stderr + d).slice(-2000)));
   try {
     if (child.pid !== undefined) os.setPriority(child.pid, REPORT_NICENESS);
   } catch {

@@ -137,8 +137,6 @@ export class StoreReader {
       // UTC values, which union_by_name casts to TIMESTAMPTZ in the session's zone: make it UTC, not
       // the process's TZ, so both read as the same instants.
       await con.run("SET TimeZone = 'UTC'");
-      // Not DuckDB's parquet_metadata_cache: with it, a report at store.duckdbMemoryMB 64 returned
-      // a title with broken UTF-8 (test/catalogue-api.test.ts caught it; DuckDB 1.5).
       const windowStart = dtOf(since);
       let from = windowStart;
       for (;;) {

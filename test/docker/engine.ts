@@ -30,8 +30,10 @@ export async function run(cmd: string, args: string[], options: SpawnOptions = {
   const child = spawn(cmd, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout?.setEncoding('utf8'); // whole characters, even when one spans two chunks
+  child.stdout?.on('data', (d: string) => (stdout += d));
+  child.stderr?.setEncoding('utf8'); // whole characters, even when one spans two chunks
+  child.stderr?.on('data', (d: string) => (stderr += d));
   const [code] = (await once(child, 'close')) as [number | null];
   return { code, stdout, stderr };
 }
