@@ -190,8 +190,8 @@ export class StoreReader {
   /**
    * A view over `source` (a read_parquet call), or the `empty` select when it has no file.
    * `materialize`: a table read once instead, for `runs`: small (a row per poll and provider) and
-   * read by nearly every query, each of which re-read its files (a 7-day report's queries: 1.15 s
-   * → 0.55 s). Every query of the report then sees the same polls, even if one commits meanwhile.
+   * read by nearly every query, each of which re-read its files (a 7-day report's queries took
+   * about half as long). Every query of the report then sees the same polls, even if one commits meanwhile.
    */
   private async createView(name: string, source: string | null, select: string, empty: string, options: { materialize?: boolean } = {}): Promise<void> {
     const sql = source !== null ? select.replace('%s', () => source) : empty;
