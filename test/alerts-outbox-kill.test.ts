@@ -77,7 +77,8 @@ test(`SIGKILL at random moments (${ROUNDS} times) with a receiver sometimes down
   // What to look at when something is left pending: the deliveries, and the last daemon's alert lines.
   const stuck = () => JSON.stringify({
     pending: outbox.pending().slice(0, 5).map(({ entry, delivery }) => ({ key: entry.alert.key, created: entry.alert.created_at, ...delivery })),
-    alertLines: last.lines.filter((l) => /alert/.test(l.message)).slice(-20).map((l) => `${String(l.timestamp)} ${l.level} ${l.message}`),
+    alertLines: last.lines.filter((l) => /alert/.test(l.message)).slice(-12).map((l) => `${String(l.timestamp)} ${l.level} ${l.message}`),
+    lastLines: last.lines.slice(-15).map((l) => `${String(l.timestamp)} ${l.level} ${l.message}`),
   }, null, 1);
   assert.equal(outbox.pending().length, 0, `nothing pending: ${stuck()}`);
   assert.equal(outbox.unrecorded().size, 0, 'everything in the alerts table');
