@@ -64,8 +64,9 @@ const rate = number(0, 1, false);
 
 /** The settings (config file, environment, flags), loaded when a command needs them: convict, node-cron and the schemas are not --help's to pay for. */
 async function loadSettings(flags: ConfigFlags, requireToken: boolean) {
+  const loadOptions = configOptions(flags, requireToken);
   const { loadConfig } = await import('./config/settings.js');
-  return loadConfig(configOptions(flags, requireToken));
+  return { ...loadConfig(loadOptions), loadOptions };
 }
 
 /** Writes a line to stderr with the token (and any piece of it) and URL passwords replaced. */
@@ -108,9 +109,7 @@ async function openRuntime(flags: ConfigFlags, requireToken = true): Promise<{ s
   // must not grow the heap far past its live data.
   const { boundYoungGeneration, limitHeapGrowth } = await import('./runtime/heap.js');
   boundYoungGeneration(); // first: before the work that would grow the young generation
-  const loadOptions = configOptions(flags, requireToken);
-  const { loadConfig } = await import('./config/settings.js');
-  const { settings, file, warnings } = loadConfig(loadOptions);
+  const { settings, file, warnings, loadOptions } = await loadSettings(flags, requireToken);
   limitHeapGrowth();
   const { ensureWritableDir } = await import('./runtime/writable-dir.js');
   ensureWritableDir(settings.store.dir, 'store.dir', 'DATA_DIR');

@@ -304,7 +304,6 @@ class ProviderSink {
   }
 }
 
-
 /** `complete` means every listed film is in `movies`: a film that failed or was rejected makes the provider's poll `partial`. */
 function runRecord(h: Harvest, rejected: number): RunRecord {
   const status: RunStatus = h.error !== null ? 'failed' : h.failed > 0 || rejected > 0 ? 'partial' : 'complete';

@@ -17,13 +17,10 @@ import type { Logger } from '../log/log.js';
 import { fsync, fsyncTree, readMarker, writeMarker } from './durable.js';
 import { exchangeFolders } from './exchange.js';
 import { ALERTS_TABLE, COMPACTED_PREFIX, COMPACTED_TABLES, READY_MARKER, STAGING_DIR, dayPartition, dtFolders, dtOf, runIdOfFile, runIdOfLegacyPath, type CompactedTable, type Table } from './layout.js';
-import { dayFolders } from './day-files.js';
+import { dayFolders, daysMissingChanges } from './day-files.js';
 import { writeParquetFile } from './parquet/index.js';
 import { ParquetRowSource } from './row-source.js';
-import { daysMissingChanges } from './day-files.js';
 import { ALERTS_SCHEMA, MOVIES_SCHEMA, PRICE_CHANGES_SCHEMA, REJECTS_SCHEMA, RUNS_SCHEMA, SCHEMA_CHANGES_SCHEMA } from './schema.js';
-
-export { dayFolders, daysMissingChanges }; // where the listing lives: day-files.ts (no Parquet library behind it)
 
 export const SCHEMAS = { movies: MOVIES_SCHEMA, rejects: REJECTS_SCHEMA, price_changes: PRICE_CHANGES_SCHEMA, schema_changes: SCHEMA_CHANGES_SCHEMA, runs: RUNS_SCHEMA, alerts: ALERTS_SCHEMA } as const;
 export const COMPACT_STAGING_PREFIX = 'compact-';
