@@ -65,12 +65,22 @@ test(`SIGKILL at random moments (${ROUNDS} times) with a receiver sometimes down
   receiver.script.length = 0;
   const last = await startDaemon(t, mock, cwd, env(receiver, '0 0 1 1 *', 'always'));
   daemons.push(last);
-  await last.waitFor(pollDone, 30_000);
+  const { run } = await last.waitFor(pollDone, 30_000);
+  // The poll's line comes before its alerts are evaluated (beside the next poll): wait until the
+  // rule state has seen that poll (its alerts are in the outbox by then), then until all are out.
+  const evaluated = () => {
+    try {
+      return (JSON.parse(readFileSync(path.join(last.data, '_alerts', 'state.json'), 'utf8')) as { lastRun?: string }).lastRun === run;
+    } catch {
+      return false; // not written yet
+    }
+  };
   for (let i = 0; i < 300; i++) {
     const outbox = await Outbox.read(last.data);
-    if (outbox.pending().length === 0 && outbox.unrecorded().size === 0) break;
+    if (evaluated() && outbox.pending().length === 0 && outbox.unrecorded().size === 0) break;
     await sleep(200);
   }
+  assert.ok(evaluated(), `the rules evaluated the last poll (${String(run)})`);
   assert.equal(await last.stop(), 0);
   assertReadable(last.data, ROUNDS + 1);
   const outbox = await Outbox.read(last.data);
